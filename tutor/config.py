@@ -1,0 +1,148 @@
+"""One frozen `Settings`, read from a TOML file and `TUTOR_*` environment variables.
+
+Precedence, lowest first: defaults, the TOML file, the environment. Nothing
+is read or created at import time; call `Settings.load()` at the edge (CLI,
+UI, tests) and pass the result down explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from tutor.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_NAME = "genai-handbook.warc.gz"
+
+# Allowed values for settings that pick a behaviour; backends are checked by
+# their registries, which also accept model names and paths.
+CHOICES = {
+    "llm": ("local", "openai", "extractive"),
+    "log_level": ("debug", "info", "warning", "error"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the tutor. Env var for a field is `TUTOR_<FIELD>` upper-cased."""
+
+    home: Path = Path("data")
+    snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
+    embedder: str = "minilm"
+    reranker: str = "none"
+    llm: str = "local"
+    llm_model: str = "qwen2.5-coder-1.5b"
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_threads: int = 2
+    llm_ctx: int = 4096
+    max_tokens: int = 384
+    temperature: float = 0.0
+    candidates: int = 30  # hits taken from each retrieval leg before fusion
+    context_k: int = 4  # passages given to the model
+    chunk_chars: int = 1000
+    min_relevance: float = 0.30  # below this top dense score the tutor declines
+    support_threshold: float = 0.45  # sentence-passage support needed to keep a citation
+    host: str = "127.0.0.1"
+    port: int = 7860
+    log_level: str = "warning"
+
+    @classmethod
+    def load(
+        cls,
+        toml_path: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> "Settings":
+        """Build settings from defaults, a TOML file, the environment and overrides.
+
+        Args:
+            toml_path: a TOML file; defaults to `$TUTOR_CONFIG`, else `tutor.toml`
+                in the working directory if present.
+            env: the environment to read (defaults to `os.environ`).
+            **overrides: explicit values (e.g. from CLI flags), highest precedence.
+
+        Raises:
+            ConfigError: an unknown key or a value of the wrong type or choice.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = toml_path or env.get("TUTOR_CONFIG") or ("tutor.toml" if Path("tutor.toml").exists() else None)
+        if path:
+            values.update(_read_toml(Path(path)))
+        known = {f.name for f in fields(cls)}
+        for key, raw in env.items():
+            if key.startswith("TUTOR_") and key not in ("TUTOR_CONFIG",):
+                name = key[len("TUTOR_"):].lower()
+                if name not in known:
+                    raise ConfigError(f"unknown setting {key}; valid: " + ", ".join(f"TUTOR_{k.upper()}" for k in sorted(known)))
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
+        """Coerce and check a mapping of setting names to values."""
+        by_name = {f.name: f for f in fields(cls)}
+        coerced: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name not in by_name:
+                raise ConfigError(f"unknown setting '{name}'; valid: {', '.join(sorted(by_name))}")
+            coerced[name] = _coerce(name, by_name[name].default, raw)
+        settings = cls(**coerced)
+        for name, allowed in CHOICES.items():
+            if getattr(settings, name) not in allowed:
+                raise ConfigError(f"setting {name}={getattr(settings, name)!r} is not one of: {', '.join(allowed)}")
+        return settings
+
+    def replace(self, **changes: Any) -> "Settings":
+        return self.from_mapping({**dataclasses.asdict(self), **changes})
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.home) / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.home) / "models"
+
+    def snapshot_path(self) -> Path | None:
+        """The default WARC snapshot, if there is one beside the checkout."""
+        if self.snapshot:
+            return Path(self.snapshot)
+        for base in (Path.cwd(), REPO_ROOT):
+            candidate = base.parent / "shared" / "corpus" / SNAPSHOT_NAME
+            if candidate.exists():
+                return candidate
+        return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; create it or unset TUTOR_CONFIG") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    # Allow an optional [tutor] table so the file can share space with others.
+    return dict(data.get("tutor", data))
+
+
+def _coerce(name: str, default: Any, raw: Any) -> Any:
+    kind = type(default)
+    try:
+        if isinstance(default, Path):
+            return Path(raw)
+        if kind is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        if kind in (int, float):
+            return kind(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}={raw!r} must be a {kind.__name__}") from None

@@ -1,0 +1,52 @@
+"""The three swappable backends, as small structural protocols.
+
+Implementations are picked by name in `tutor.registry`; tests use fakes that
+satisfy the same protocols and a contract test runs both.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from tutor.types import Hit, Turn
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalised float32 vectors (cosine = dot product)."""
+
+    model_id: str
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages; returns an array of shape (len(texts), dim)."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed questions; models with query prefixes (E5) differ from documents here."""
+        ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Re-scores retrieved hits against the question."""
+
+    model_id: str
+
+    def rerank(self, question: str, hits: Sequence[Hit], k: int) -> list[Hit]:
+        """Return the best `k` hits, re-ranked, scores higher-is-better."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes the answer text for a turn, streamed as text deltas.
+
+    The text cites passages with `[n]` markers, 1-based into `turn.hits`.
+    """
+
+    model_id: str
+
+    def stream(self, turn: Turn) -> Iterator[str]:
+        ...

@@ -1,0 +1,161 @@
+"""The small frozen records that flow between stages.
+
+Every stage takes and returns these; nothing else crosses a module boundary.
+Ids are content hashes, so the same text always gets the same id and a
+re-ingest of unchanged sources is a no-op. This module imports only the
+standard library so that every other package can depend on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+def content_id(*parts: str, length: int = 16) -> str:
+    """Return a short, stable sha256 hex id of the joined parts."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched or archived source before extraction: raw bytes and their type."""
+
+    url: str
+    content_type: str
+    body: bytes
+    date: str = ""
+    origin: str = ""  # where it came from: "warc:<file>", "http", "notes:<dir>"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source page, as extracted text.
+
+    `text` keeps its headings as markdown `#` lines so the chunker can follow
+    them. `part` and `section` are the handbook's own place for this source.
+    """
+
+    url: str
+    title: str
+    text: str
+    content_type: str = "text/plain"
+    lang: str = "en"
+    date: str = ""
+    part: str = ""
+    section: str = ""
+
+    @property
+    def id(self) -> str:
+        return content_id(self.url, self.text)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document: what is embedded, retrieved and quoted.
+
+    `start`/`end` are character offsets into the document text, so a quote
+    can be located in the original. `heading` is the section path
+    ("Title > Section > Subsection") that the chunk sits under.
+    """
+
+    doc_url: str
+    title: str
+    heading: str
+    text: str
+    start: int
+    end: int
+    part: str = ""
+    section: str = ""
+    lang: str = "en"
+
+    @property
+    def id(self) -> str:
+        return content_id(self.doc_url, str(self.start), self.text)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its score (higher is better) and 1-based rank."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    stage: str = "hybrid"
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A resolved `[n]` marker: which passage it points at and what it quotes.
+
+    `quote` is always a verbatim substring of the cited chunk's text;
+    `supported` says whether the verifier found the cited sentence backed by it.
+    """
+
+    n: int
+    chunk_id: str
+    url: str
+    title: str
+    quote: str
+    supported: bool = True
+    link: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The tutor's reply to one question, with everything needed to check it."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    refused: bool = False
+    mode: str = "explain"
+    ttft_ms: float = 0.0
+    total_ms: float = 0.0
+    model: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a generator is asked to answer: the question, its passages, the chat so far."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    history: tuple[Message, ...] = ()
+    mode: str = "explain"
+    level: str = "beginner"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event of a streamed answer.
+
+    A stream yields `sources` once (as soon as retrieval is done), then
+    `token` deltas, then exactly one `answer` carrying the verified Answer.
+    """
+
+    kind: Literal["sources", "token", "answer"]
+    hits: tuple[Hit, ...] = ()
+    text: str = ""
+    answer: Answer | None = None
