@@ -26,6 +26,10 @@ CHOICES = {
     "log_level": ("debug", "info", "warning", "error"),
 }
 
+# TUTOR_* variables read elsewhere, never stored in Settings (a secret must not
+# end up in a dataclass that gets logged or dumped).
+_NOT_SETTINGS = ("TUTOR_CONFIG", "TUTOR_AUTH", "TUTOR_SCREENSHOTS")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -77,7 +81,7 @@ class Settings:
             values.update(_read_toml(Path(path)))
         known = {f.name for f in fields(cls)}
         for key, raw in env.items():
-            if key.startswith("TUTOR_") and key not in ("TUTOR_CONFIG",):
+            if key.startswith("TUTOR_") and key not in _NOT_SETTINGS:
                 name = key[len("TUTOR_"):].lower()
                 if name not in known:
                     raise ConfigError(f"unknown setting {key}; valid: " + ", ".join(f"TUTOR_{k.upper()}" for k in sorted(known)))

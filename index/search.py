@@ -1,0 +1,78 @@
+"""Read side of the index: load a build once, search its dense and keyword legs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from index.bm25 import Bm25
+from index.store import Manifest, current_build, read_chunks, read_documents, read_manifest
+from tutor.errors import IndexMismatch
+from tutor.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+
+class Index:
+    """A loaded build: FAISS vectors, chunk texts and BM25 statistics, all in memory.
+
+    Use `Index.load(index_dir, embedder_id)`; the constructor only wires parts.
+    """
+
+    def __init__(self, manifest: Manifest, vectors, chunks: list[Chunk], bm25: Bm25, build_dir: Path) -> None:
+        self.manifest = manifest
+        self.vectors = vectors
+        self.chunks = chunks
+        self.bm25 = bm25
+        self.build_dir = build_dir
+        self._by_id = {c.id: c for c in chunks}
+
+    @classmethod
+    def load(cls, index_dir: Path, embedder_id: str) -> "Index":
+        """Load the live build, checking its manifest against the configured embedder.
+
+        Raises:
+            IndexMissing: nothing has been built yet.
+            IndexMismatch: another format version or embedding model, or damaged files.
+        """
+        import faiss
+
+        build = current_build(Path(index_dir))
+        manifest = read_manifest(build)
+        manifest.check(embedder_id)
+        try:
+            vectors = faiss.read_index(str(build / "vectors.faiss"))
+            chunks, tokens = read_chunks(build / "store.sqlite")
+        except Exception as e:
+            raise IndexMismatch(f"the index in {build} is damaged ({e}): run `tutor ingest` to rebuild it") from None
+        if vectors.ntotal != len(chunks) or len(chunks) != manifest.chunks:
+            raise IndexMismatch(f"the index in {build} is inconsistent: run `tutor ingest` to rebuild it")
+        return cls(manifest, vectors, chunks, Bm25(tokens), build)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self._by_id.get(chunk_id)
+
+    def documents(self) -> list[Document]:
+        return read_documents(self.build_dir / "store.sqlite")
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-k (position, cosine) pairs for one normalised query vector."""
+        if not len(self.chunks) or k <= 0:
+            return []
+        scores, ids = self.vectors.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), min(k, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def cosine(self, query_vector: np.ndarray, positions: list[int]) -> np.ndarray:
+        """Cosine of the query with the given chunks (exact, from the stored vectors)."""
+        if not positions:
+            return np.zeros(0, dtype=np.float32)
+        matrix = np.vstack([self.vectors.reconstruct(int(p)) for p in positions])
+        return matrix @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+
+    def keyword(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.bm25.search(query, k)

@@ -1,0 +1,55 @@
+"""Small deterministic stand-ins for the heavy backends, used by unit tests.
+
+Each satisfies the same protocol as the real backend, and
+`test_contracts.py` runs the same checks against both, so they stay honest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from index.bm25 import tokenize
+from tutor.types import Turn
+
+
+class HashEmbedder:
+    """Bag of hashed BM25 terms: texts sharing words get similar vectors."""
+
+    model_id = "fake/hash-embedder-1024"
+
+    def __init__(self, dim: int = 1024) -> None:
+        self.dim = dim
+        self.calls = 0
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for term in tokenize(text):
+            h = int.from_bytes(hashlib.md5(term.encode()).digest()[:4], "little")
+            v[h % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.vstack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    embed_queries = embed_documents
+
+
+class ScriptedGenerator:
+    """Yields a fixed answer word by word; `{n}` style markers are written into the script."""
+
+    model_id = "fake/scripted"
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+        self.turns: list[Turn] = []
+
+    def stream(self, turn: Turn) -> Iterator[str]:
+        self.turns.append(turn)
+        words = self.script.split(" ")
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word

@@ -1,0 +1,94 @@
+"""A scripted stand-in for `tutor.pipeline.Tutor`, for UI tests.
+
+`ScriptedTutor.stream` follows the real contract: one `sources` step, then
+`token` deltas, then one `answer` whose text may differ from the tokens (as
+after the citation verifier). It raises `ConfigError` for modes the real
+pipeline does not know yet, and raises `error` if one is given.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator, Sequence
+
+from tutor.errors import ConfigError, TutorError
+from tutor.types import Answer, Chunk, Citation, Hit, Message, Step
+
+LORA_URL = "https://arxiv.org/abs/2106.09685"
+LORA_QUOTE = "We propose Low-Rank Adaptation, or LoRA, which freezes the pre-trained model weights"
+ADAPTER_URL = "https://example.org/adapters"
+ADAPTER_QUOTE = "Adapters add a few parameters & train only those, cutting memory."
+
+
+def make_hit(rank: int, url: str, title: str, text: str, part: str = "", section: str = "") -> Hit:
+    """A retrieved passage with a plausible chunk."""
+    chunk = Chunk(doc_url=url, title=title, heading=title, text=text, start=0, end=len(text), part=part, section=section)
+    return Hit(chunk=chunk, score=1.0 / rank, rank=rank)
+
+
+def lora_script() -> tuple[tuple[Hit, ...], tuple[str, ...], str, tuple[Citation, ...]]:
+    """The default script: hits, streamed tokens, final text and citations for a LoRA question."""
+    hits = (
+        make_hit(1, LORA_URL, "LoRA: Low-Rank Adaptation of Large Language Models", LORA_QUOTE + ". It injects trainable rank decomposition matrices.", "Part III", "Fine-tuning"),
+        make_hit(2, ADAPTER_URL, "Parameter-efficient fine-tuning", ADAPTER_QUOTE, "Part III", "Fine-tuning"),
+    )
+    tokens = ("LoRA freezes ", "the model's weights ", "[1] and trains ", "small matrices [2] [3].")
+    # The verifier drops the out-of-range [3]; [2] stays but is not supported.
+    text = "LoRA freezes the model's weights [1] and trains small low-rank matrices [2]."
+    citations = (
+        Citation(1, hits[0].chunk.id, LORA_URL, hits[0].chunk.title, LORA_QUOTE, True),
+        Citation(2, hits[1].chunk.id, ADAPTER_URL, hits[1].chunk.title, ADAPTER_QUOTE, False),
+    )
+    return hits, tokens, text, citations
+
+
+class ScriptedTutor:
+    """Replays a scripted answer through `stream` and `ask`, recording each call.
+
+    Args:
+        hits, tokens, text, citations: the script; defaults to `lora_script()`.
+        error: raised from `stream` after the sources step, if given.
+        delay: seconds to wait before each token, so streaming is observable.
+    """
+
+    modes = ("explain",)
+
+    def __init__(
+        self,
+        hits: Sequence[Hit] | None = None,
+        tokens: Sequence[str] | None = None,
+        text: str | None = None,
+        citations: Sequence[Citation] | None = None,
+        *,
+        error: Exception | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        d_hits, d_tokens, d_text, d_citations = lora_script()
+        self.hits = tuple(d_hits if hits is None else hits)
+        self.tokens = tuple(d_tokens if tokens is None else tokens)
+        self.text = d_text if text is None else text
+        self.citations = tuple(d_citations if citations is None else citations)
+        self.error = error
+        self.delay = delay
+        self.calls: list[tuple[str, tuple[Message, ...], str, str]] = []
+
+    def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner") -> Iterator[Step]:
+        """Yield the scripted sources, tokens and answer."""
+        self.calls.append((question, tuple(history), mode, level))
+        if mode not in self.modes:
+            raise ConfigError(f"mode '{mode}' is not available yet; use: {', '.join(self.modes)}")
+        yield Step(kind="sources", hits=self.hits)
+        if self.error is not None:
+            raise self.error
+        for token in self.tokens:
+            time.sleep(self.delay)
+            yield Step(kind="token", text=token)
+        answer = Answer(question=question, text=self.text, citations=self.citations, hits=self.hits, mode=mode, model="scripted")
+        yield Step(kind="answer", answer=answer)
+
+    def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner") -> Answer:
+        """Return the final answer of `stream`."""
+        for step in self.stream(question, history, mode, level):
+            if step.answer is not None:
+                return step.answer
+        raise TutorError("the scripted stream ended without an answer")

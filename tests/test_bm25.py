@@ -1,0 +1,30 @@
+from index.bm25 import Bm25, tokenize
+
+
+def test_tokenize_stems_english_and_drops_stopwords():
+    assert tokenize("The models are Training quickly") == ["model", "train", "quick"]
+
+
+def test_tokenize_segments_chinese_and_keeps_mixed_terms():
+    terms = tokenize("什么是注意力机制？LoRA 微调")
+    assert "注意力" in terms and "机制" in terms and "lora" in terms and "微调" in terms
+    assert "什么" not in terms
+
+
+def test_bm25_ranks_rarer_and_repeated_terms_higher():
+    docs = [tokenize(t) for t in ["lora lora adapters", "attention heads", "lora and attention", "diffusion noise"]]
+    bm = Bm25(docs)
+    ranked = [i for i, _ in bm.search("LoRA adapters", 4)]
+    assert ranked[0] == 0 and set(ranked) == {0, 2}
+    assert bm.search("cooking pasta", 3) == []
+
+
+def test_bm25_hand_computed_score():
+    docs = [["a", "b"], ["b", "c", "c"]]
+    bm = Bm25(docs, k1=1.2, b=0.75)
+    import math
+
+    idf_c = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))
+    avg = 2.5
+    expected = idf_c * 2 * 2.2 / (2 + 1.2 * (1 - 0.75 + 0.75 * 3 / avg))
+    assert abs(bm.scores(["c"])[1] - expected) < 1e-5 and bm.scores(["c"])[0] == 0

@@ -1,0 +1,48 @@
+from urllib.parse import unquote
+
+from tests.conftest import make_chunks
+from tutor.cite import SupportScorer, parse_markers, sentence_spans, verify
+from tutor.types import Hit
+
+HITS = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]  # 1 lora, 2 attention, 3 diffusion
+
+
+def test_sentence_spans_english_and_chinese():
+    text = "LoRA is cheap [1]. It merges weights! 注意力很重要。扩散模型去噪 [3]"
+    sents = [text[a:b] for a, b in sentence_spans(text)]
+    assert sents == ["LoRA is cheap [1].", "It merges weights!", "注意力很重要。", "扩散模型去噪 [3]"]
+
+
+def test_parse_markers():
+    assert parse_markers("a [1] b [2, 3] c [4-6] d [2]") == [1, 2, 3, 4, 5, 6]
+    assert parse_markers("no markers") == []
+
+
+def test_verify_keeps_good_marker_and_quotes_verbatim():
+    text, cites = verify("LoRA trains small low-rank matrices A and B [1].", HITS, SupportScorer())
+    assert text == "LoRA trains small low-rank matrices A and B [1]."
+    assert [c.n for c in cites] == [1] and cites[0].supported
+    assert cites[0].quote in HITS[0].chunk.text and "low-rank matrices" in cites[0].quote
+
+
+def test_verify_repoints_wrong_marker_and_drops_out_of_range():
+    text, cites = verify("Diffusion sampling starts from pure Gaussian noise [1]. Extra claim [9].", HITS, SupportScorer())
+    assert "[3]" in text and "[1]" not in text and "[9]" not in text
+    assert cites[0].n == 3 and cites[0].url.endswith("diffusion") and cites[0].quote in HITS[2].chunk.text
+
+
+def test_verify_flags_unsupported_and_penalises_wrong_numbers():
+    text, cites = verify("LoRA cuts trainable parameters by 5 times [1].", HITS, SupportScorer(), threshold=0.8)
+    assert cites and not cites[0].supported
+
+
+def test_verify_adds_marker_to_clearly_supported_uncited_sentence():
+    text, cites = verify("Multi-head attention runs several attention functions in parallel.", HITS, SupportScorer())
+    assert text.endswith("parallel [2].") and cites[0].n == 2
+
+
+def test_citations_link_to_the_quote_with_a_text_fragment():
+    _, cites = verify("Diffusion sampling starts from pure Gaussian noise [3].", HITS, SupportScorer())
+    base, fragment = cites[0].link.split("#:~:text=")
+    assert base == "https://example.org/diffusion"
+    assert cites[0].quote.startswith(unquote(fragment))

@@ -1,0 +1,43 @@
+import pytest
+
+from tutor.config import Settings
+from tutor.errors import ConfigError
+
+
+def test_env_overrides_toml_and_defaults(tmp_path):
+    toml = tmp_path / "t.toml"
+    toml.write_text('[tutor]\nllm = "extractive"\ncontext_k = 6\nport = 9000\n')
+    s = Settings.load(toml, env={"TUTOR_PORT": "9100", "TUTOR_MIN_RELEVANCE": "0.5"})
+    assert (s.llm, s.context_k, s.port, s.min_relevance) == ("extractive", 6, 9100, 0.5)
+    assert s.embedder == "minilm"
+
+
+def test_overrides_win_and_none_is_ignored():
+    s = Settings.load(env={"TUTOR_LLM": "openai"}, llm="extractive", port=None)
+    assert s.llm == "extractive" and s.port == 7860
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"TUTOR_COLOUR": "red"}, "TUTOR_COLOUR"),
+    ({"TUTOR_PORT": "eighty"}, "port"),
+    ({"TUTOR_LLM": "gpt9"}, "local, openai, extractive"),
+])
+def test_bad_values_give_one_clear_line(env, needle):
+    with pytest.raises(ConfigError) as e:
+        Settings.load(env=env)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_toml_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("llm = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Settings.load(tmp_path / "bad.toml", env={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        Settings.load(tmp_path / "missing.toml", env={})
+
+
+def test_settings_are_frozen():
+    s = Settings.load(env={})
+    with pytest.raises(Exception):
+        s.port = 1  # type: ignore[misc]
+    assert s.replace(port=1).port == 1

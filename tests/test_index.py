@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.search import Index
+from index.store import current_build
+from tests.conftest import DOCS, make_chunks
+from tests.fake_backends import HashEmbedder
+from tutor.errors import IndexMismatch, IndexMissing
+
+
+def test_build_then_load_and_search(built_index, embedder):
+    assert len(built_index) == 3
+    m = built_index.manifest
+    assert (m.format_version, m.embedder, m.dim, m.documents, m.chunks) == (1, embedder.model_id, 1024, 3, 3)
+    q = embedder.embed_queries(["low-rank matrices for fine-tuning"])[0]
+    pos, score = built_index.dense(q, 2)[0]
+    assert built_index.chunks[pos].doc_url == "https://example.org/lora" and 0 < score <= 1.0001
+    assert built_index.chunks[built_index.keyword("gaussian noise", 1)[0][0]].doc_url.endswith("diffusion")
+    assert {d.url for d in built_index.documents()} == {d.url for d in DOCS}
+
+
+def test_missing_index_says_what_to_run(settings):
+    with pytest.raises(IndexMissing, match="tutor ingest"):
+        Index.load(settings.index_dir, "any")
+
+
+def test_manifest_mismatch_is_refused(built_index, settings):
+    with pytest.raises(IndexMismatch, match="TUTOR_EMBEDDER"):
+        Index.load(settings.index_dir, "another/model")
+    build = current_build(settings.index_dir)
+    data = json.loads((build / "manifest.json").read_text())
+    (build / "manifest.json").write_text(json.dumps({**data, "format_version": 99}))
+    with pytest.raises(IndexMismatch, match="format 99"):
+        Index.load(settings.index_dir, data["embedder"])
+
+
+def test_no_pickle_files(built_index):
+    for f in built_index.build_dir.iterdir():
+        assert f.suffix in (".json", ".faiss", ".sqlite")
+        assert not f.read_bytes().startswith(b"\x80")  # pickle protocol header
+
+
+class ExplodingEmbedder(HashEmbedder):
+    def embed_documents(self, texts):
+        raise RuntimeError("killed mid-build")
+
+
+def test_failed_build_leaves_previous_index_intact(built_index, settings):
+    before = current_build(settings.index_dir)
+    changed = [c.__class__(**{**c.to_dict(), "text": c.text + " new"}) for c in make_chunks()]
+    with pytest.raises(RuntimeError):
+        build_index(settings.index_dir, DOCS, changed, ExplodingEmbedder())
+    assert current_build(settings.index_dir) == before
+    assert [p.name for p in (settings.index_dir / "builds").iterdir()] == [before.name]
+    assert len(Index.load(settings.index_dir, HashEmbedder.model_id)) == 3
+
+
+def test_rebuild_reuses_vectors_of_unchanged_chunks(built_index, settings):
+    emb = HashEmbedder()
+    chunks = make_chunks()
+    manifest, embedded = build_index(settings.index_dir, DOCS, chunks, emb)
+    assert embedded == 0 and emb.calls == 0
+    edited = chunks[:2] + [chunks[2].__class__(**{**chunks[2].to_dict(), "text": "Totally new text about GANs."})]
+    _, embedded = build_index(settings.index_dir, DOCS, edited, emb)
+    assert embedded == 1
+    index = Index.load(settings.index_dir, emb.model_id)
+    assert np.allclose(index.vectors.reconstruct(2), emb.embed_documents(["Diffusion models > Diffusion models\nTotally new text about GANs."])[0])

@@ -1,0 +1,56 @@
+import pytest
+
+from tests.fake_backends import ScriptedGenerator
+from tutor.errors import ConfigError
+from tutor.extractive import ExtractiveGenerator
+from tutor.pipeline import Tutor, is_chinese
+from tutor.types import Message
+
+
+def make(settings, built_index, embedder, script="LoRA freezes the pretrained weights [1]."):
+    return Tutor(settings, index=built_index, embedder=embedder, generator=ScriptedGenerator(script))
+
+
+def test_stream_yields_sources_then_tokens_then_verified_answer(settings, built_index, embedder):
+    steps = list(make(settings, built_index, embedder).stream("What does LoRA freeze?"))
+    assert steps[0].kind == "sources" and steps[0].hits[0].chunk.doc_url.endswith("lora")
+    assert {s.kind for s in steps[1:-1]} == {"token"} and steps[-1].kind == "answer"
+    answer = steps[-1].answer
+    assert answer.text == "LoRA freezes the pretrained weights [1]." and not answer.refused
+    assert answer.citations[0].url == "https://example.org/lora" and answer.total_ms >= answer.ttft_ms > 0
+
+
+def test_out_of_scope_question_is_refused_with_nearest_sections(settings, built_index, embedder):
+    gen = ScriptedGenerator("should never run")
+    tutor = Tutor(settings, index=built_index, embedder=embedder, generator=gen)
+    answer = tutor.ask("Best recipe for banana bread with walnuts?")
+    assert answer.refused and not answer.citations and gen.turns == []
+    assert "don't cover" in answer.text and "Part" in answer.text
+    zh = tutor.ask("今天北京天气怎么样？")
+    assert zh.refused and "没有涵盖" in zh.text
+
+
+def test_follow_up_uses_previous_question(settings, built_index, embedder):
+    tutor = make(settings, built_index, embedder)
+    history = [Message("user", "How does diffusion sampling work?"), Message("assistant", "It denoises [1].")]
+    steps = list(tutor.stream("and where does it start?", history))
+    assert steps[0].hits[0].chunk.doc_url.endswith("diffusion")
+
+
+def test_unknown_mode_and_empty_question(settings, built_index, embedder):
+    tutor = make(settings, built_index, embedder)
+    with pytest.raises(ConfigError, match="mode"):
+        tutor.ask("What is LoRA?", mode="dance")
+    with pytest.raises(ConfigError, match="empty"):
+        tutor.ask("   ")
+
+
+def test_extractive_backend_answers_with_verbatim_cited_sentences(settings, built_index, embedder):
+    tutor = Tutor(settings, index=built_index, embedder=embedder, generator=ExtractiveGenerator())
+    answer = tutor.ask("How many fewer trainable parameters does LoRA need?")
+    assert "10,000" in answer.text and answer.citations[0].n == 1
+    assert all(c.quote in built_index.chunk(c.chunk_id).text for c in answer.citations)
+
+
+def test_is_chinese():
+    assert is_chinese("什么是 LoRA？") and not is_chinese("What is LoRA?")

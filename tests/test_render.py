@@ -1,0 +1,240 @@
+"""Pure tests of ui.render: marker links, sources, escaping and text fragments."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.fakes import ADAPTER_QUOTE, LORA_QUOTE, LORA_URL, lora_script, make_hit
+from tutor.types import Answer, Citation
+from ui.render import answer_to_markdown, fragment_link, partial_to_markdown, sources_to_markdown
+
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "<script>alert('x')</script>"
+
+
+def lora_answer(**changes) -> Answer:
+    hits, _, text, citations = lora_script()
+    return Answer(**{"question": "q", "text": text, "citations": citations, "hits": hits, **changes})
+
+
+def fragment_text(link: str) -> str:
+    return urllib.parse.unquote(link.split(":~:text=", 1)[1])
+
+
+def anchors(markdown: str) -> list[str]:
+    return re.findall(r"<a [^>]*>.*?</a>", markdown)
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_inert(markdown: str) -> None:
+    """Only the markup the renderer adds survives: no payload tag, no event attribute."""
+    parser = TagCollector()
+    parser.feed(markdown)
+    for tag, attrs in parser.tags:
+        assert tag in {"a", "span", "em", "br"}, tag
+        assert set(attrs) <= {"href", "target", "rel", "title"}, attrs
+        assert attrs.get("href", "https://").startswith(("https://", "http://")), attrs
+
+
+# --- answer_to_markdown -------------------------------------------------------
+
+
+def test_markers_become_links_to_the_citation_in_a_new_tab():
+    md = answer_to_markdown(lora_answer())
+    first = anchors(md)[0]
+    assert "&#91;1&#93;</a>" in first
+    assert f'href="{LORA_URL}#:~:text=' in first
+    assert 'target="_blank"' in first and 'rel="noopener noreferrer"' in first
+    assert 'title="We propose Low-Rank Adaptation, or LoRA' in first  # the quote on hover
+    assert "[1]" not in md.split("**Sources**")[0]  # no raw marker left in the body
+
+
+def test_citation_link_field_is_used_when_set():
+    c = Citation(1, "id", "https://a.org/p", "T", "some quote", True, link="https://a.org/p#:~:text=given")
+    md = answer_to_markdown(Answer("q", "Claim [1].", (c,)))
+    assert md.count('href="https://a.org/p#:~:text=given"') == 2  # marker and sources list
+
+
+def test_sources_list_follows_the_answer_with_titles_and_quotes():
+    md = answer_to_markdown(lora_answer())
+    body, sources = md.split("**Sources**")
+    assert "LoRA freezes" in body
+    items = [line for line in sources.splitlines() if line.startswith("- ")]
+    assert len(items) == 2
+    assert items[0].startswith("- &#91;1&#93; <a href=")
+    assert "LoRA: Low\\-Rank" not in items[0]  # '-' is not markdown-escaped mid-line
+    assert "LoRA: Low-Rank Adaptation of Large Language Models</a> — “We propose" in items[0]
+
+
+def test_unsupported_citation_is_flagged():
+    md = answer_to_markdown(lora_answer())
+    items = [line for line in md.splitlines() if line.startswith("- ")]
+    assert "⚠ not verified" not in items[0]
+    assert items[1].endswith("⚠ not verified")
+    assert "&#91;2⚠&#93;</a>" in md  # the inline marker too
+    assert 'title="not verified: Adapters add' in md
+
+
+def test_long_quotes_are_truncated_in_the_sources_list():
+    quote = "word " * 100
+    c = Citation(1, "id", "https://a.org/p", "T", quote.strip(), True)
+    item = answer_to_markdown(Answer("q", "Claim [1].", (c,))).splitlines()[-1]
+    shown = item.split("“", 1)[1]
+    assert shown.endswith("…”") and len(shown) < 215
+
+
+def test_unknown_markers_and_groups():
+    md = answer_to_markdown(lora_answer(text="Both [1, 2], not [7]."))
+    assert "&#91;7&#93;" in md and "<a" not in md.split("not")[1].split("**Sources**")[0]
+    assert len(anchors(md.split("**Sources**")[0])) == 2
+
+
+def test_answer_without_citations_has_no_sources_list():
+    md = answer_to_markdown(Answer("q", "The sources do not cover this. Nearest: Part II › Attention.", refused=True))
+    assert md == "The sources do not cover this. Nearest: Part II › Attention."
+
+
+def test_answer_markdown_is_kept():
+    md = answer_to_markdown(Answer("q", "**LoRA** is:\n\n- cheap\n- small"))
+    assert md.startswith("**LoRA** is:\n\n- cheap")
+
+
+# --- escaping -----------------------------------------------------------------
+
+
+def test_script_in_answer_is_escaped():
+    md = answer_to_markdown(lora_answer(text=f"Hi {XSS_SCRIPT} [1]"))
+    assert "<script" not in md
+    assert "&lt;script&gt;" in md
+    assert_inert(md)
+
+
+def test_img_in_quote_and_title_is_escaped():
+    c = Citation(1, "id", "https://a.org/p", f"Title {XSS_IMG}", f'quote {XSS_IMG} and "quotes"', False)
+    md = answer_to_markdown(Answer("q", f"{XSS_IMG} Claim [1].", (c,)))
+    assert "<img" not in md
+    assert md.count("&lt;img src=x onerror=alert(1)&gt;") == 4  # body, title, tooltip, quote
+    assert_inert(md)
+    # The quote's double quotes cannot break out of the title attribute.
+    assert re.search(r'title="not verified: quote &lt;img[^"]*&quot;quotes&quot;"', md)
+
+
+def test_attribute_breakout_in_url_is_escaped():
+    c = Citation(1, "id", 'https://a.org/p" onmouseover="alert(1)', "T", "q", True)
+    md = answer_to_markdown(Answer("q", "Claim [1].", (c,)))
+    assert 'onmouseover="' not in md
+    assert_inert(md)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", " JavaScript:x"])
+def test_only_http_links_are_made(url):
+    c = Citation(1, "id", url, "T", "quote", True)
+    md = answer_to_markdown(Answer("q", "Claim [1].", (c,)))
+    assert "href" not in md and "<script" not in md
+    assert "&#91;1&#93;" in md  # the marker still shows, unlinked
+
+
+def test_markdown_in_source_text_shows_verbatim():
+    c = Citation(1, "id", "https://a.org/p", "Click [me](javascript:alert(1))", "*not* `code` $$x$$", True)
+    md = answer_to_markdown(Answer("q", "Claim [1].", (c,)))
+    assert "\\[me\\](javascript:alert(1))" in md
+    assert "\\*not\\* \\`code\\` \\$\\$x\\$\\$" in md
+
+
+def test_partial_escapes_and_keeps_plain_markers():
+    md = partial_to_markdown(f"LoRA [1] {XSS_IMG} & more")
+    assert md == "LoRA [1] &lt;img src=x onerror=alert(1)&gt; &amp; more"
+
+
+# --- sources_to_markdown ------------------------------------------------------
+
+
+def test_sources_list_rank_title_place_snippet():
+    hits, *_ = lora_script()
+    md = sources_to_markdown(hits)
+    lines = md.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f'- **1.** <a href="{LORA_URL}" target="_blank"')
+    assert "<em>Part III › Fine\\-tuning</em>" not in lines[0]
+    assert "<em>Part III › Fine-tuning</em><br>We propose" in lines[0]
+    assert "**2.**" in lines[1] and "&amp; train only those" in lines[1]
+
+
+def test_sources_snippet_is_truncated_and_escaped():
+    text = f"# Heading\n\n1. {XSS_SCRIPT} " + "lorem ipsum " * 50
+    md = sources_to_markdown([make_hit(3, "https://a.org/x", f"T {XSS_IMG}", text)])
+    snippet = md.split("<br>", 1)[1]
+    assert snippet.startswith("\\# Heading 1. &lt;script&gt;")
+    assert snippet.endswith("…") and len(snippet) < 260
+    assert "<em>T &lt;img src=x onerror=alert(1)&gt;</em>" in md  # no part/section: the heading
+    assert_inert(md)
+
+
+def test_sources_empty():
+    assert "No passages" in sources_to_markdown([])
+
+
+# --- fragment_link ------------------------------------------------------------
+
+
+def test_fragment_uses_the_first_eight_words_and_encodes_dash_amp_comma():
+    link = fragment_link("https://a.org/p", "Low-rank adaptation, or LoRA & co, freezes the weights of the model")
+    assert link.startswith("https://a.org/p#:~:text=Low%2Drank%20adaptation%2C%20or%20LoRA%20%26%20co%2C")
+    assert fragment_text(link) == "Low-rank adaptation, or LoRA & co, freezes the"
+    encoded = link.split("text=", 1)[1]
+    assert not set("-&, ") & set(encoded)
+
+
+def test_fragment_short_quote_is_used_whole():
+    link = fragment_link("https://a.org/p", LORA_QUOTE)
+    assert fragment_text(link) == "We propose Low-Rank Adaptation, or LoRA, which freezes"
+    assert fragment_text(fragment_link("https://a.org/p", "  Attention   is\tall ")) == "Attention is all"
+
+
+def test_fragment_chinese_quote_is_about_twenty_characters():
+    quote = "注意力机制让模型在处理每个词时动态地关注输入序列中最相关的部分"
+    link = fragment_link("https://zh.example.org/attention", quote)
+    start = fragment_text(link)
+    assert start == quote[:20]
+    assert "%E6%B3%A8" in link  # 注, percent-encoded UTF-8
+
+
+def test_fragment_chinese_quote_ends_at_punctuation_rather_than_mid_word():
+    quote = "注意力机制是一种让模型动态关注输入的方法，最早用于机器翻译。"
+    assert fragment_text(fragment_link("https://zh.example.org/a", quote)) == "注意力机制是一种让模型动态关注输入的方法"
+
+
+def test_fragment_mixed_latin_and_chinese():
+    start = fragment_text(fragment_link("https://a.org", "LoRA 是一种参数高效的微调方法，它冻结预训练权重并训练低秩矩阵"))
+    assert start.startswith("LoRA 是一种") and len(start) <= 22
+
+
+def test_fragment_skips_markup_and_stays_on_the_first_line():
+    quote = "## Low-Rank Adaptation\nLoRA **freezes** the weights"
+    assert fragment_text(fragment_link("https://a.org", quote)) == "Low-Rank Adaptation"
+    assert fragment_text(fragment_link("https://a.org", "\n- **LoRA** [freezes](https://x) it")) == "LoRA freezes it"
+
+
+def test_fragment_appends_to_an_existing_fragment_and_handles_empties():
+    assert fragment_link("https://a.org/p#sec", "word") == "https://a.org/p#sec:~:text=word"
+    assert fragment_link("https://a.org/p", "") == "https://a.org/p"
+    assert fragment_link("", "quote") == ""
+
+
+def test_marker_link_falls_back_to_fragment_link():
+    md = answer_to_markdown(lora_answer())
+    href = re.search(r'href="([^"]+)"', md).group(1)
+    assert href == fragment_link(LORA_URL, LORA_QUOTE)
+    assert ADAPTER_QUOTE.split()[0] in md

@@ -1,0 +1,36 @@
+import pytest
+
+from tutor.retrieve import Retriever, fuse, keyword_coverage
+
+
+def test_fuse_hand_computed():
+    fused = dict(fuse([[1, 2, 3], [3, 1]], k=60))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert [p for p, _ in fuse([[1, 2, 3], [3, 1]], k=60)] == [1, 3, 2]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_retriever_finds_the_right_document(built_index, embedder, mode):
+    r = Retriever(built_index, embedder, candidates=5, mode=mode)
+    hits = r.search("What does LoRA freeze when fine-tuning?", 2)
+    assert hits[0].chunk.doc_url == "https://example.org/lora"
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1)) and hits[0].stage == mode
+
+
+def test_filter_and_relevance(built_index, embedder):
+    r = Retriever(built_index, embedder, candidates=5)
+    got = r.retrieve("attention over tokens", 3, where=lambda c: "Diffusion" in c.section)
+    assert {h.chunk.section for h in got.hits} == {"Diffusion"}
+    assert r.retrieve("self-attention tokens queries keys", 1).relevance > r.retrieve("tennis racket grip", 1).relevance
+
+
+def test_keyword_coverage():
+    assert keyword_coverage("low-rank LoRA matrices", ["LoRA uses low-rank matrices"]) == 1.0
+    assert keyword_coverage("pasta recipe", ["LoRA uses low-rank matrices"]) == 0.0
+
+
+def test_unknown_mode():
+    with pytest.raises(ValueError, match="hybrid"):
+        Retriever(None, None, mode="magic")

@@ -1,0 +1,4 @@
+from tutor.cli import main
+import sys
+
+sys.exit(main())

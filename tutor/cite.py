@@ -1,0 +1,178 @@
+"""Citations as a data contract: parse `[n]` markers, check them, quote verbatim.
+
+A small local model cites badly, so nothing it writes is trusted as is. Each
+sentence that carries markers is scored against the passages it cites
+(lexical and number overlap, plus embedding similarity when an embedder is
+given, which also works across languages with a multilingual one). A marker
+beyond the passage list is removed; a marker whose passage does not support
+the sentence is re-pointed to the passage that does, or flagged unsupported;
+an uncited sentence that one passage clearly supports gets that marker.
+Every citation's quote is a verbatim span of its passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from tutor.fragment import fragment_link
+from tutor.types import Citation, Hit
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
+# Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).
+_SENTENCE = re.compile(r"[^.!?。！？；\n]*(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of a text, trailing markers included, blanks skipped."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def parse_markers(sentence: str) -> list[int]:
+    """The 1-based passage numbers cited in a sentence: `[1]`, `[1, 3]`, `[2-4]`."""
+    numbers: list[int] = []
+    for m in MARKER.finditer(sentence):
+        for part in re.split(r"[,，、]", m.group(1)):
+            bounds = [int(x) for x in re.split(r"[\-–]", part) if x.strip()]
+            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] < 10:
+                numbers.extend(range(bounds[0], bounds[1] + 1))
+            else:
+                numbers.extend(bounds)
+    return list(dict.fromkeys(numbers))
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float
+    quote: str
+
+
+class SupportScorer:
+    """Scores how well a passage supports a claim and picks the quote that does.
+
+    Args:
+        embedder: optional `Embedder`; adds semantic (and, if multilingual,
+            cross-language) similarity to the lexical score.
+    """
+
+    def __init__(self, embedder=None) -> None:
+        self.embedder = embedder
+
+    def supports(self, claims: Sequence[str], hits: Sequence[Hit]) -> np.ndarray:
+        """A (claims x hits) matrix of Support, one best quote per pair."""
+        from index.bm25 import tokenize
+
+        sentences = [[h.chunk.text[a:b] for a, b in sentence_spans(h.chunk.text)] or [h.chunk.text[:300]] for h in hits]
+        flat = [s for group in sentences for s in group]
+        sims = None
+        if self.embedder is not None and claims and flat:
+            c = self.embedder.embed_queries([MARKER.sub("", x) for x in claims])
+            p = self.embedder.embed_documents(flat)
+            sims = c @ p.T
+        out = np.empty((len(claims), len(hits)), dtype=object)
+        sent_tokens = [set(tokenize(s)) for s in flat]
+        for i, claim in enumerate(claims):
+            bare = MARKER.sub("", claim)
+            terms = set(tokenize(bare))
+            numbers = set(_NUMBER.findall(bare))
+            offset = 0
+            for j, group in enumerate(sentences):
+                best = Support(0.0, group[0])
+                passage_tokens = set().union(*sent_tokens[offset : offset + len(group)])
+                passage_text = hits[j].chunk.text
+                whole = len(terms & passage_tokens) / len(terms) if terms else 0.0
+                missing_numbers = [n for n in numbers if n not in passage_text]
+                for k, sent in enumerate(group):
+                    local = len(terms & sent_tokens[offset + k]) / len(terms) if terms else 0.0
+                    lexical = 0.6 * whole + 0.4 * local
+                    semantic = float(sims[i, offset + k]) if sims is not None else 0.0
+                    score = max(lexical, semantic) - 0.25 * len(missing_numbers) / max(len(numbers), 1) * bool(numbers)
+                    if score > best.score:
+                        best = Support(score, sent)
+                out[i, j] = best
+                offset += len(group)
+        return out
+
+
+def _place_markers(sentence: str, numbers: list[int]) -> str:
+    """Put markers before the sentence's final punctuation: "... weights [1]." / "……权重[1]。"."""
+    if not numbers:
+        return sentence
+    marks = "".join(f"[{n}]" for n in numbers)
+    end = len(sentence)
+    while end and sentence[end - 1] in ".!?。！？；:：":
+        end -= 1
+    body = sentence[:end].rstrip()
+    space = "" if body and _CJK_CHAR.match(body[-1]) else " "
+    return f"{body}{space}{marks}{sentence[end:]}"
+
+
+def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.45,
+           add_threshold: float = 0.7) -> tuple[str, list[Citation]]:
+    """Check every citation marker of an answer against the passages.
+
+    Args:
+        text: the generated answer with `[n]` markers (1-based into `hits`).
+        hits: the passages shown to the model, in prompt order.
+        scorer: a SupportScorer.
+        threshold: support needed to keep a marker on its passage.
+        add_threshold: support needed to add a marker to an uncited sentence.
+
+    Returns:
+        The answer text with markers removed / re-pointed / added, and one
+        Citation per distinct marker in it, each with a verbatim quote.
+    """
+    spans = sentence_spans(text)
+    claims = [text[a:b] for a, b in spans]
+    if not claims or not hits:
+        return MARKER.sub("", text).strip(), []
+    support = scorer.supports(claims, hits)
+    best: dict[int, tuple[Support, bool]] = {}
+    pieces, cursor = [], 0
+    for i, (a, b) in enumerate(spans):
+        claim = claims[i]
+        cited = [n for n in parse_markers(claim) if 1 <= n <= len(hits)]
+        bare = MARKER.sub("", claim).rstrip()
+        kept: list[tuple[int, bool]] = []
+        for n in cited:
+            s = support[i, n - 1]
+            if s.score >= threshold:
+                kept.append((n, True))
+                continue
+            alt = max(range(len(hits)), key=lambda j: support[i, j].score)
+            if support[i, alt].score >= threshold:
+                kept.append((alt + 1, True))  # re-point to the passage that supports it
+            else:
+                kept.append((n, False))  # keep but flag: the learner sees it is unverified
+        if not cited and len(bare) > 25:
+            alt = max(range(len(hits)), key=lambda j: support[i, j].score)
+            if support[i, alt].score >= add_threshold:
+                kept.append((alt + 1, True))
+        kept = list(dict.fromkeys(kept))
+        for n, ok in kept:
+            s = support[i, n - 1]
+            if n not in best or (ok, s.score) > (best[n][1], best[n][0].score):
+                best[n] = (s, ok)
+        pieces.append(text[cursor:a] + _place_markers(bare, [n for n, _ in kept]))
+        cursor = b
+    pieces.append(text[cursor:])
+    citations = [
+        Citation(n=n, chunk_id=hits[n - 1].chunk.id, url=hits[n - 1].chunk.doc_url, title=hits[n - 1].chunk.title,
+                 quote=s.quote, supported=ok, link=fragment_link(hits[n - 1].chunk.doc_url, s.quote))
+        for n, (s, ok) in sorted(best.items())
+    ]
+    return "".join(pieces).strip(), citations

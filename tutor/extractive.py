@@ -1,0 +1,50 @@
+"""The no-LLM backend: answer with the best-supported sentences of the passages, each cited.
+
+Useful on machines that cannot run a model, as a fast fallback, and as the
+floor any generator must beat. Everything it says is a verbatim sentence of a
+source, so its citations are right by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from tutor.cite import sentence_spans
+from tutor.types import Turn
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
+
+
+class ExtractiveGenerator:
+    """Picks up to `max_sentences` sentences that share the most terms with the question.
+
+    Args:
+        settings: unused beyond the interface; kept so every backend is built the same way.
+        max_sentences: how many source sentences make an answer.
+    """
+
+    model_id = "extractive"
+
+    def __init__(self, settings=None, max_sentences: int = 3) -> None:
+        self.max_sentences = max_sentences
+
+    def stream(self, turn: Turn) -> Iterator[str]:
+        from index.bm25 import tokenize
+
+        terms = set(tokenize(turn.question))
+        scored = []
+        for n, hit in enumerate(turn.hits, start=1):
+            for a, b in sentence_spans(hit.chunk.text):
+                sentence = hit.chunk.text[a:b].strip()
+                if len(sentence) < 40 or sentence.startswith(("```", "|", "#")):
+                    continue  # headings, tables and code are poor answers on their own
+                overlap = len(terms & set(tokenize(sentence))) / max(len(terms), 1)
+                scored.append((overlap + 0.3 / n, n, a, sentence))  # earlier passages ranked better
+        scored.sort(key=lambda s: -s[0])
+        chosen = sorted(scored[: self.max_sentences], key=lambda s: (s[1], s[2]))
+        if _CJK.search(turn.question):
+            yield "以下是来源中最相关的原文（英文保留原样）：\n"
+        for i, (_, n, _, sentence) in enumerate(chosen):
+            yield ("" if i == 0 else " ") + _MARKUP.sub("", sentence) + f" [{n}]"

@@ -1,0 +1,136 @@
+"""Turn tutor records into safe markdown for the chat and the sources panel.
+
+Everything here is pure. The chat renders HTML inside markdown, so every
+piece of text that comes from a source page or from the model is HTML-escaped
+before any markup is added: a page or an answer containing `<script>` shows
+up as text and never runs. Text that is data (titles, quotes, snippets) is
+also markdown-escaped so it shows verbatim; the answer text keeps its
+markdown (bold, lists) because the model writes it for display.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from typing import Iterable, Mapping
+
+from tutor.fragment import fragment_link
+from tutor.types import Answer, Citation, Hit
+
+SNIPPET_CHARS = 200
+TOOLTIP_CHARS = 300
+UNVERIFIED = "⚠ not verified"
+
+# `[3]` or `[1, 2]`; the pipeline only emits markers that have a citation,
+# but the model's raw text (and old answers) may hold others.
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# Characters that would start markdown (emphasis, links, code, tables, math) mid-line.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}!|~$#])")
+
+
+def answer_to_markdown(answer: Answer) -> str:
+    """Render a final answer: linked `[n]` markers, then a "Sources" list.
+
+    Each marker that has a citation becomes a link to the cited page (opening
+    in a new tab, scrolled to the quote by a text fragment) whose hover text is
+    the quote. Citations the verifier could not support are flagged with ⚠.
+
+    Args:
+        answer: the verified answer from `Tutor.stream` or `Tutor.ask`.
+
+    Returns:
+        Markdown with inline HTML; all model and source text is escaped.
+    """
+    by_n = {c.n: c for c in answer.citations}
+    body = _MARKER.sub(lambda m: _link_group(m, by_n), html.escape(answer.text))
+    if not by_n:
+        return body
+    lines = ["**Sources**", ""]
+    for n in sorted(by_n):
+        c = by_n[n]
+        quote = _data(_clip(c.quote, SNIPPET_CHARS))
+        flag = f" {UNVERIFIED}" if not c.supported else ""
+        lines.append(f"- &#91;{n}&#93; {_anchor(_citation_href(c), _data(c.title or c.url))} — “{quote}”{flag}")
+    return body + "\n\n" + "\n".join(lines)
+
+
+def sources_to_markdown(hits: Iterable[Hit]) -> str:
+    """Render retrieved passages: rank, linked title, handbook place and a snippet.
+
+    Args:
+        hits: the passages from the `sources` step, best first.
+
+    Returns:
+        Markdown with inline HTML; all source text is escaped.
+    """
+    lines = []
+    for hit in hits:
+        chunk = hit.chunk
+        place = " › ".join(p for p in (chunk.part, chunk.section) if p) or chunk.heading
+        where = f" · <em>{_data(place)}</em>" if place else ""
+        title = _anchor(_safe_href(chunk.doc_url), _data(chunk.title or chunk.doc_url))
+        # The snippet follows a <br> on the same line, so line-start markdown
+        # in it (a "# heading", "1. item") cannot turn into structure.
+        lines.append(f"- **{hit.rank}.** {title}{where}<br>{_data(_clip(chunk.text, SNIPPET_CHARS))}")
+    return "\n".join(lines) if lines else "_No passages were retrieved._"
+
+
+def partial_to_markdown(text: str) -> str:
+    """Render the answer while it streams: escaped, markers left as plain `[n]`.
+
+    Args:
+        text: the concatenated token deltas so far.
+
+    Returns:
+        Markdown with no markup added; the final answer replaces it.
+    """
+    return html.escape(text)
+
+
+def _link_group(match: re.Match, by_n: Mapping[int, Citation]) -> str:
+    parts = []
+    for number in re.findall(r"\d+", match.group(1)):
+        citation = by_n.get(int(number))
+        parts.append(_marker_link(citation) if citation else f"&#91;{number}&#93;")
+    return "".join(parts)
+
+
+def _marker_link(c: Citation) -> str:
+    label = f"&#91;{c.n}&#93;" if c.supported else f"&#91;{c.n}⚠&#93;"
+    tip = ("not verified: " if not c.supported else "") + _clip(c.quote, TOOLTIP_CHARS)
+    return _anchor(_citation_href(c), label, tip)
+
+
+def _citation_href(c: Citation) -> str:
+    return _safe_href(c.link or fragment_link(c.url, c.quote))
+
+
+def _anchor(href: str, inner: str, tip: str = "") -> str:
+    """An `<a>` opening in a new tab; `inner` is already escaped, `tip` is raw text."""
+    title = f' title="{html.escape(tip, quote=True)}"' if tip else ""
+    if not href:
+        return f"<span{title}>{inner}</span>" if title else inner
+    return f'<a href="{href}" target="_blank" rel="noopener noreferrer"{title}>{inner}</a>'
+
+
+def _safe_href(url: str) -> str:
+    """The URL escaped for an attribute, or "" unless it is http(s) (no `javascript:`)."""
+    try:
+        scheme = urllib.parse.urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return html.escape(url.strip(), quote=True) if scheme in ("http", "https") else ""
+
+
+def _data(text: str) -> str:
+    # Markdown-escape first: HTML-escaping adds `&` and `#` that must stay entities.
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=True)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit * 0.6 else limit].rstrip() + "…"
