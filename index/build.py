@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -59,7 +60,8 @@ def build_index(
 
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
-    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    # Sortable by time, unique even for two builds in the same second.
+    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     partial = builds / f"{name}.partial"
     partial.mkdir()
     try:

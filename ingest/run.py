@@ -96,7 +96,7 @@ def gather(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str] = 
 def extract_all(pages: Iterable[Page], report: IngestReport) -> list[Document]:
     """Extract every page; skip (and report) failures and duplicates."""
     from ingest.extract import extract
-    from ingest.sources import placement
+    from ingest.sources import find_source, placement
 
     documents: dict[str, Document] = {}
     seen_text: dict[str, str] = {}
@@ -105,10 +105,11 @@ def extract_all(pages: Iterable[Page], report: IngestReport) -> list[Document]:
             report.skipped.append({"url": page.url, "reason": "duplicate URL (first copy kept)"})
             continue
         part, section = placement(page.url)
+        source = find_source(page.url)
         try:
-            doc = extract(page, part=part, section=section)
+            doc = extract(page, part=part, section=section, title=source.title if source else "")
         except SourceError as e:
-            report.skipped.append({"url": page.url, "reason": str(e)})
+            report.skipped.append({"url": page.url, "reason": str(e).removeprefix(f"{page.url}: ")})
             continue
         except Exception as e:  # a bug in one parser must not sink the whole run
             log.exception("extraction crashed on %s", page.url)

@@ -63,7 +63,7 @@ class Chunk:
 
     `start`/`end` are character offsets into the document text, so a quote
     can be located in the original. `heading` is the section path
-    ("Title > Section > Subsection") that the chunk sits under.
+    ("Section > Subsection", without the document title) that the chunk sits under.
     """
 
     doc_url: str
