@@ -41,7 +41,7 @@ def build_index(
     index_dir: Path,
     documents: Sequence[Document],
     chunks: Sequence[Chunk],
-    embedder,
+    embedders,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 64,
 ) -> tuple[Manifest, int]:
@@ -50,7 +50,7 @@ def build_index(
     Args:
         index_dir: the index root (`<home>/index`).
         documents, chunks: what the index will hold; chunk order is index order.
-        embedder: a `tutor.protocols.Embedder`.
+        embedders: one `tutor.protocols.Embedder` or a list; each gets its own dense leg.
         progress: called with (done, total) after each embedding batch.
 
     Returns:
@@ -65,14 +65,18 @@ def build_index(
     partial = builds / f"{name}.partial"
     partial.mkdir()
     try:
-        reused = _reusable_vectors(index_dir, embedder.model_id)
-        vectors, embedded = _embed_all(chunks, embedder, reused, progress, batch)
-        dim = vectors.shape[1]
-        flat = faiss.IndexFlatIP(dim)
-        flat.add(vectors)
-        faiss.write_index(flat, str(partial / "vectors.faiss"))
+        embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]
+        embedded, dims = 0, []
+        for leg, embedder in enumerate(embedders):
+            reused = _reusable_vectors(index_dir, embedder.model_id)
+            vectors, count = _embed_all(chunks, embedder, reused, progress, batch)
+            embedded = max(embedded, count)
+            dims.append(int(vectors.shape[1]))
+            flat = faiss.IndexFlatIP(vectors.shape[1])
+            flat.add(vectors)
+            faiss.write_index(flat, str(partial / f"vectors-{leg}.faiss"))
         write_store(partial / "store.sqlite", documents, chunks, (" ".join(tokenize(embed_text(c))) for c in chunks))
-        manifest = Manifest(FORMAT_VERSION, embedder.model_id, dim, len(documents), len(chunks),
+        manifest = Manifest(FORMAT_VERSION, [e.model_id for e in embedders], dims, len(documents), len(chunks),
                             datetime.now(timezone.utc).isoformat(timespec="seconds"), name)
         write_manifest(partial / "manifest.json", manifest)
         partial.rename(builds / name)
@@ -87,15 +91,16 @@ def build_index(
 
 
 def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
-    """Chunk id -> vector from the live build, if it used the same embedding model."""
+    """Chunk id -> vector from the live build's leg for the same embedding model, if any."""
     import faiss
 
     try:
         build = current_build(index_dir)
-        if read_manifest(build).embedder != model_id:
-            log.warning("embedding model changed to %s: every chunk will be embedded again", model_id)
+        manifest = read_manifest(build)
+        if model_id not in manifest.embedders:
+            log.warning("embedding model %s is new to this index: every chunk will be embedded with it", model_id)
             return {}
-        old = faiss.read_index(str(build / "vectors.faiss"))
+        old = faiss.read_index(str(build / f"vectors-{manifest.embedders.index(model_id)}.faiss"))
         chunks, _ = read_chunks(build / "store.sqlite")
         matrix = old.reconstruct_n(0, old.ntotal)
     except TutorError:

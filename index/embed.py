@@ -131,3 +131,11 @@ def make_embedder(name: str):
         raise ConfigError(f"TUTOR_EMBEDDER is empty; use one of {', '.join(EMBEDDERS)} or a sentence-transformers model")
     factory = EMBEDDERS.get(name)
     return factory() if factory else SentenceTransformerEmbedder(name)
+
+
+def make_embedders(spec: str) -> list:
+    """Embedders for a comma-separated spec ("minilm,use-multilingual"): one dense leg each."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise ConfigError(f"TUTOR_EMBEDDER is empty; use one or more of {', '.join(EMBEDDERS)} (comma-separated)")
+    return [make_embedder(n) for n in names]

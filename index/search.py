@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 class Index:
     """A loaded build: FAISS vectors, chunk texts and BM25 statistics, all in memory.
 
-    Use `Index.load(index_dir, embedder_id)`; the constructor only wires parts.
+    Use `Index.load(index_dir, embedder_ids)`; the constructor only wires parts.
+    `vectors[j]` is the FAISS index of dense leg j (one per embedding model).
     """
 
     def __init__(self, manifest: Manifest, vectors, chunks: list[Chunk], bm25: Bm25, build_dir: Path) -> None:
@@ -30,7 +31,7 @@ class Index:
         self._by_id = {c.id: c for c in chunks}
 
     @classmethod
-    def load(cls, index_dir: Path, embedder_id: str) -> "Index":
+    def load(cls, index_dir: Path, embedder_ids: str | list[str]) -> "Index":
         """Load the live build, checking its manifest against the configured embedder.
 
         Raises:
@@ -41,13 +42,13 @@ class Index:
 
         build = current_build(Path(index_dir))
         manifest = read_manifest(build)
-        manifest.check(embedder_id)
+        manifest.check([embedder_ids] if isinstance(embedder_ids, str) else list(embedder_ids))
         try:
-            vectors = faiss.read_index(str(build / "vectors.faiss"))
+            vectors = [faiss.read_index(str(build / f"vectors-{j}.faiss")) for j in range(len(manifest.embedders))]
             chunks, tokens = read_chunks(build / "store.sqlite")
         except Exception as e:
             raise IndexMismatch(f"the index in {build} is damaged ({e}): run `tutor ingest` to rebuild it") from None
-        if vectors.ntotal != len(chunks) or len(chunks) != manifest.chunks:
+        if any(v.ntotal != len(chunks) for v in vectors) or len(chunks) != manifest.chunks:
             raise IndexMismatch(f"the index in {build} is inconsistent: run `tutor ingest` to rebuild it")
         return cls(manifest, vectors, chunks, Bm25(tokens), build)
 
@@ -60,18 +61,18 @@ class Index:
     def documents(self) -> list[Document]:
         return read_documents(self.build_dir / "store.sqlite")
 
-    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-k (position, cosine) pairs for one normalised query vector."""
+    def dense(self, query_vector: np.ndarray, k: int, leg: int = 0) -> list[tuple[int, float]]:
+        """Top-k (position, cosine) pairs for one normalised query vector of dense leg `leg`."""
         if not len(self.chunks) or k <= 0:
             return []
-        scores, ids = self.vectors.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), min(k, len(self.chunks)))
+        scores, ids = self.vectors[leg].search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), min(k, len(self.chunks)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def cosine(self, query_vector: np.ndarray, positions: list[int]) -> np.ndarray:
-        """Cosine of the query with the given chunks (exact, from the stored vectors)."""
+    def cosine(self, query_vector: np.ndarray, positions: list[int], leg: int = 0) -> np.ndarray:
+        """Cosine of the query with the given chunks (exact, from the stored vectors of leg `leg`)."""
         if not positions:
             return np.zeros(0, dtype=np.float32)
-        matrix = np.vstack([self.vectors.reconstruct(int(p)) for p in positions])
+        matrix = np.vstack([self.vectors[leg].reconstruct(int(p)) for p in positions])
         return matrix @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float]]:

@@ -4,7 +4,7 @@ Layout under `<home>/index/`:
 
     CURRENT                 name of the live build (swapped with os.replace: atomic)
     builds/<name>/manifest.json   format version, embedding model id, dimension, counts
-    builds/<name>/vectors.faiss   FAISS inner-product index, row i = chunk pos i
+    builds/<name>/vectors-<j>.faiss  FAISS inner-product index of dense leg j, row i = chunk pos i
     builds/<name>/store.sqlite    documents, chunks (with BM25 tokens), in pos order
 
 No pickle anywhere: FAISS writes its own binary format, the rest is SQL and JSON.
@@ -22,7 +22,7 @@ from typing import Iterable
 from tutor.errors import IndexMismatch, IndexMissing
 from tutor.types import Chunk, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE documents (url TEXT PRIMARY KEY, title TEXT, text TEXT, content_type TEXT,
@@ -39,22 +39,26 @@ class Manifest:
     """What a build holds; checked on load so a mismatched index fails clearly."""
 
     format_version: int
-    embedder: str
-    dim: int
+    embedders: list[str]  # one dense leg per embedding model, in settings order
+    dims: list[int]
     documents: int
     chunks: int
     created: str
     build: str
 
-    def check(self, embedder_id: str) -> None:
-        """Raise IndexMismatch unless this build can be read with `embedder_id`."""
+    @property
+    def embedder(self) -> str:
+        return ",".join(self.embedders)
+
+    def check(self, embedder_ids: list[str]) -> None:
+        """Raise IndexMismatch unless this build can be read with these embedders."""
         if self.format_version != FORMAT_VERSION:
             raise IndexMismatch(
                 f"the index has format {self.format_version}, this tutor reads {FORMAT_VERSION}: run `tutor ingest` to rebuild it"
             )
-        if self.embedder != embedder_id:
+        if list(self.embedders) != list(embedder_ids):
             raise IndexMismatch(
-                f"the index was built with embedder {self.embedder!r} but {embedder_id!r} is configured: "
+                f"the index was built with embedder {self.embedder!r} but {','.join(embedder_ids)!r} is configured: "
                 "run `tutor ingest` to rebuild, or set TUTOR_EMBEDDER to the index's embedder"
             )
 

@@ -126,20 +126,20 @@ def extract_all(pages: Iterable[Page], report: IngestReport) -> list[Document]:
 
 
 def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str] = (), notes: Sequence[str] = (),
-               use_default: bool = True, embedder=None, show_progress: bool = True) -> IngestReport:
+               use_default: bool = True, embedders=None, show_progress: bool = True) -> IngestReport:
     """Ingest the sources and atomically replace the index.
 
     Args:
         settings: configuration (data directory, embedder, chunk size).
         warcs, urls, notes: extra sources: WARC files, page URLs, folders of notes.
         use_default: also ingest the default corpus (the snapshot, else the curated list).
-        embedder: an Embedder to use instead of the configured one (tests).
+        embedders: Embedders to use instead of the configured ones (tests).
 
     Raises:
         SourceError: no document at all could be extracted (the old index is kept).
     """
     from index.build import build_index
-    from index.embed import make_embedder
+    from index.embed import make_embedders
     from ingest.chunk import chunk
 
     started = time.perf_counter()
@@ -150,9 +150,9 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
         raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
                           "Check the paths/URLs (see the ingest report)")
     chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
-    embedder = embedder or make_embedder(settings.embedder)
+    embedders = embedders or make_embedders(settings.embedder)
     bar = _progress_bar(show_progress)
-    manifest, embedded = build_index(settings.index_dir, documents, chunks, embedder, progress=bar)
+    manifest, embedded = build_index(settings.index_dir, documents, chunks, embedders, progress=bar)
     report.documents, report.chunks, report.embedded = manifest.documents, manifest.chunks, embedded
     report.embedder, report.build = manifest.embedder, manifest.build
     report.seconds = round(time.perf_counter() - started, 2)

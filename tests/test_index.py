@@ -14,7 +14,7 @@ from tutor.errors import IndexMismatch, IndexMissing
 def test_build_then_load_and_search(built_index, embedder):
     assert len(built_index) == 3
     m = built_index.manifest
-    assert (m.format_version, m.embedder, m.dim, m.documents, m.chunks) == (1, embedder.model_id, 1024, 3, 3)
+    assert (m.format_version, m.embedders, m.dims, m.documents, m.chunks) == (2, [embedder.model_id], [1024], 3, 3)
     q = embedder.embed_queries(["low-rank matrices for fine-tuning"])[0]
     pos, score = built_index.dense(q, 2)[0]
     assert built_index.chunks[pos].doc_url == "https://example.org/lora" and 0 < score <= 1.0001
@@ -34,7 +34,7 @@ def test_manifest_mismatch_is_refused(built_index, settings):
     data = json.loads((build / "manifest.json").read_text())
     (build / "manifest.json").write_text(json.dumps({**data, "format_version": 99}))
     with pytest.raises(IndexMismatch, match="format 99"):
-        Index.load(settings.index_dir, data["embedder"])
+        Index.load(settings.index_dir, data["embedders"])
 
 
 def test_no_pickle_files(built_index):
@@ -67,4 +67,26 @@ def test_rebuild_reuses_vectors_of_unchanged_chunks(built_index, settings):
     _, embedded = build_index(settings.index_dir, DOCS, edited, emb)
     assert embedded == 1
     index = Index.load(settings.index_dir, emb.model_id)
-    assert np.allclose(index.vectors.reconstruct(2), emb.embed_documents(["Diffusion models > Diffusion models\nTotally new text about GANs."])[0])
+    assert np.allclose(index.vectors[0].reconstruct(2), emb.embed_documents(["Diffusion models > Diffusion models\nTotally new text about GANs."])[0])
+
+
+class SmallHashEmbedder(HashEmbedder):
+    model_id = "fake/hash-embedder-64"
+
+    def __init__(self):
+        super().__init__(dim=64)
+
+
+def test_one_dense_leg_per_embedder(settings):
+    legs = [HashEmbedder(), SmallHashEmbedder()]
+    manifest, _ = build_index(settings.index_dir, DOCS, make_chunks(), legs)
+    assert manifest.embedders == [e.model_id for e in legs] and manifest.dims == [1024, 64]
+    index = Index.load(settings.index_dir, [e.model_id for e in legs])
+    q = legs[1].embed_queries(["Gaussian noise denoising"])[0]
+    assert index.chunks[index.dense(q, 1, leg=1)[0][0]].doc_url.endswith("diffusion")
+    with pytest.raises(IndexMismatch, match="fake/hash-embedder-1024,fake/hash-embedder-64"):
+        Index.load(settings.index_dir, [legs[0].model_id])
+    # Adding a leg re-embeds only for the new model; the existing leg's vectors are reused.
+    fresh = [HashEmbedder(), SmallHashEmbedder()]
+    build_index(settings.index_dir, DOCS, make_chunks(), fresh)
+    assert [e.calls for e in fresh] == [0, 0]

@@ -8,7 +8,7 @@ from tutor.types import Message
 
 
 def make(settings, built_index, embedder, script="LoRA freezes the pretrained weights [1]."):
-    return Tutor(settings, index=built_index, embedder=embedder, generator=ScriptedGenerator(script))
+    return Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=ScriptedGenerator(script))
 
 
 def test_stream_yields_sources_then_tokens_then_verified_answer(settings, built_index, embedder):
@@ -22,7 +22,7 @@ def test_stream_yields_sources_then_tokens_then_verified_answer(settings, built_
 
 def test_out_of_scope_question_is_refused_with_nearest_sections(settings, built_index, embedder):
     gen = ScriptedGenerator("should never run")
-    tutor = Tutor(settings, index=built_index, embedder=embedder, generator=gen)
+    tutor = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen)
     answer = tutor.ask("Best recipe for banana bread with walnuts?")
     assert answer.refused and not answer.citations and gen.turns == []
     assert "don't cover" in answer.text and "Part" in answer.text
@@ -46,7 +46,7 @@ def test_unknown_mode_and_empty_question(settings, built_index, embedder):
 
 
 def test_extractive_backend_answers_with_verbatim_cited_sentences(settings, built_index, embedder):
-    tutor = Tutor(settings, index=built_index, embedder=embedder, generator=ExtractiveGenerator())
+    tutor = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=ExtractiveGenerator())
     answer = tutor.ask("How many fewer trainable parameters does LoRA need?")
     assert "10,000" in answer.text and answer.citations[0].n == 1
     assert all(c.quote in built_index.chunk(c.chunk_id).text for c in answer.citations)

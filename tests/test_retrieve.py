@@ -34,3 +34,14 @@ def test_keyword_coverage():
 def test_unknown_mode():
     with pytest.raises(ValueError, match="hybrid"):
         Retriever(None, None, mode="magic")
+
+
+def test_judge_outside_the_legs_embeds_hits_on_the_fly(built_index, embedder):
+    from tests.fake_backends import HashEmbedder
+
+    class OtherJudge(HashEmbedder):
+        model_id = "fake/judge"
+
+    judge = OtherJudge()
+    got = Retriever(built_index, embedder, candidates=5, judge=judge).retrieve("Gaussian noise denoising", 2)
+    assert judge.calls == 3 and got.relevance > 0.2  # 2 hits + the question

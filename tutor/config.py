@@ -37,7 +37,8 @@ class Settings:
 
     home: Path = Path("data")
     snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
-    embedder: str = "minilm"
+    embedder: str = "minilm"  # comma-separated: one dense retrieval leg per embedder
+    judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
     reranker: str = "none"
     llm: str = "local"
     llm_model: str = "qwen2.5-coder-1.5b"

@@ -54,40 +54,57 @@ class Tutor:
 
     Args:
         settings: the configuration.
-        index, embedder, generator: optional prebuilt parts (tests, evals, a shared UI);
+        index, embedders, judge, generator, retriever: optional prebuilt parts (tests,
+            evals, a shared UI);
             anything not given is built from settings on first use.
     """
 
-    def __init__(self, settings: Settings, *, index=None, embedder=None, generator=None, retriever=None) -> None:
+    def __init__(self, settings: Settings, *, index=None, embedders=None, judge=None, generator=None,
+                 retriever=None) -> None:
         self.settings = settings
-        self._index, self._embedder, self._generator, self._retriever = index, embedder, generator, retriever
+        if embedders is not None and not isinstance(embedders, (list, tuple)):
+            embedders = [embedders]
+        self._index, self._embedders, self._judge = index, embedders, judge
+        self._generator, self._retriever = generator, retriever
         self._lock = threading.RLock()  # properties call each other
 
     @property
-    def embedder(self):
+    def embedders(self) -> list:
+        """The index's embedders, one per dense leg."""
         with self._lock:
-            if self._embedder is None:
+            if self._embedders is None:
+                from index.embed import make_embedders
+
+                self._embedders = make_embedders(self.settings.embedder)
+            return self._embedders
+
+    @property
+    def judge(self):
+        """The (multilingual) embedder that gates relevance and checks citations."""
+        with self._lock:
+            if self._judge is None:
                 from index.embed import make_embedder
 
-                self._embedder = make_embedder(self.settings.embedder)
-            return self._embedder
+                by_id = {e.model_id: e for e in self.embedders}
+                judge = make_embedder(self.settings.judge_embedder)
+                self._judge = by_id.get(judge.model_id, judge)  # share a leg's model when it is one
+            return self._judge
 
     @property
     def index(self):
-        embedder = self.embedder
         with self._lock:
             if self._index is None:
                 from index.search import Index
 
-                self._index = Index.load(self.settings.index_dir, embedder.model_id)
+                self._index = Index.load(self.settings.index_dir, [e.model_id for e in self.embedders])
             return self._index
 
     @property
     def retriever(self) -> Retriever:
-        index = self.index
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever(index, self.embedder, candidates=self.settings.candidates)
+                self._retriever = Retriever(self.index, self.embedders, candidates=self.settings.candidates,
+                                            judge=self.judge)
             return self._retriever
 
     @property
@@ -148,7 +165,7 @@ class Tutor:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        text, citations = verify("".join(parts), hits, SupportScorer(self.embedder), self.settings.support_threshold)
+        text, citations = verify("".join(parts), hits, SupportScorer(self.judge), self.settings.support_threshold)
         total = (time.perf_counter() - started) * 1000
         yield Step("answer", answer=Answer(question, text, tuple(citations), hits, refused=False, mode=mode,
                                            ttft_ms=ttft or total, total_ms=total, model=generator.model_id))

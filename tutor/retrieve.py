@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from tutor.types import Chunk, Hit
 
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
@@ -28,7 +30,13 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[fl
 
 @dataclass(frozen=True)
 class Retrieval:
-    """Hits for a question plus how relevant the best of them is (cosine of the top dense hit)."""
+    """Hits for a question, plus how well the best of them match it.
+
+    `relevance` is the best cosine between the question and the returned hits
+    under the judge embedder (multilingual, so it means the same in any
+    language); `keyword_coverage` is the share of the question's terms found
+    in the top passages.
+    """
 
     hits: list[Hit]
     relevance: float
@@ -36,29 +44,32 @@ class Retrieval:
 
 
 class Retriever:
-    """Searches one loaded `index.search.Index` with one embedder.
+    """Searches one loaded `index.search.Index`: one dense leg per embedder, plus BM25.
 
     Args:
         index: the loaded index.
-        embedder: the embedder the index was built with.
+        embedders: the embedder(s) the index was built with, in the same order.
         candidates: how many hits each leg contributes before fusion.
-        modes: which legs to use: "hybrid", "dense" or "bm25" (for baselines and ablations).
+        mode: which legs to use: "hybrid", "dense" or "bm25" (for baselines and ablations).
+        judge: the embedder that measures relevance; defaults to the last dense leg's.
+            If it is not one of the legs, the returned hits are embedded on the fly.
     """
 
-    def __init__(self, index, embedder, candidates: int = 30, mode: str = "hybrid") -> None:
+    def __init__(self, index, embedders, candidates: int = 30, mode: str = "hybrid", judge=None) -> None:
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
         self.index = index
-        self.embedder = embedder
+        self.embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]
         self.candidates = candidates
         self.mode = mode
+        self.judge = judge or self.embedders[-1]
 
     def search(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
         """The top-k hits for a question, best first."""
         return self.retrieve(question, k, where).hits
 
     def retrieve(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> Retrieval:
-        """Search both legs, fuse, and measure how well the best hits match.
+        """Search every leg, fuse, and measure how well the best hits match.
 
         Args:
             question: the learner's question, in any language.
@@ -68,17 +79,29 @@ class Retriever:
         chunks = self.index.chunks
         pool = self.candidates * (4 if where else 1)  # filtering drops hits: look further
         rankings: list[list[int]] = []
-        vector = self.embedder.embed_queries([question])[0]
+        vectors = [e.embed_queries([question])[0] for e in self.embedders]
         if self.mode in ("hybrid", "dense"):
-            rankings.append([p for p, _ in self.index.dense(vector, pool) if not where or where(chunks[p])])
+            for leg, vector in enumerate(vectors):
+                rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
         if self.mode in ("hybrid", "bm25"):
             rankings.append([p for p, _ in self.index.keyword(question, pool) if not where or where(chunks[p])])
         fused = fuse([r[: self.candidates] for r in rankings])[:k]
         positions = [p for p, _ in fused]
-        cosines = self.index.cosine(vector, positions)
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
+        cosines = self._judge_cosines(question, vectors, positions)
         relevance = float(cosines.max()) if len(cosines) else 0.0
         return Retrieval(hits, relevance, keyword_coverage(question, [chunks[p].text for p in positions[:3]]))
+
+    def _judge_cosines(self, question: str, vectors, positions: list[int]) -> np.ndarray:
+        if not positions:
+            return np.zeros(0, dtype=np.float32)
+        for leg, embedder in enumerate(self.embedders):
+            if embedder.model_id == self.judge.model_id:
+                return self.index.cosine(vectors[leg], positions, leg)
+        from index.build import embed_text
+
+        passages = self.judge.embed_documents([embed_text(self.index.chunks[p]) for p in positions])
+        return passages @ self.judge.embed_queries([question])[0]
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}|[0-9]+(?:\.[0-9]+)?")

@@ -1,0 +1,131 @@
+"""Benchmarks, run by hand: `python -m bench.run [--ingest] [--ask N] [--retrieve N]`.
+
+Measures, on the configured index and models:
+- ingest: a full ingest of the default corpus into a temporary TUTOR_HOME
+  (documents/s, chunks/s, index size on disk), then a no-op re-ingest;
+- retrieve: latency per question (model load excluded), p50/p95;
+- ask: time to first token and total, p50/p95, for the configured backend.
+
+Questions come from the eval cases, so every run measures the same thing.
+Prints a markdown block to paste into bench/RESULTS.md, with machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from tutor.config import Settings
+
+
+def questions(n: int, answerable: bool = True) -> list[str]:
+    out = []
+    for f in sorted(Path(__file__).resolve().parent.parent.glob("evals/cases/*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            if case["answerable"] == answerable:
+                out.append(case["question"])
+    step = max(1, len(out) // n) if n else 1
+    return out[::step][:n]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def bench_ingest(settings: Settings) -> list[str]:
+    from ingest.run import run_ingest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s = settings.replace(home=tmp)
+        t0 = time.perf_counter()
+        report = run_ingest(s, show_progress=False)
+        full = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = run_ingest(s, show_progress=False)
+        noop = time.perf_counter() - t0
+        size = dir_size(s.index_dir / "builds")
+    return [
+        f"| full ingest of the snapshot ({report.documents} docs, {report.chunks} chunks, {report.embedder}) | {full:.1f} s "
+        f"({report.documents / full:.2f} docs/s, {report.chunks / full:.1f} chunks/s) |",
+        f"| re-ingest with nothing changed ({again.embedded} chunks embedded) | {noop:.1f} s |",
+        f"| index size on disk (FAISS + SQLite + manifest) | {size / 1e6:.1f} MB |",
+    ]
+
+
+def bench_retrieve(settings: Settings, n: int) -> list[str]:
+    from tutor.pipeline import Tutor
+
+    tutor = Tutor(settings)
+    t0 = time.perf_counter()
+    tutor.retriever.search("warm up: load the index and the embedder", 5)
+    load = time.perf_counter() - t0
+    times = []
+    for q in questions(n):
+        t0 = time.perf_counter()
+        tutor.retriever.search(q, 10)
+        times.append((time.perf_counter() - t0) * 1000)
+    return [
+        f"| retrieve, {len(times)} questions, k=10 (hybrid, {settings.embedder}) | p50 {pct(times, .5):.0f} ms, "
+        f"p95 {pct(times, .95):.0f} ms (first call incl. model load {load:.1f} s) |"
+    ]
+
+
+def bench_ask(settings: Settings, n: int) -> list[str]:
+    from tutor.pipeline import Tutor
+
+    tutor = Tutor(settings)
+    t0 = time.perf_counter()
+    tutor.ask(questions(1)[0])  # loads the index, embedder and model; not counted
+    load = time.perf_counter() - t0
+    ttft, total, sources = [], [], []
+    for q in questions(n):
+        t0 = time.perf_counter()
+        for step in tutor.stream(q):
+            if step.kind == "sources":
+                sources.append((time.perf_counter() - t0) * 1000)
+            elif step.kind == "answer":
+                if not step.answer.refused:
+                    ttft.append(step.answer.ttft_ms)
+                    total.append(step.answer.total_ms)
+    label = f"{settings.llm}:{settings.llm_model}" if settings.llm != "extractive" else "extractive"
+    return [
+        f"| ask, {len(ttft)} answered questions ({label}) — sources shown | p50 {pct(sources, .5):.0f} ms, p95 {pct(sources, .95):.0f} ms |",
+        f"| ask — time to first token | p50 {pct(ttft, .5) / 1000:.2f} s, p95 {pct(ttft, .95) / 1000:.2f} s |",
+        f"| ask — total | p50 {pct(total, .5) / 1000:.2f} s, p95 {pct(total, .95) / 1000:.2f} s (warm-up incl. model load {load:.1f} s) |",
+    ]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ingest", action="store_true", help="benchmark a full ingest and a no-op re-ingest")
+    p.add_argument("--retrieve", type=int, default=50, help="questions for the retrieval benchmark (0 = skip)")
+    p.add_argument("--ask", type=int, default=0, help="questions for the answer benchmark (0 = skip)")
+    args = p.parse_args()
+    settings = Settings.load()
+    rows = []
+    if args.ingest:
+        rows += bench_ingest(settings)
+    if args.retrieve:
+        rows += bench_retrieve(settings, args.retrieve)
+    if args.ask:
+        rows += bench_ask(settings, args.ask)
+    print(f"### {date.today()} — {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
+          f"Python {platform.python_version()}\n\n| what | result |\n|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
