@@ -54,3 +54,21 @@ def test_extractive_backend_answers_with_verbatim_cited_sentences(settings, buil
 
 def test_is_chinese():
     assert is_chinese("什么是 LoRA？") and not is_chinese("What is LoRA?")
+
+
+def test_model_saying_sources_do_not_cover_it_counts_as_refusal(settings, built_index, embedder):
+    script = "The sources do not cover how LoRA was invented."
+    answer = make(settings, built_index, embedder, script).ask("Who invented LoRA and when?")
+    assert answer.refused and not answer.citations
+
+
+@pytest.mark.parametrize("text,cited,expected", [
+    ("The provided sources don't contain information about cooking.", False, True),
+    ("资料中没有涉及这个问题。", False, True),
+    ("LoRA freezes the weights [1].", True, False),
+    ("The sources do not cover it, but LoRA freezes weights [1].", True, False),
+])
+def test_declined(text, cited, expected):
+    from tutor.pipeline import declined
+
+    assert declined(text, cited) is expected

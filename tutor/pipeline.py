@@ -30,6 +30,19 @@ def is_chinese(text: str) -> bool:
     return len(_CJK.findall(text)) >= max(2, 0.2 * len(re.sub(r"\s", "", text)))
 
 
+_DECLINED = re.compile(
+    r"(sources?|context|passages?)\b[^.]{0,40}\b(do(es)?n[o']t|do(es)? not|never)\b[^.]{0,30}\b(cover|contain|mention|say|include|address)"
+    r"|not (covered|mentioned|addressed) (in|by) the (sources?|context|passages?)"
+    r"|(资料|来源|材料|文档|上下文)[^。]{0,12}(没有|未|并未|不)(涵盖|涉及|提到|包含|提及|说明)",
+    re.IGNORECASE,
+)
+
+
+def declined(text: str, cited: bool) -> bool:
+    """Whether a generated answer says the sources don't cover the question (and cites nothing)."""
+    return not cited and bool(_DECLINED.search(text))
+
+
 def refusal_text(question: str, hits: Sequence[Hit]) -> str:
     """Say the sources don't cover the question, and point at the nearest handbook sections."""
     places = []
@@ -167,7 +180,8 @@ class Tutor:
             yield Step("token", text=delta)
         text, citations = verify("".join(parts), hits, SupportScorer(self.judge), self.settings.support_threshold)
         total = (time.perf_counter() - started) * 1000
-        yield Step("answer", answer=Answer(question, text, tuple(citations), hits, refused=False, mode=mode,
+        refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
+        yield Step("answer", answer=Answer(question, text, tuple(citations), hits, refused=refused, mode=mode,
                                            ttft_ms=ttft or total, total_ms=total, model=generator.model_id))
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
