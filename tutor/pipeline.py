@@ -141,7 +141,8 @@ class Tutor:
         """Whether the best passages are relevant enough to answer from."""
         if not retrieval.hits:
             return False
-        return retrieval.relevance >= self.settings.min_relevance or retrieval.keyword_coverage >= 0.75
+        return (retrieval.relevance >= self.settings.min_relevance
+                or retrieval.keyword_coverage >= self.settings.min_keyword_coverage)
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner") -> Iterator[Step]:

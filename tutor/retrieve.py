@@ -15,6 +15,7 @@ import numpy as np
 
 from tutor.types import Chunk, Hit
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
 
 
@@ -82,6 +83,8 @@ class Retriever:
         vectors = [e.embed_queries([question])[0] for e in self.embedders]
         if self.mode in ("hybrid", "dense"):
             for leg, vector in enumerate(vectors):
+                if not self._reads(self.embedders[leg], question):
+                    continue
                 rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
         if self.mode in ("hybrid", "bm25"):
             rankings.append([p for p, _ in self.index.keyword(question, pool) if not where or where(chunks[p])])
@@ -91,6 +94,15 @@ class Retriever:
         cosines = self._judge_cosines(question, vectors, positions)
         relevance = float(cosines.max()) if len(cosines) else 0.0
         return Retrieval(hits, relevance, keyword_coverage(question, [chunks[p].text for p in positions[:3]]))
+
+    def _reads(self, embedder, question: str) -> bool:
+        """An English-only model's ranking of a Chinese question is noise: leave its leg out.
+
+        Kept when it is the only dense leg, so `dense` mode still has a leg.
+        """
+        if getattr(embedder, "multilingual", True) or len(self.embedders) == 1:
+            return True
+        return len(_CJK.findall(question)) < 2
 
     def _judge_cosines(self, question: str, vectors, positions: list[int]) -> np.ndarray:
         if not positions:
