@@ -1,0 +1,163 @@
+"""Generators: write a turn's answer as streamed text deltas.
+
+`ChatGenerator` adapts any LangChain chat model (local llama.cpp, an
+OpenAI-compatible API, or a fake in tests) to the `tutor.protocols.Generator`
+protocol. `make_generator` picks the backend named by `settings.llm`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from tutor.config import Settings
+from tutor.errors import ConfigError
+from tutor.llm import llama_cpp_options, make_chat_model
+from tutor.prompt import SYSTEM_PROMPT, build_messages, citation_grammar, fit_budget, prompt_budget
+from tutor.protocols import Generator
+from tutor.types import Turn
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
+
+
+class ChatGenerator:
+    """A `Generator` over a LangChain chat model, built on first use.
+
+    Example:
+        >>> from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+        >>> gen = ChatGenerator(lambda: GenericFakeChatModel(messages=iter(["LoRA adds adapters [1]."])), "fake")
+        >>> "".join(gen.stream(turn))  # doctest: +SKIP
+        'LoRA adds adapters [1].'
+    """
+
+    def __init__(
+        self,
+        chat_model_factory: Callable[[], "BaseChatModel"],
+        model_id: str,
+        max_prompt_tokens: int | None = None,
+        prime_cache: bool = False,
+        request_options: Callable[[Turn], dict[str, Any]] | None = None,
+    ) -> None:
+        """Store the factory; nothing is loaded here.
+
+        Args:
+            chat_model_factory: builds the chat model; called once, on first use.
+            model_id: names the model in answers and logs.
+            max_prompt_tokens: if set, turns are fitted to this budget before
+                prompting (the caller should already have done it; a trim here
+                is logged as a warning).
+            prime_cache: let `warm_up` send the system prompt once so a local
+                server has it cached before the first question.
+            request_options: extra keyword arguments for `chat_model.stream`,
+                per turn (the local backend sends a citation grammar this way).
+        """
+        self.model_id = model_id
+        self.max_prompt_tokens = max_prompt_tokens
+        self.prime_cache = prime_cache
+        self.request_options = request_options
+        self._factory = chat_model_factory
+        self._model: BaseChatModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def chat_model(self) -> "BaseChatModel":
+        """The chat model, built by the factory the first time (thread-safe)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._factory()  # not cached on failure: a later call retries
+            return self._model
+
+    def warm_up(self) -> None:
+        """Build the chat model now (e.g. when the UI starts) instead of on the first question.
+
+        With `prime_cache`, also runs the fixed system prompt once (one output
+        token), so the first real question only pays for its own message.
+        """
+        model = self.chat_model
+        if self.prime_cache:
+            model.invoke([("system", SYSTEM_PROMPT), ("user", "Hello")], max_tokens=1)
+
+    def stream(self, turn: Turn) -> Iterator[str]:
+        """Yield the answer's text deltas as the model produces them.
+
+        Raises:
+            ConfigError: the turn's mode or level is unknown, or it cannot fit.
+            BackendUnavailable: the model server could not be reached.
+            ModelMissing: the local model is not installed.
+        """
+        if self.max_prompt_tokens:
+            turn, trimmed = fit_budget(turn, self.max_prompt_tokens)
+            if trimmed:
+                log.warning("prompt trimmed to fit %d tokens: %s", self.max_prompt_tokens, " ".join(trimmed.notes()))
+        messages = build_messages(turn)
+        options = self.request_options(turn) if self.request_options else {}
+        usage = None
+        for chunk in self.chat_model.stream(messages, **options):
+            usage = chunk.usage_metadata or usage
+            text = _text(chunk.content)
+            if text:
+                yield text
+        if usage:
+            # cache_read > 0 on a second turn means llama.cpp reused the system prompt.
+            log.debug("%s usage: %s", self.model_id, usage)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    # Some providers stream a list of content blocks; keep only their text.
+    return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content or ())
+
+
+def make_generator(settings: Settings) -> Generator:
+    """Build the generator named by `settings.llm`, cheaply (models load on first use).
+
+    Args:
+        settings: `llm` picks the backend: "local", "openai" or "extractive".
+
+    Returns:
+        An object satisfying `tutor.protocols.Generator`.
+
+    Raises:
+        ConfigError: `settings.llm` is not a known backend.
+    """
+    try:
+        factory = _GENERATORS[settings.llm]
+    except KeyError:
+        raise ConfigError(f"unknown generator TUTOR_LLM={settings.llm!r}; valid: {', '.join(_GENERATORS)}") from None
+    return factory(settings)
+
+
+def _chat_generator(settings: Settings) -> Generator:
+    local = settings.llm == "local"
+    name = Path(settings.llm_model).name if settings.llm_model.endswith(".gguf") else settings.llm_model
+    return ChatGenerator(
+        lambda: make_chat_model(settings),
+        model_id=f"{settings.llm}:{name}",
+        max_prompt_tokens=prompt_budget(settings),
+        prime_cache=local,  # a remote API would bill the priming call
+        # Only llama.cpp takes GBNF grammars; small local models need one to cite at all.
+        request_options=_cite_by_grammar if local else None,
+    )
+
+
+def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
+    return llama_cpp_options(citation_grammar(len(turn.hits)))
+
+
+def _extractive_generator(settings: Settings) -> Generator:
+    from tutor.extractive import ExtractiveGenerator
+
+    return ExtractiveGenerator(settings)
+
+
+_GENERATORS: dict[str, Callable[[Settings], Generator]] = {
+    "local": _chat_generator,
+    "openai": _chat_generator,
+    "extractive": _extractive_generator,
+}
