@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--llm", choices=("local", "openai", "extractive"), help="backend (overrides TUTOR_LLM)")
             sp.add_argument("--model", help="model name or .gguf path (overrides TUTOR_LLM_MODEL)")
 
+    from evals.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
+
     chat = sub.add_parser("chat", help="start the Gradio chat")
     chat.add_argument("--host", help="bind address (default 127.0.0.1)")
     chat.add_argument("--port", type=int, help="port (default 7860)")
@@ -142,6 +146,12 @@ def _print_answer(answer, streamed: str, out) -> None:
     print(f"\n({answer.model}; first token {answer.ttft_ms / 1000:.1f} s, total {answer.total_ms / 1000:.1f} s)", file=out)
 
 
+def _eval(settings: Settings, args, stdin, stdout) -> int:
+    from evals.cli import run
+
+    return run(settings, args, stdout)
+
+
 def _chat(settings: Settings, args, stdin, stdout) -> int:
     from ui.app import main as launch
 
@@ -149,7 +159,7 @@ def _chat(settings: Settings, args, stdin, stdout) -> int:
     return 0
 
 
-_COMMANDS = {"ingest": _ingest, "retrieve": _retrieve, "ask": _ask, "chat": _chat}
+_COMMANDS = {"ingest": _ingest, "retrieve": _retrieve, "ask": _ask, "eval": _eval, "chat": _chat}
 
 if __name__ == "__main__":
     sys.exit(main())

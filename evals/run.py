@@ -1,0 +1,305 @@
+"""The eval runner: every case through every config, scored, summarised and written out.
+
+Suites: "retrieval" times `Retriever.retrieve` (top 10) and scores the ranking
+(plus the refusal decision `Tutor.covers` would take, which needs no LLM);
+"answers" runs the full pipeline and judges the Answer; "all" does both.
+Configs that share a data directory and embedder share one loaded index.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from evals import metrics
+from evals.baselines import EvalConfig, NaivePipeline, parse_config
+from evals.cases import Case
+from evals.judge import judge_answer, make_judge
+from tutor.config import Settings
+from tutor.types import Answer, Hit
+
+log = logging.getLogger(__name__)
+
+RETRIEVAL_K = 10
+SUITES = ("retrieval", "answers", "all")
+# Mixed script on purpose: the first Chinese question loads jieba's dictionary (~1 s).
+WARM_UP = "What is attention? 什么是注意力机制？"
+REPORTS_DIR = Path(__file__).resolve().parent / "reports"
+EXACT = "exact (gold URL match / refusal flag / script detection)"
+
+
+class TutorPipeline:
+    """The tutor's own pipeline (`tutor.pipeline.Tutor`) as the runner sees it."""
+
+    def __init__(self, tutor) -> None:
+        self.tutor = tutor
+
+    def retrieve(self, question: str, k: int) -> tuple[list[Hit], dict]:
+        retrieval = self.tutor.retriever.retrieve(question, k)
+        return retrieval.hits, {"relevance": round(retrieval.relevance, 4),
+                                "keyword_coverage": round(retrieval.keyword_coverage, 4)}
+
+    def would_refuse(self, question: str) -> bool | None:
+        """The tutor's refusal decision, taken as `Tutor.stream` takes it (on its context_k hits)."""
+        return not self.tutor.covers(self.tutor.retrieve(question))
+
+    def ask(self, question: str) -> Answer:
+        return self.tutor.ask(question)
+
+    def warm_up(self, answers: bool) -> None:
+        """Load the index, models and (for answers) the generator, so no case pays for loading."""
+        self.tutor.retriever.retrieve(WARM_UP, 1)
+        if answers and hasattr(self.tutor.generator, "warm_up"):
+            self.tutor.generator.warm_up()
+
+    def chunk_text(self, chunk_id: str) -> str | None:
+        chunk = self.tutor.retriever.index.chunk(chunk_id)
+        return chunk.text if chunk else None
+
+    def doc_urls(self) -> set[str]:
+        return {c.doc_url for c in self.tutor.retriever.index.chunks}
+
+    def describe(self) -> dict:
+        index = self.tutor.retriever.index
+        return {"index": str(index.build_dir), "chunks": len(index), "embedder": index.manifest.embedder}
+
+
+class NaiveAdapter:
+    """`evals.baselines.NaivePipeline` as the runner sees it (no refusal step, no quotes)."""
+
+    def __init__(self, naive: NaivePipeline, build_dir: Path) -> None:
+        self.naive = naive
+        self.build_dir = build_dir
+
+    def retrieve(self, question: str, k: int) -> tuple[list[Hit], dict]:
+        hits = self.naive.search(question, k)
+        return hits, {"relevance": round(hits[0].score, 4) if hits else 0.0}
+
+    def would_refuse(self, question: str) -> bool | None:
+        return None  # the plain prompt has no refusal step before generation
+
+    def ask(self, question: str) -> Answer:
+        return self.naive.ask(question)
+
+    def warm_up(self, answers: bool) -> None:
+        """Build the vector store (minutes) and the generator before any case is timed."""
+        self.naive.search(WARM_UP, 1)
+        if answers and hasattr(self.naive.generator, "warm_up"):
+            self.naive.generator.warm_up()
+
+    def chunk_text(self, chunk_id: str) -> str | None:
+        return None
+
+    def doc_urls(self) -> set[str]:
+        return {d.url for d in self.naive.documents}
+
+    def describe(self) -> dict:
+        return {"index": str(self.build_dir), "documents": len(self.naive.documents),
+                "embedder": getattr(self.naive.embedder, "model_id", "?"), "build_seconds": self.naive.build_seconds}
+
+
+@dataclass
+class Builder:
+    """Builds one pipeline per config; configs with the same index settings share one loaded index.
+
+    Args:
+        embedder: replaces every embedder (dense legs, the tutor's judge, the LangChain baseline's): tests.
+        generator: replaces the generator of every config: tests.
+        progress: show progress bars.
+    """
+
+    embedder: object = None
+    generator: object = None
+    progress: bool = True
+    _retrievers: dict = field(default_factory=dict)
+
+    def _fakes(self) -> dict:
+        return {"embedders": self.embedder, "judge": self.embedder} if self.embedder is not None else {}
+
+    def _retriever(self, settings: Settings):
+        """The tutor's own hybrid retriever for these settings, built the way `Tutor` builds it."""
+        from tutor.pipeline import Tutor
+
+        key = (str(Path(settings.home).resolve()), settings.embedder, getattr(settings, "judge_embedder", ""),
+               settings.candidates)
+        if key not in self._retrievers:
+            self._retrievers[key] = Tutor(settings, **self._fakes()).retriever  # loads index and embedders
+        return self._retrievers[key]
+
+    def build(self, config: EvalConfig):
+        from tutor.pipeline import Tutor
+
+        settings = config.settings
+        base = self._retriever(settings)
+        if config.mode is None:
+            from index.embed import make_embedder
+
+            lc_embedder = self.embedder or make_embedder("minilm")  # the tutorial's model, whatever TUTOR_EMBEDDER is
+            naive = NaivePipeline(settings, base.index.documents(), lc_embedder, self.generator, self.progress)
+            return NaiveAdapter(naive, base.index.build_dir)
+        retriever = copy.copy(base)  # same index and models, only the legs used differ
+        retriever.mode = config.mode
+        parts = {"judge": self.embedder} if self.embedder is not None else {}
+        return TutorPipeline(Tutor(settings, index=base.index, retriever=retriever, generator=self.generator, **parts))
+
+
+def _base_record(config: EvalConfig, suite: str, case: Case) -> dict:
+    return {"config": config.name, "suite": suite, "id": case.id, "pair": case.pair, "part": case.part,
+            "lang": case.lang, "answerable": case.answerable, "question": case.question,
+            "gold_urls": list(case.gold_urls)}
+
+
+def _hits(hits: Sequence[Hit], gold: set[str]) -> list[dict]:
+    return [{"rank": h.rank, "url": h.chunk.doc_url, "chunk_id": h.chunk.id, "score": round(h.score, 4),
+             "heading": h.chunk.heading, "gold": h.chunk.doc_url in gold} for h in hits]
+
+
+def retrieval_record(config: EvalConfig, pipeline, case: Case) -> dict:
+    """Retrieve the top 10 for one case, timed, and score the ranking."""
+    started = time.perf_counter()
+    hits, extra = pipeline.retrieve(case.question, RETRIEVAL_K)
+    record = _base_record(config, "retrieval", case)
+    record["retrieval_ms"] = (time.perf_counter() - started) * 1000
+    if case.answerable:
+        record.update(metrics.retrieval_scores([h.chunk.doc_url for h in hits], case.gold_urls))
+    refused = pipeline.would_refuse(case.question)  # untimed: a second, context_k-sized retrieval
+    if refused is not None:
+        record["refused"] = refused
+    record.update(extra, hits=_hits(hits, set(case.gold_urls)))
+    return record
+
+
+def answer_record(config: EvalConfig, pipeline, case: Case, judge) -> dict:
+    """Answer one case with the full pipeline and judge the answer."""
+    answer = pipeline.ask(case.question)
+    record = _base_record(config, "answers", case)
+    record.update(refused=answer.refused, ttft_ms=answer.ttft_ms, total_ms=answer.total_ms, model=answer.model)
+    if not answer.refused:
+        scores, details = judge_answer(judge, answer, case.key_facts, case.lang, pipeline.chunk_text)
+        record.update(scores, judgments=details)
+    record["answer"] = {"text": answer.text, "citations": [c.to_dict() for c in answer.citations]}
+    record["hits"] = _hits(answer.hits, set(case.gold_urls))
+    return record
+
+
+def summarise(records: Sequence[dict], configs: Sequence[EvalConfig], judge_name: str | None) -> dict:
+    """Aggregate records per config: overall, by language pair and by handbook part.
+
+    Retrieval and answer records are aggregated apart and merged, so each number
+    comes from its own suite and `n` counts cases, not records.
+    """
+    out = {}
+    for config in configs:
+        mine = [r for r in records if r["config"] == config.name]
+        groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for r in mine:
+            groups[("overall", "all")].append(r)
+            groups[("by_pair", r["pair"])].append(r)
+            groups[("by_part", r["part"])].append(r)
+        entry: dict = {"base": config.base, "overrides": config.overrides, "judge": judge_name,
+                       "metric_judges": _metric_judges(judge_name), "overall": {}, "by_pair": {}, "by_part": {}}
+        for (kind, key), rows in sorted(groups.items()):
+            merged: dict = {"n": len({r["id"] for r in rows})}
+            counts: dict = {}
+            for suite in ("retrieval", "answers"):
+                part = [r for r in rows if r["suite"] == suite]
+                if part:
+                    agg = metrics.aggregate(part)
+                    counts.update(agg.pop("counts"))
+                    agg.pop("n")
+                    merged.update({k: v for k, v in agg.items() if k not in merged or suite == "answers"})
+            merged["counts"] = counts
+            if kind == "overall":
+                entry["overall"] = merged
+            else:
+                entry[kind][key] = merged
+        out[config.name] = entry
+    return out
+
+
+def _metric_judges(judge_name: str | None) -> dict[str, str]:
+    names = {m: EXACT for m in metrics.RETRIEVAL_METRICS + metrics.REFUSAL_METRICS}
+    names.update({"verbatim_quote_rate": "exact substring of the indexed chunk", "answer_language_match": EXACT})
+    names.update({m: judge_name for m in metrics.JUDGED_METRICS if judge_name})
+    return names
+
+
+def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[str], suite: str = "retrieval",
+             judge: str | object = "offline", out_dir: Path | None = None, builder: Builder | None = None) -> Path:
+    """Run the suite for every config and write the report.
+
+    Args:
+        settings: the base settings ("default" runs with them as they are).
+        cases: the cases to run (already validated and limited).
+        config_names: config names, see `evals.baselines.parse_config`.
+        suite: "retrieval", "answers" or "all".
+        judge: "offline", "llm", or a judge object (tests).
+        out_dir: where to write; defaults to `evals/reports/<UTC timestamp>/`.
+        builder: builds the pipelines; pass one with fakes in tests.
+
+    Returns:
+        The report directory (summary.json, results.jsonl, report.md, report.html, plots).
+
+    Raises:
+        TutorError: a config, the index, a model or the judge is unusable (see the message).
+    """
+    from tqdm import tqdm
+
+    from evals.report import write_report
+
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")
+    configs = [parse_config(name, settings) for name in dict.fromkeys(config_names)]
+    builder = builder or Builder()
+    judge_obj = None
+    if suite in ("answers", "all"):
+        judge_obj = make_judge(judge, settings) if isinstance(judge, str) else judge
+    started = datetime.now(timezone.utc)
+    records: list[dict] = []
+    timings: dict[str, float] = {}
+    missing: dict[str, dict[str, list[str]]] = {}
+    # Build every pipeline first: it loads each index and reads its documents now,
+    # before a concurrent `tutor ingest` can swap the build and delete the old one.
+    pipelines = {config.name: builder.build(config) for config in configs}
+    for config in configs:
+        t0 = time.perf_counter()
+        pipeline = pipelines[config.name]
+        pipeline.warm_up(answers=suite != "retrieval")
+        indexed = pipeline.doc_urls()
+        missing[config.name] = _missing_gold(cases, indexed)
+        steps = [(s, c) for s in ("retrieval", "answers") if suite in (s, "all") for c in cases]
+        for step, case in tqdm(steps, desc=config.name, unit="case", disable=not builder.progress):
+            if step == "retrieval":
+                records.append(retrieval_record(config, pipeline, case))
+            else:
+                records.append(answer_record(config, pipeline, case, judge_obj))
+        timings[config.name] = round(time.perf_counter() - t0, 1)
+        log.info("%s: %d cases in %.1f s", config.name, len(cases), timings[config.name])
+    summary = {
+        "created": started.isoformat(timespec="seconds"), "suite": suite,
+        "primary_metric": metrics.PRIMARY["retrieval" if suite == "retrieval" else "answers"],
+        "judge": getattr(judge_obj, "name", None), "cases": {"n": len(cases), "ids": [c.id for c in cases]},
+        "seconds_per_config": timings,
+        "settings": {c.name: {k: str(v) for k, v in vars(c.settings).items() if k != "llm_api_key"} for c in configs},
+        "pipelines": {name: p.describe() for name, p in pipelines.items()},
+        "gold_urls_not_indexed": missing,
+        "configs": summarise(records, configs, getattr(judge_obj, "name", None)),
+    }
+    out_dir = Path(out_dir) if out_dir else REPORTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
+    return write_report(out_dir, summary, records)
+
+
+def _missing_gold(cases: Sequence[Case], indexed: set[str]) -> dict[str, list[str]]:
+    """Gold URLs that no indexed document has: such a case can never score a hit."""
+    missing: dict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        for url in case.gold_urls:
+            if url not in indexed:
+                missing[url].append(case.id)
+    return dict(missing)
