@@ -77,7 +77,7 @@ def tables(summary: dict, records: Sequence[dict]) -> list[Table]:
 
 
 def _misses(records: Sequence[dict], config: str, limit: int = 25) -> Table:
-    """The first config's worst cases: gold not in the top 10, or answers with weak citations or facts."""
+    """The first config's worst cases: gold not in the top 10, wrong refusals, weak citations or key facts."""
     rows = []
     for r in records:
         if r["config"] != config:
@@ -88,9 +88,11 @@ def _misses(records: Sequence[dict], config: str, limit: int = 25) -> Table:
         elif r["suite"] == "answers" and r["answerable"] == r.get("refused", False):
             rows.append([r["id"], r["pair"], "refused" if r["refused"] else "answered out-of-scope", r["question"],
                          r["answer"]["text"][:160]])
-        elif r["suite"] == "answers" and (r.get("citation_recall") or 0) < 0.5 and not r.get("refused"):
-            rows.append([r["id"], r["pair"], f"citation recall {_fmt(r.get('citation_recall'))}", r["question"],
-                         r["answer"]["text"][:160]])
+        elif r["suite"] == "answers" and not r.get("refused"):
+            weak = [f"{m.replace('_', ' ')} {_fmt(r[m])}" for m in ("citation_recall", "key_fact_recall")
+                    if r.get(m) is not None and r[m] < 0.5]
+            if weak:
+                rows.append([r["id"], r["pair"], ", ".join(weak), r["question"], r["answer"]["text"][:160]])
     return (f"Misses of {config} (first {limit} of {len(rows)})", ["id", "pair", "why", "question", "detail"],
             rows[:limit])
 

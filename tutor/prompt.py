@@ -50,7 +50,7 @@ _LANGUAGE_LINES = {
     "ko": "Language: the question is in Korean, so write the whole answer in Korean (한국어로 답하세요).",
 }
 
-HISTORY_TOKENS = 600  # history is re-read on most turns (see fit_budget), so keep it modest
+HISTORY_TOKENS = 600  # the latest exchange in the history is never in the prompt cache: each token costs prefill
 MIN_PASSAGE_TOKENS = 60  # below this a passage is too short to answer from
 MESSAGE_OVERHEAD = 6  # chat-template tokens around each message (<|im_start|>role\n ... <|im_end|>\n)
 
