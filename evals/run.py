@@ -31,7 +31,6 @@ SUITES = ("retrieval", "answers", "all")
 # Mixed script on purpose: the first Chinese question loads jieba's dictionary (~1 s).
 WARM_UP = "What is attention? 什么是注意力机制？"
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
-EXACT = "exact (gold URL match / refusal flag / script detection)"
 
 
 class TutorPipeline:
@@ -224,8 +223,10 @@ def summarise(records: Sequence[dict], configs: Sequence[EvalConfig], judge_name
 
 
 def _metric_judges(judge_name: str | None) -> dict[str, str]:
-    names = {m: EXACT for m in metrics.RETRIEVAL_METRICS + metrics.REFUSAL_METRICS}
-    names.update({"verbatim_quote_rate": "exact substring of the indexed chunk", "answer_language_match": EXACT})
+    names = {m: "exact: gold URL match" for m in metrics.RETRIEVAL_METRICS}
+    names.update({m: "exact: refusal flag vs answerable" for m in metrics.REFUSAL_METRICS})
+    names.update({"verbatim_quote_rate": "exact: substring of the indexed chunk",
+                  "answer_language_match": "exact: script detection (tutor.prompt.question_language)"})
     names.update({m: judge_name for m in metrics.JUDGED_METRICS if judge_name})
     return names
 

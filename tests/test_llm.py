@@ -100,6 +100,15 @@ def test_chat_generator_fits_the_budget_and_warns(caplog):
     assert [m.type for m in gen.chat_model.seen[0]] == ["system", "human"]
 
 
+def test_a_looping_answer_is_cut_short(caplog):
+    loop = "LoRA > Method > No additional latency < sources> "
+    gen = ChatGenerator(lambda: GenericFakeChatModel(messages=iter(["It adds no latency. [2] " + loop * 20])), "fake")
+    with caplog.at_level(logging.WARNING, logger="tutor.generate"):
+        text = "".join(gen.stream(TURN))
+    assert text.startswith("It adds no latency. [2]") and text.count(loop) <= 3
+    assert "repeating" in caplog.text
+
+
 def test_request_options_are_sent_per_turn():
     model = RecordingFake(messages=itertools.cycle(["a b"]), seen=[], options=[])
     gen = ChatGenerator(lambda: model, "fake", request_options=lambda turn: {"extra_body": {"n": len(turn.hits)}})

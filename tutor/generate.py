@@ -96,15 +96,34 @@ class ChatGenerator:
                 log.warning("prompt trimmed to fit %d tokens: %s", self.max_prompt_tokens, " ".join(trimmed.notes()))
         messages = build_messages(turn)
         options = self.request_options(turn) if self.request_options else {}
-        usage = None
+        usage, answer = None, ""
         for chunk in self.chat_model.stream(messages, **options):
             usage = chunk.usage_metadata or usage
             text = _text(chunk.content)
             if text:
                 yield text
+                answer += text
+                if _looping(answer):
+                    # Closing the stream drops the connection, and llama.cpp stops generating.
+                    log.warning("%s started repeating itself; answer cut after %d chars", self.model_id, len(answer))
+                    break
         if usage:
             # cache_read > 0 on a second turn means llama.cpp reused the system prompt.
             log.debug("%s usage: %s", self.model_id, usage)
+
+
+def _looping(text: str, shortest: int = 30, longest: int = 300) -> bool:
+    """Whether the text ends with the same block (30-300 chars) twice in a row.
+
+    Small models under a grammar or at temperature 0 can fall into a loop that
+    only max_tokens would end, at a cost of minutes on a CPU; prose almost
+    never repeats 30+ characters back to back.
+    """
+    tail = text[-2 * longest:]
+    for period in range(shortest, len(tail) // 2 + 1):
+        if tail[-period:] == tail[-2 * period:-period]:
+            return True
+    return False
 
 
 def _text(content: Any) -> str:
