@@ -60,6 +60,7 @@ class ChatGenerator:
         self.max_prompt_tokens = max_prompt_tokens
         self.prime_cache = prime_cache
         self.request_options = request_options
+        self.last_usage: dict[str, Any] | None = None  # token counts of the latest answer, for logs and benchmarks
         self._factory = chat_model_factory
         self._model: BaseChatModel | None = None
         self._lock = threading.Lock()
@@ -108,7 +109,8 @@ class ChatGenerator:
                     log.warning("%s started repeating itself; answer cut after %d chars", self.model_id, len(answer))
                     break
         if usage:
-            # cache_read > 0 on a second turn means llama.cpp reused the system prompt.
+            # input_token_details.cache_read > 0 means llama.cpp reused a cached prefix (the system prompt at least).
+            self.last_usage = dict(usage)
             log.debug("%s usage: %s", self.model_id, usage)
 
 
