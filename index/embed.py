@@ -98,7 +98,9 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         model = _shared(f"st:{self.model}", self._load)
         if not texts:
-            return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+            # get_embedding_dimension is the newer name (sentence-transformers 6); keep the old one working.
+            dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            return np.zeros((0, dim()), dtype=np.float32)
         with _threads_for(len(texts)):
             vectors = model.encode([prefix + t for t in texts], batch_size=self.batch_size,
                                    normalize_embeddings=True, show_progress_bar=False)
