@@ -16,13 +16,12 @@ from typing import Iterator, Sequence
 from tutor.cite import SupportScorer, verify
 from tutor.config import Settings
 from tutor.errors import ConfigError
+from tutor.prompt import LEVELS, MODES  # one list of modes and levels, kept with their instructions
 from tutor.retrieve import Retrieval, Retriever
 from tutor.types import Answer, Hit, Message, Step, Turn
 
 log = logging.getLogger(__name__)
 
-MODES = ("explain",)
-LEVELS = ("beginner", "practitioner")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
