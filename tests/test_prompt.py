@@ -131,5 +131,5 @@ def test_token_estimate_counts_cjk_per_character():
 def test_citation_grammar_allows_only_listed_numbers():
     assert citation_grammar(0) == ""
     grammar = citation_grammar(4)
-    assert "num ::= [1-4]" in grammar and 'sentence ::= body " " cite end' in grammar and "{1,400}" in grammar
+    assert "num ::= [1-4]" in grammar and 'sentence ::= body " " cite end' in grammar and "{1,250}" in grammar
     assert "num ::= [1-9] | \"1\" [0-2]" in citation_grammar(12)

@@ -243,8 +243,7 @@ def _openai_chat_model(settings: Settings) -> "BaseChatModel":
         http_client=httpx.Client(trust_env=not loopback, timeout=timeout),
         http_async_client=httpx.AsyncClient(trust_env=not loopback, timeout=timeout),
         http_socket_options=(),
-        backend_hint=f"the LLM API at {base_url or 'api.openai.com'} "
-        f"(TUTOR_LLM_BASE_URL, TUTOR_LLM_MODEL={settings.llm_model})",
+        backend_hint=f"the LLM API at {base_url or 'api.openai.com'} (TUTOR_LLM_BASE_URL, TUTOR_LLM_MODEL={settings.llm_model})",
     )
 
 
@@ -288,14 +287,11 @@ def translate_errors(backend: str) -> Iterator[None]:
     except openai.APIConnectionError as e:
         if isinstance(e.__cause__, TutorError):
             raise e.__cause__ from None
-        reason = e.__cause__ or e
-        raise BackendUnavailable(f"could not connect to {backend}: {reason}; check that it is running") from None
+        raise BackendUnavailable(f"could not connect to {backend}: {e.__cause__ or e}; check that it is running") from None
     except (openai.AuthenticationError, openai.PermissionDeniedError):
         raise BackendUnavailable(f"{backend} rejected the API key; check TUTOR_LLM_API_KEY") from None
     except openai.NotFoundError as e:
-        raise BackendUnavailable(
-            f"{backend} does not know the model or path ({_message(e)}); check TUTOR_LLM_MODEL"
-        ) from None
+        raise BackendUnavailable(f"{backend} does not know the model or path ({_message(e)}); check TUTOR_LLM_MODEL") from None
     except openai.APIStatusError as e:
         raise BackendUnavailable(f"{backend} failed with HTTP {e.status_code}: {_message(e)}") from None
     except httpx.HTTPError as e:

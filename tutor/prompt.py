@@ -147,8 +147,7 @@ def fit_budget(turn: Turn, max_prompt_tokens: int, history_tokens: int = HISTORY
             names the settings to change), or the mode or level is unknown.
     """
     _check(turn)
-    bare_user = _user_text(turn, [""] * len(turn.hits))  # everything but the passage texts
-    fixed = estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(bare_user) + 2 * MESSAGE_OVERHEAD
+    fixed = estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(_user_text(turn, [""] * len(turn.hits))) + 2 * MESSAGE_OVERHEAD
     passages = [estimate_tokens(_defuse_source(h.chunk.text)) for h in turn.hits]
     room = max_prompt_tokens - fixed - sum(passages)
 
@@ -293,7 +292,7 @@ def _cut(text: str, limit: int) -> str:
     return (head[:at] if at >= limit * 0.8 else head).rstrip()
 
 
-def citation_grammar(n_sources: int, max_sentence_chars: int = 400) -> str:
+def citation_grammar(n_sources: int, max_sentence_chars: int = 250) -> str:
     """A llama.cpp GBNF grammar that ends every sentence with an in-range `[n]` marker.
 
     Small models (Qwen2.5-Coder 0.5B/1.5B) ignored the instruction to cite
