@@ -128,13 +128,27 @@ class Tutor:
                 self._generator = make_generator(self.settings)
             return self._generator
 
-    def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> Retrieval:
-        """Retrieve passages for a question, using the previous question for short follow-ups."""
+    def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
+                 part: str | None = None) -> Retrieval:
+        """Retrieve passages for a question, using the previous question for short follow-ups.
+
+        Args:
+            part: keep only passages from this handbook part (as in `Tutor.parts()`).
+        """
         query = question
         previous = [m.content for m in history if m.role == "user"]
         if previous and len(question.split()) < 8 and len(question) < 40:
             query = f"{previous[-1]} {question}"  # "and how is it trained?" needs its subject
-        return self.retriever.retrieve(query, k or self.settings.context_k)
+        where = (lambda c: c.part == part) if part else None
+        return self.retriever.retrieve(query, k or self.settings.context_k, where)
+
+    def parts(self) -> list[str]:
+        """The handbook parts that have indexed passages, in handbook order."""
+        from ingest.sources import load_sources
+
+        present = {d.part for d in self.index.documents() if d.part}
+        order = list(dict.fromkeys(s.part for s in load_sources() if s.part))
+        return [p for p in order if p in present] + sorted(present - set(order))
 
     def covers(self, retrieval: Retrieval) -> bool:
         """Whether the best passages are relevant enough to answer from."""
@@ -144,7 +158,7 @@ class Tutor:
                 or retrieval.keyword_coverage >= self.settings.min_keyword_coverage)
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
-               level: str = "beginner") -> Iterator[Step]:
+               level: str = "beginner", part: str | None = None) -> Iterator[Step]:
         """Answer a question, yielding sources, then text deltas, then the verified Answer.
 
         Raises:
@@ -159,7 +173,7 @@ class Tutor:
         if not question:
             raise ConfigError("the question is empty: type a question about generative AI")
         started = time.perf_counter()
-        retrieval = self.retrieve(question, history)
+        retrieval = self.retrieve(question, history, part=part)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval):
@@ -185,10 +199,10 @@ class Tutor:
                                            ttft_ms=ttft or total, total_ms=total, model=generator.model_id))
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
-            level: str = "beginner") -> Answer:
+            level: str = "beginner", part: str | None = None) -> Answer:
         """Answer a question without streaming."""
         answer = None
-        for step in self.stream(question, history, mode, level):
+        for step in self.stream(question, history, mode, level, part):
             if step.kind == "answer":
                 answer = step.answer
         assert answer is not None  # stream always ends with an answer step

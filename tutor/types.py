@@ -116,8 +116,14 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message. An assistant message may carry the ids of the passages it
+    showed (`chunk_ids`) and its tutoring `mode`, so a later turn (grading a quiz
+    answer, the next Socratic hint) can find them again."""
+
     role: Role
     content: str
+    chunk_ids: tuple[str, ...] = ()
+    mode: str = ""
 
 
 @dataclass(frozen=True, slots=True)
