@@ -75,7 +75,7 @@ def test_generator_contract(any_generator):
         assert all(isinstance(d, str) and d for d in deltas)
         assert "".join(deltas).strip()
     with pytest.raises(ConfigError, match="mode"):
-        list(any_generator.stream(dataclasses.replace(TURN, mode="quiz")))
+        list(any_generator.stream(dataclasses.replace(TURN, mode="socratic")))
 
 
 def test_chat_generator_is_lazy_and_sends_the_fixed_system_prompt_first():

@@ -66,9 +66,15 @@ def test_level_line_and_unknown_mode_or_level():
     assert "Level: beginner" in user_text(Turn("q", HITS))
     assert "Level: practitioner" in user_text(Turn("q", HITS, level="practitioner"))
     with pytest.raises(ConfigError, match="explain"):
-        render_messages(Turn("q", HITS, mode="quiz"))
+        render_messages(Turn("q", HITS, mode="socratic"))  # built without the model, never prompted
     with pytest.raises(ConfigError, match="beginner"):
         render_messages(Turn("q", HITS, level="expert"))
+
+
+def test_quiz_turn_asks_for_one_question_on_a_topic_without_citations():
+    text = user_text(Turn("LoRA", HITS[:1], mode="quiz"))
+    assert "quiz question" in text and "Do not write citation numbers." in text
+    assert text.endswith("Topic: LoRA") and "Cite the source" not in text
 
 
 def test_injection_stays_inside_the_sources_block():

@@ -23,7 +23,11 @@ from tutor.types import Citation, Hit
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 # Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).
-_SENTENCE = re.compile(r"[^.!?。！？；\n]*(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
+# A dot inside a number ("3.5") or after a common abbreviation ("e.g. ", "et al. ") does not end one.
+_ABBREV = r"\b(?:e\.g|i\.e|et al|vs|cf|Fig|Figs|Eq|Eqs|Sec|approx|Dr|Mr|Mrs|Ms|Prof)\.(?=\s)"
+_SENTENCE = re.compile(
+    rf"(?:{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n])*"
+    r"(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 

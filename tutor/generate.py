@@ -168,7 +168,8 @@ def _chat_generator(settings: Settings) -> Generator:
 
 
 def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
-    return llama_cpp_options(citation_grammar(len(turn.hits)))
+    # A quiz question cites nothing, so only answers are constrained.
+    return llama_cpp_options(citation_grammar(len(turn.hits)) if turn.mode == "explain" else "")
 
 
 def _extractive_generator(settings: Settings) -> Generator:

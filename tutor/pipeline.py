@@ -7,8 +7,8 @@ first token), then text deltas, then the verified `Answer`. Everything heavy
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 import threading
 import time
 from typing import Iterator, Sequence
@@ -16,49 +16,19 @@ from typing import Iterator, Sequence
 from tutor.cite import SupportScorer, verify
 from tutor.config import Settings
 from tutor.errors import ConfigError
-from tutor.prompt import LEVELS, MODES  # one list of modes and levels, kept with their instructions
+from tutor import quiz
+from tutor.modes import HINTS, MODES, PATH_HITS, cite, full_answer_heading, hint, ladder, learning_path, unplaced
+from tutor.outline import load_outline
+from tutor.prompt import LEVELS, fit_budget, question_language
+from tutor.refusal import declined, is_chinese, refusal_text  # noqa: F401  (re-exported)
 from tutor.retrieve import Retrieval, Retriever
 from tutor.types import Answer, Hit, Message, Step, Turn
 
 log = logging.getLogger(__name__)
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
-
-def is_chinese(text: str) -> bool:
-    return len(_CJK.findall(text)) >= max(2, 0.2 * len(re.sub(r"\s", "", text)))
-
-
-_DECLINED = re.compile(
-    r"(sources?|context|passages?)\b[^.]{0,40}\b(do(es)?n[o']t|do(es)? not|never)\b[^.]{0,30}\b(cover|contain|mention|say|include|address)"
-    r"|not (covered|mentioned|addressed) (in|by) the (sources?|context|passages?)"
-    r"|(资料|来源|材料|文档|上下文)[^。]{0,12}(没有|未|并未|不)(涵盖|涉及|提到|包含|提及|说明)",
-    re.IGNORECASE,
-)
-
-
-def declined(text: str, cited: bool) -> bool:
-    """Whether a generated answer says the sources don't cover the question (and cites nothing)."""
-    return not cited and bool(_DECLINED.search(text))
-
-
-def refusal_text(question: str, hits: Sequence[Hit]) -> str:
-    """Say the sources don't cover the question, and point at the nearest handbook sections."""
-    places = []
-    for hit in hits:
-        where = " / ".join(p for p in (hit.chunk.part, hit.chunk.section) if p) or hit.chunk.title
-        entry = f"{where} ({hit.chunk.title}: {hit.chunk.doc_url})"
-        if entry not in places:
-            places.append(entry)
-    if is_chinese(question):
-        head = "抱歉，我的资料（《生成式 AI 手册》及其链接的学习资源）没有涵盖这个问题，所以我不回答，以免编造。"
-        tail = "最接近的手册章节：" if places else ""
-    else:
-        head = ("The sources I teach from (the Generative AI Handbook and its linked resources) don't cover this question, "
-                "so I won't guess.")
-        tail = "The nearest handbook sections are:" if places else ""
-    lines = [head] + ([tail] + [f"- {p}" for p in places[:3]] if places else [])
-    return "\n".join(lines)
+def _lang(text: str) -> str:
+    return "zh" if question_language(text) == "zh" else "en"
 
 
 class Tutor:
@@ -159,44 +129,132 @@ class Tutor:
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner", part: str | None = None) -> Iterator[Step]:
-        """Answer a question, yielding sources, then text deltas, then the verified Answer.
+        """Answer a question in a tutoring mode, yielding sources, then text deltas, then the Answer.
+
+        Args:
+            question: the learner's message (a question, "hint", or a quiz reply).
+            history: the chat so far; assistant messages carry their `chunk_ids` and `mode`.
+            mode: one of `MODES`: explain, socratic, quiz, path.
+            level: one of `LEVELS`: beginner, practitioner.
+            part: keep only passages from this handbook part.
 
         Raises:
-            ConfigError: an unknown mode or level.
+            ConfigError: an unknown mode or level, or an empty question.
             IndexMissing, IndexMismatch, ModelMissing, BackendUnavailable: see their messages.
         """
         if mode not in MODES:
-            raise ConfigError(f"mode {mode!r} is not available yet; use one of: {', '.join(MODES)}")
+            raise ConfigError(f"mode {mode!r} is not one of: {', '.join(MODES)}")
         if level not in LEVELS:
             raise ConfigError(f"level {level!r} is not one of: {', '.join(LEVELS)}")
         question = question.strip()
         if not question:
             raise ConfigError("the question is empty: type a question about generative AI")
         started = time.perf_counter()
-        retrieval = self.retrieve(question, history, part=part)
+        if mode == "quiz":
+            yield from self._quiz(question, tuple(history), level, part, started)
+            return
+        topic, stage = ladder(question, history) if mode == "socratic" else (question, 0)
+        lang = _lang(topic)
+        retrieval = self.retrieve(topic, history if topic == question else (), part=part,
+                                  k=PATH_HITS if mode == "path" else None)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval):
-            text = refusal_text(question, hits)
-            yield Step("token", text=text)
-            elapsed = (time.perf_counter() - started) * 1000
-            yield Step("answer", answer=Answer(question, text, (), hits, refused=True, mode=mode,
-                                               ttft_ms=elapsed, total_ms=elapsed, model="refusal"))
+            yield from self._finish(question, refusal_text(topic, hits), (), hits, mode, started, model="refusal",
+                                    refused=True)
             return
+        if mode == "path":
+            made = learning_path(topic, hits, load_outline(), lang, self._term_weights(topic))
+            text, citations = made or unplaced(topic, hits, lang)
+            yield from self._finish(question, text, citations, hits, mode, started, model="outline")
+            return
+        if mode == "socratic" and stage < HINTS - 1:
+            text, citations = hint(topic, stage, hits, SupportScorer(self.judge), lang)
+            yield from self._finish(question, text, citations, hits, mode, started, model="hints")
+            return
+        prefix = full_answer_heading(lang) if mode == "socratic" else ""
+        yield from self._generate(question, Turn(topic, hits, tuple(history), mode="explain", level=level),
+                                  mode, started, prefix)
+
+    def _term_weights(self, text: str) -> dict[str, float]:
+        from index.bm25 import tokenize
+
+        return {t: self.index.bm25.idf(t) for t in set(tokenize(text))}
+
+    def _generate(self, question: str, turn: Turn, mode: str, started: float, prefix: str = "") -> Iterator[Step]:
+        """Stream the model's answer to a turn, then verify its citations."""
         generator = self.generator
-        turn = Turn(question, hits, tuple(history), mode=mode, level=level)
+        notes: tuple[str, ...] = ()
+        budget = getattr(generator, "max_prompt_tokens", None)
+        if budget:  # trimmed here, not silently inside the generator, so the learner is told
+            turn, trimmed = fit_budget(turn, budget)
+            notes = trimmed.notes()
         parts: list[str] = []
         ttft = 0.0
+        if prefix:
+            yield Step("token", text=prefix)
         for delta in generator.stream(turn):
             if not parts:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        text, citations = verify("".join(parts), hits, SupportScorer(self.judge), self.settings.support_threshold)
+        text, citations = verify("".join(parts), turn.hits, SupportScorer(self.judge), self.settings.support_threshold)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
-        yield Step("answer", answer=Answer(question, text, tuple(citations), hits, refused=refused, mode=mode,
-                                           ttft_ms=ttft or total, total_ms=total, model=generator.model_id))
+        yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), turn.hits, refused=refused,
+                                           mode=mode, ttft_ms=ttft or total, total_ms=total,
+                                           model=generator.model_id, notes=notes))
+
+    def _finish(self, question: str, text: str, citations, hits, mode: str, started: float, model: str,
+                refused: bool = False) -> Iterator[Step]:
+        """Emit a reply built without the model as one token and the final answer."""
+        yield Step("token", text=text)
+        elapsed = (time.perf_counter() - started) * 1000
+        yield Step("answer", answer=Answer(question, text, tuple(citations), tuple(hits), refused=refused, mode=mode,
+                                           ttft_ms=elapsed, total_ms=elapsed, model=model))
+
+    def _quiz(self, message: str, history: tuple[Message, ...], level: str, part: str | None,
+              started: float) -> Iterator[Step]:
+        """Grade the reply to a pending quiz question, or ask a new one on the learner's topic."""
+        scorer = SupportScorer(self.judge)
+        waiting = quiz.pending(history)
+        if waiting is not None and not quiz.is_next_request(message):
+            chunk = self.index.chunk(waiting.chunk_ids[0])
+            if chunk is None:
+                raise ConfigError("the passage of that quiz question is no longer in the index; ask for a new question")
+            hit = Hit(chunk, 1.0, 1, stage="quiz")
+            yield Step("sources", hits=(hit,))
+            lang = _lang(message) if _lang(message) == "zh" else _lang(waiting.content)
+            g = quiz.grade(waiting.content, message, hit, scorer)
+            yield from self._finish(message, quiz.feedback_text(g, 1, hit, lang), [cite(1, hit, g.reference)],
+                                    (hit,), quiz.FEEDBACK, started, model="grader")
+            return
+        topic = quiz.topic(message, history)
+        retrieval = self.retrieve(topic, part=part)
+        if not self.covers(retrieval):
+            hits = tuple(retrieval.hits)
+            yield Step("sources", hits=hits)
+            yield from self._finish(message, refusal_text(topic, hits), (), hits, quiz.QUIZ, started,
+                                    model="refusal", refused=True)
+            return
+        hits = retrieval.hits
+        chosen = hits[quiz.pick(hits, quiz.asked_ids(history))]
+        hit = Hit(chosen.chunk, chosen.score, 1, stage=chosen.stage)
+        yield Step("sources", hits=(hit,))  # the one passage the question comes from
+        sentence = quiz.target_sentence(topic, hit, scorer)
+        text, model = self._quiz_question(topic, hit, sentence, level)
+        yield from self._finish(message, quiz.question_text(text, 1, hit, _lang(message)),
+                                [quiz.question_citation(1, hit, sentence)], (hit,), quiz.QUIZ, started, model=model)
+
+    def _quiz_question(self, topic: str, hit: Hit, sentence: str, level: str) -> tuple[str, str]:
+        """A question whose answer is `sentence`: written by the model, or a fill-in-the-blank without one."""
+        generator = self.generator
+        if generator.model_id != "extractive":
+            focus = Hit(dataclasses.replace(hit.chunk, text=sentence), hit.score, 1, stage=hit.stage)
+            written = "".join(generator.stream(Turn(topic, (focus,), mode="quiz", level=level))).strip()
+            if quiz.looks_like_question(written, sentence):
+                return written, generator.model_id
+        return quiz.cloze(sentence)[0], "cloze"
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
             level: str = "beginner", part: str | None = None) -> Answer:

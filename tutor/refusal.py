@@ -1,0 +1,51 @@
+"""Refusals: saying plainly that the sources don't cover a question, and where to look instead.
+
+The pipeline declines before generating when retrieval finds nothing relevant
+(`refusal_text`), and after generating when the model itself says the
+passages don't answer the question (`declined`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from tutor.types import Hit
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def is_chinese(text: str) -> bool:
+    return len(_CJK.findall(text)) >= max(2, 0.2 * len(re.sub(r"\s", "", text)))
+
+
+_DECLINED = re.compile(
+    r"(sources?|context|passages?)\b[^.]{0,40}\b(do(es)?n[o']t|do(es)? not|never)\b[^.]{0,30}\b(cover|contain|mention|say|include|address)"
+    r"|not (covered|mentioned|addressed) (in|by) the (sources?|context|passages?)"
+    r"|(资料|来源|材料|文档|上下文)[^。]{0,12}(没有|未|并未|不)(涵盖|涉及|提到|包含|提及|说明)",
+    re.IGNORECASE,
+)
+
+
+def declined(text: str, cited: bool) -> bool:
+    """Whether a generated answer says the sources don't cover the question (and cites nothing)."""
+    return not cited and bool(_DECLINED.search(text))
+
+
+def refusal_text(question: str, hits: Sequence[Hit]) -> str:
+    """Say the sources don't cover the question, and point at the nearest handbook sections."""
+    places = []
+    for hit in hits:
+        where = " / ".join(p for p in (hit.chunk.part, hit.chunk.section) if p) or hit.chunk.title
+        entry = f"{where} ({hit.chunk.title}: {hit.chunk.doc_url})"
+        if entry not in places:
+            places.append(entry)
+    if is_chinese(question):
+        head = "抱歉，我的资料（《生成式 AI 手册》及其链接的学习资源）没有涵盖这个问题，所以我不回答，以免编造。"
+        tail = "最接近的手册章节：" if places else ""
+    else:
+        head = ("The sources I teach from (the Generative AI Handbook and its linked resources) don't cover this question, "
+                "so I won't guess.")
+        tail = "The nearest handbook sections are:" if places else ""
+    lines = [head] + ([tail] + [f"- {p}" for p in places[:3]] if places else [])
+    return "\n".join(lines)
