@@ -55,7 +55,8 @@ chat: setup
 demo: models ingest
 	$(BIN)/tutor chat
 
-test: setup test-models browser
+# The default model is part of the test run: tests/test_default_model.py checks what only it can show.
+test: setup models test-models browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from datetime import date
@@ -84,28 +83,63 @@ def bench_retrieve(settings: Settings, n: int) -> list[str]:
 
 
 def bench_ask(settings: Settings, n: int) -> list[str]:
+    """Answer latency with whole passages (the baseline) and with compressed passages, in one run."""
     from tutor.pipeline import Tutor
 
-    tutor = Tutor(settings)
-    t0 = time.perf_counter()
-    tutor.ask(questions(1)[0])  # loads the index, embedder and model; not counted
-    load = time.perf_counter() - t0
-    ttft, total, sources = [], [], []
-    for q in questions(n):
+    rows, medians = [], {}
+    label = f"{settings.llm}:{settings.llm_model}" if settings.llm != "extractive" else "extractive"
+    generator = None
+    for name, passage_tokens in (("whole passages", 0), (f"compressed ({settings.passage_tokens or 120} tok/passage)",
+                                                          settings.passage_tokens or 120)):
+        tutor = Tutor(settings.replace(passage_tokens=passage_tokens), generator=generator)
         t0 = time.perf_counter()
-        for step in tutor.stream(q):
-            if step.kind == "sources":
-                sources.append((time.perf_counter() - t0) * 1000)
-            elif step.kind == "answer":
-                if not step.answer.refused:
+        tutor.ask(questions(1)[0])  # loads the index, embedder and model (and primes the prompt cache); not counted
+        load = time.perf_counter() - t0
+        generator = tutor.generator  # the second config reuses the loaded model
+        ttft, total, sources, prompt = [], [], [], []
+        for q in questions(n):
+            t0 = time.perf_counter()
+            for step in tutor.stream(q):
+                if step.kind == "sources":
+                    sources.append((time.perf_counter() - t0) * 1000)
+                elif step.kind == "answer" and not step.answer.refused:
                     ttft.append(step.answer.ttft_ms)
                     total.append(step.answer.total_ms)
-    label = f"{settings.llm}:{settings.llm_model}" if settings.llm != "extractive" else "extractive"
-    return [
-        f"| ask, {len(ttft)} answered questions ({label}) — sources shown | p50 {pct(sources, .5):.0f} ms, p95 {pct(sources, .95):.0f} ms |",
-        f"| ask — time to first token | p50 {pct(ttft, .5) / 1000:.2f} s, p95 {pct(ttft, .95) / 1000:.2f} s |",
-        f"| ask — total | p50 {pct(total, .5) / 1000:.2f} s, p95 {pct(total, .95) / 1000:.2f} s (warm-up incl. model load {load:.1f} s) |",
-    ]
+                    usage = getattr(generator, "last_usage", None) or {}
+                    if usage.get("input_tokens"):
+                        prompt.append(usage["input_tokens"] - (usage.get("input_token_details") or {}).get("cache_read", 0))
+        medians[name] = pct(ttft, .5)
+        tokens = f", new prompt tokens p50 {pct(prompt, .5):.0f}" if prompt else ""
+        rows += [
+            f"| ask, {len(ttft)} answered ({label}, {name}) — sources shown | p50 {pct(sources, .5):.0f} ms, p95 {pct(sources, .95):.0f} ms |",
+            f"| ask ({name}) — time to first token | p50 {pct(ttft, .5) / 1000:.2f} s, p95 {pct(ttft, .95) / 1000:.2f} s{tokens} |",
+            f"| ask ({name}) — total | p50 {pct(total, .5) / 1000:.2f} s, p95 {pct(total, .95) / 1000:.2f} s (warm-up {load:.1f} s) |",
+        ]
+    base, new = medians.values()
+    if new:
+        rows.append(f"| time to first token, whole / compressed | {base / new:.1f}x |")
+    return rows
+
+
+def bench_modes(settings: Settings, n: int) -> list[str]:
+    """Latency of the modes built without the model (hints, learning path) and of quiz grading."""
+    from tutor.pipeline import Tutor
+    from tutor.repl import remember
+    from tutor.types import Message
+
+    tutor = Tutor(settings.replace(llm="extractive"))
+    tutor.ask("warm up", mode="path")
+    times: dict[str, list[float]] = {"socratic hint 1": [], "socratic hint 2": [], "learning path": [], "quiz grading": []}
+    for q in questions(n):
+        first = tutor.ask(q, mode="socratic")
+        times["socratic hint 1"].append(first.total_ms)
+        times["socratic hint 2"].append(tutor.ask("hint", [Message("user", q), remember(first)], mode="socratic").total_ms)
+        times["learning path"].append(tutor.ask(q, mode="path").total_ms)
+        quiz = tutor.ask(q, mode="quiz")
+        if quiz.mode == "quiz":
+            history = [Message("user", q), remember(quiz)]
+            times["quiz grading"].append(tutor.ask("I think it is about attention", history, mode="quiz").total_ms)
+    return [f"| {name} ({len(t)} questions) | p50 {pct(t, .5):.0f} ms, p95 {pct(t, .95):.0f} ms |" for name, t in times.items()]
 
 
 def main() -> None:
@@ -113,6 +147,7 @@ def main() -> None:
     p.add_argument("--ingest", action="store_true", help="benchmark a full ingest and a no-op re-ingest")
     p.add_argument("--retrieve", type=int, default=50, help="questions for the retrieval benchmark (0 = skip)")
     p.add_argument("--ask", type=int, default=0, help="questions for the answer benchmark (0 = skip)")
+    p.add_argument("--modes", type=int, default=0, help="questions for the tutoring-modes benchmark (0 = skip)")
     args = p.parse_args()
     settings = Settings.load()
     rows = []
@@ -122,6 +157,8 @@ def main() -> None:
         rows += bench_retrieve(settings, args.retrieve)
     if args.ask:
         rows += bench_ask(settings, args.ask)
+    if args.modes:
+        rows += bench_modes(settings, args.modes)
     print(f"### {date.today()} — {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
           f"Python {platform.python_version()}\n\n| what | result |\n|---|---|")
     print("\n".join(rows))

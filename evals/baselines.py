@@ -2,7 +2,8 @@
 
 A config name is a base name plus optional `+key=value` settings overrides:
 "default", "bm25-only", "dense-only", "langchain-naive",
-"default+llm=extractive", "dense-only+embedder=use-multilingual+home=/data/use".
+"default+llm=extractive", "default+reranker=trained",
+"dense-only+embedder=use-multilingual+home=/data/use".
 Overrides go through `Settings.replace`, so every setting (including `home`,
 where another embedder's index lives) can be compared without code changes.
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 # Base name -> retriever mode for the tutor's own pipeline (None: the LangChain baseline).
 BASES: dict[str, str | None] = {"default": "hybrid", "bm25-only": "bm25", "dense-only": "dense", "langchain-naive": None}
+# The single-leg baselines measure a leg alone: no reranker unless the config name asks for one
+# ("bm25-only+reranker=trained"), whatever the default pipeline uses.
+BASE_SETTINGS: dict[str, dict[str, str]] = {"bm25-only": {"reranker": "none"}, "dense-only": {"reranker": "none"}}
 _OVERRIDE = re.compile(r"\+(?=[a-z_]+=)")
 
 # The prompt of LangChain's RAG tutorial (hub "rlm/rag-prompt"), verbatim.
@@ -71,7 +75,8 @@ def parse_config(name: str, settings: Settings) -> EvalConfig:
         if not value:
             raise ConfigError(f"override {item!r} in config {name!r} needs a value: +{key}=VALUE")
         overrides[key] = value
-    return EvalConfig(name.strip(), base, settings.replace(**overrides) if overrides else settings, overrides)
+    changes = {**BASE_SETTINGS.get(base, {}), **overrides}
+    return EvalConfig(name.strip(), base, settings.replace(**changes) if changes else settings, overrides)
 
 
 def looks_like_refusal(text: str) -> bool:

@@ -46,7 +46,7 @@ class TutorPipeline:
 
     def would_refuse(self, question: str) -> bool | None:
         """The tutor's refusal decision, taken as `Tutor.stream` takes it (on its context_k hits)."""
-        return not self.tutor.covers(self.tutor.retrieve(question))
+        return not self.tutor.covers(self.tutor.retrieve(question), question)
 
     def ask(self, question: str) -> Answer:
         return self.tutor.ask(question)
@@ -126,7 +126,7 @@ class Builder:
         from tutor.pipeline import Tutor
 
         key = (str(Path(settings.home).resolve()), settings.embedder, getattr(settings, "judge_embedder", ""),
-               settings.candidates)
+               settings.candidates, settings.reranker, settings.rerank_candidates, settings.rerank_max_length)
         if key not in self._retrievers:
             self._retrievers[key] = Tutor(settings, **self._fakes()).retriever  # loads index and embedders
         return self._retrievers[key]

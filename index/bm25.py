@@ -73,6 +73,10 @@ class Bm25:
             for t, p in postings.items()
         }
 
+    def __contains__(self, term: str) -> bool:
+        """Whether any indexed text has the (tokenized) term."""
+        return term in self._postings
+
     def idf(self, term: str) -> float:
         n = len(self._postings.get(term, ((), ()))[0])
         return math.log(1.0 + (self.size - n + 0.5) / (n + 0.5))

@@ -7,7 +7,9 @@
 
 Each stage takes and returns the shared types of `tutor.types`. Importing
 this package is cheap: warcio, trafilatura, lxml and httpx are imported on
-first use. Orchestration (skipping, reporting, indexing) is in `ingest.run`.
+first use. Orchestration (skipping, reporting, indexing) is in `ingest.run`;
+polite live fetching of many URLs (robots.txt, delays, retries, SSRF guard,
+conditional requests) is `ingest.crawl.Crawler`.
 """
 
 from ingest.chunk import chunk

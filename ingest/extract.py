@@ -121,12 +121,41 @@ def _decode(body: bytes, charset: str, url: str, *, sniff_meta: bool = False) ->
             log.warning("%s: unknown charset %r, trying UTF-8", url, encoding)
         except UnicodeDecodeError:
             continue
+    # A mislabelled legacy encoding (latin-1 served as UTF-8, GBK without a
+    # label): let charset_normalizer (a trafilatura dependency) guess it.
+    guessed = _guess_encoding(body)
+    if guessed:
+        log.warning("%s: not %s; decoded as %s (guessed)", url, " or ".join(tried), guessed[0])
+        return guessed[1]
     # Last resort: a few bad bytes are tolerable; mostly-garbage is not text.
     text = body.decode("utf-8", errors="replace")
     if text.count("\ufffd") > max(10, len(text) // 100):
         raise SourceError(f"{url}: the body cannot be decoded as {' or '.join(tried)}")
     log.warning("%s: replaced %d undecodable bytes", url, text.count("\ufffd"))
     return text
+
+
+def _guess_encoding(body: bytes) -> tuple[str, str] | None:
+    """(encoding, text) if charset_normalizer finds an encoding that decodes `body` cleanly, else None."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    matches = list(from_bytes(body[:200_000]))  # a prefix is enough to tell, and keeps big pages fast
+    if not matches:
+        return None
+    best = matches[0]
+    encoding = best.encoding
+    # Western text often fits several single-byte code pages equally well;
+    # windows-1252 is what browsers assume for a mislabelled page (WHATWG),
+    # and picking cp1250 instead turns "très" into "trčs".
+    ties = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence - 0.01]
+    if any("cp1252" in m.could_be_from_charset for m in ties):
+        encoding = "cp1252"
+    try:
+        return encoding, body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
 
 
 def _is_zh(text: str) -> bool:

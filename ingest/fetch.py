@@ -1,7 +1,9 @@
 """Fetch one web page over HTTP(S) as a `Page`, with size and type limits.
 
-Deliberately small: one request, no robots.txt, no rate limit, no cache. A
-later polite crawler builds on this; until then callers fetch a few URLs.
+Deliberately small: one request, no robots.txt, no rate limit, no cache and
+no check of where the host points. `tutor ingest` uses the polite crawler in
+`ingest.crawl` instead (robots.txt, per-host delay, retries, SSRF guard,
+conditional requests); this stays for scripts that fetch a known page.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def fetch(
                     raise SourceError(f"{url}: the body is over the {max_bytes:,}-byte limit")
             if str(response.url) != url:
                 log.debug("%s redirected to %s", url, response.url)
-            date = _http_date(response.headers.get("last-modified", ""))
+            date = http_date(response.headers.get("last-modified", ""))
     except httpx.TooManyRedirects:
         raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects") from None
     except httpx.TimeoutException:
@@ -91,8 +93,8 @@ def fetch(
     return Page(url=url, content_type=content_type, body=bytes(body), date=date, origin="http")
 
 
-def _http_date(value: str) -> str:
-    """Last-Modified as ISO 8601 UTC, else now."""
+def http_date(value: str) -> str:
+    """An HTTP date (Last-Modified) as ISO 8601 UTC; now if missing or unparseable."""
     when = None
     if value:
         try:

@@ -1,51 +1,27 @@
-"""Ingest orchestration: gather pages, extract, chunk, and build the index.
+"""Ingest orchestration: gather pages, extract, drop duplicates, then refresh the index.
 
-One failing source never stops a run: it is skipped and reported with its
-reason. The index is only replaced once the new one is complete.
+One failing source never stops a run: it is reported with its reason and
+the run goes on. The index is only replaced once the new one is complete
+(`index.build`), so killing an ingest at any point leaves the previous
+index intact. What a refresh skips (unchanged pages, extraction, embedding,
+the whole rebuild) is described in `ingest.refresh`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import dataclasses
 import logging
 import time
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from ingest.report import IngestReport, read_report, write_report
 from tutor.config import Settings
 from tutor.errors import SourceError
-from tutor.types import Chunk, Document, Page
+from tutor.types import Document, Page
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestReport:
-    """What one ingest run did, source by source."""
-
-    started: str
-    sources: list[str] = field(default_factory=list)
-    ok: list[str] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)  # {"url", "reason"}
-    documents: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    seconds: float = 0.0
-    embedder: str = ""
-    build: str = ""
-
-    def summary(self) -> str:
-        lines = [
-            f"ingested {self.documents} documents ({self.chunks} chunks, {self.embedded} newly embedded) "
-            f"in {self.seconds:.1f} s with {self.embedder}",
-        ]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} records:")
-            lines += [f"  - {s['url']}: {s['reason']}" for s in self.skipped]
-        return "\n".join(lines)
 
 
 def default_pages(settings: Settings) -> tuple[str, Iterator[Page] | None, list[str]]:
@@ -58,133 +34,196 @@ def default_pages(settings: Settings) -> tuple[str, Iterator[Page] | None, list[
 
     snapshot = settings.snapshot_path()
     if snapshot and snapshot.exists():
-        return f"warc:{snapshot}", read_warc(snapshot), []
+        return f"warc:{snapshot.resolve()}", read_warc(snapshot), []
     urls = [s.url for s in load_sources() if s.kind not in ("video", "paper")]
     return "curated list (live)", None, urls
 
 
-def gather(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str] = (), notes: Sequence[str] = (),
-           use_default: bool = True, report: IngestReport | None = None) -> Iterator[Page]:
-    """Yield pages from every requested source; a source that fails is reported and skipped."""
-    from ingest.fetch import fetch
+def gather(settings: Settings, report: IngestReport, crawler, warcs: Sequence[str] = (), urls: Sequence[str] = (),
+           notes: Sequence[str] = (), sitemaps: Sequence[str] = (), use_default: bool = True, saver=None,
+           show_progress: bool = False, transient: set[str] | None = None) -> Iterator[tuple[Page, str]]:
+    """Yield (page, where it came from) from every requested source; failures are reported and skipped.
+
+    URLs whose fetch failed for a passing reason (timeout, 5xx, no connection)
+    are added to `transient`: the run keeps their indexed copy.
+    """
     from ingest.notes import read_notes
+    from ingest.sitemap import sitemap_urls
     from ingest.warc import read_warc
 
-    report = report or IngestReport(started="")
-    fetch_list = list(urls)
     streams: list[tuple[str, Iterable[Page]]] = []
+    fetch: dict[str, str] = {}  # url -> origin label, in order
     if use_default:
         label, pages, default_urls = default_pages(settings)
         if pages is not None:
             streams.append((label, pages))
-        fetch_list = default_urls + fetch_list
+        fetch.update((u, label) for u in default_urls)
     streams += [(f"warc:{w}", read_warc(Path(w))) for w in warcs]
     streams += [(f"notes:{d}", read_notes(Path(d))) for d in notes]
     for label, pages in streams:
-        report.sources.append(label)
+        count = 0
         try:
-            yield from pages
+            for page in pages:
+                count += 1
+                yield page, label
         except SourceError as e:
-            report.skipped.append({"url": label, "reason": str(e)})
-    for url in fetch_list:
-        try:
-            yield fetch(url)
-        except SourceError as e:
-            report.skipped.append({"url": url, "reason": str(e)})
+            report.add_input(label, "failed", f"{e} ({count} pages read)" if count else str(e))
+            continue
+        report.add_input(label, "ok", f"{count} pages")
+    for url in urls:
+        fetch.setdefault(url, "url")
+    for sitemap in sitemaps:
+        found, problems = sitemap_urls(sitemap, crawler)
+        reason = "; ".join([f"{len(found)} page URLs"] * bool(found) + problems)
+        report.add_input(f"sitemap:{sitemap}", "ok" if found else "failed", reason)
+        for url in found:
+            fetch.setdefault(url, f"sitemap:{sitemap}")
+    yield from _fetch_pages(crawler, fetch, report, saver, show_progress, transient if transient is not None else set())
 
 
-def extract_all(pages: Iterable[Page], report: IngestReport) -> list[Document]:
-    """Extract every page; skip (and report) failures and duplicates."""
+def _fetch_pages(crawler, fetch: dict[str, str], report: IngestReport, saver, show_progress: bool, transient: set[str]):
+    from tqdm import tqdm
+
+    if not fetch:
+        return
+    order = list(fetch)
+    results: list = [None] * len(order)
+    with tqdm(total=len(order), desc="fetching", unit="page", disable=not show_progress) as bar:
+        for i, got in crawler.fetch_all(order):
+            results[i] = got
+            bar.update(1)
+    # Pages go on in input order, so the first copy of a duplicate is always the same one.
+    same = 0
+    for url, got in zip(order, results):
+        if got is None or got.status == "failed":
+            report.add(url, "failed", got.reason if got else "not fetched (the run was interrupted)", fetch[url])
+            if got is None or got.transient:
+                transient.add(url)
+            continue
+        same += got.status == "unchanged"
+        if saver is not None:
+            saver.add(got)
+        yield got.page, fetch[url]
+    report.notes.append(f"fetched {len(order)} URLs: {same} not modified on the server (304 or same bytes)")
+
+
+def extract_all(pages: Iterable[tuple[Page, str]], report: IngestReport, cache=None,
+                show_progress: bool = False) -> list[tuple[Document, str]]:
+    """Extract every page, dropping failures and duplicates (recorded in the report).
+
+    Returns:
+        (document, origin) pairs in page order; the caller gives them their ok/unchanged status.
+    """
+    from tqdm import tqdm
+
+    from ingest.dedup import Deduplicator
     from ingest.extract import extract
     from ingest.sources import find_source, placement
 
-    documents: dict[str, Document] = {}
-    seen_text: dict[str, str] = {}
-    for page in pages:
-        if page.url in documents:
-            report.skipped.append({"url": page.url, "reason": "duplicate URL (first copy kept)"})
+    kept: dict[str, tuple[Document, str]] = {}
+    dedup = Deduplicator()
+    for page, origin in tqdm(pages, desc="extracting", unit="page", disable=not show_progress):
+        if page.url in kept:
+            report.add(page.url, "duplicate", f"same URL already read from {kept[page.url][1]} (first copy kept)", origin)
+            continue
+        source = find_source(page.url)
+        title = source.title if source else ""
+        result = cache.get(page, title) if cache is not None else None
+        if result is None:
+            try:
+                result = extract(page, title=title)
+            except SourceError as e:
+                result = str(e).removeprefix(f"{page.url}: ")
+            except Exception as e:  # a bug in one parser must not sink the whole run
+                log.exception("extraction crashed on %s", page.url)
+                report.add(page.url, "failed", f"extraction failed: {type(e).__name__}: {e}", origin)
+                continue
+            if cache is not None:
+                cache.put(page, title, result)
+        if isinstance(result, str):
+            report.add(page.url, "failed", result, origin)
             continue
         part, section = placement(page.url)
-        source = find_source(page.url)
-        try:
-            doc = extract(page, part=part, section=section, title=source.title if source else "")
-        except SourceError as e:
-            report.skipped.append({"url": page.url, "reason": str(e).removeprefix(f"{page.url}: ")})
+        doc = dataclasses.replace(result, part=part, section=section)
+        why = dedup.check(page.url, doc.text)
+        if why:
+            report.add(page.url, "duplicate", why, origin)
             continue
-        except Exception as e:  # a bug in one parser must not sink the whole run
-            log.exception("extraction crashed on %s", page.url)
-            report.skipped.append({"url": page.url, "reason": f"extraction failed: {type(e).__name__}: {e}"})
-            continue
-        digest = hashlib.sha256(doc.text.encode()).hexdigest()
-        if digest in seen_text:
-            report.skipped.append({"url": page.url, "reason": f"same text as {seen_text[digest]} (kept once)"})
-            continue
-        seen_text[digest] = page.url
-        documents[page.url] = doc
-        report.ok.append(page.url)
-    return list(documents.values())
+        kept[page.url] = (doc, origin)
+    return list(kept.values())
 
 
 def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str] = (), notes: Sequence[str] = (),
-               use_default: bool = True, embedders=None, show_progress: bool = True) -> IngestReport:
-    """Ingest the sources and atomically replace the index.
+               use_default: bool = True, embedders=None, show_progress: bool = True, *, sitemaps: Sequence[str] = (),
+               remember: bool = False, remove: Sequence[str] = (), save_warc: str | Path | None = None,
+               transport=None) -> IngestReport:
+    """Ingest the sources and refresh the index (atomically, and only if something changed).
 
     Args:
-        settings: configuration (data directory, embedder, chunk size).
-        warcs, urls, notes: extra sources: WARC files, page URLs, folders of notes.
+        settings: configuration (data directory, embedder, chunk size, fetch limits).
+        warcs, urls, notes, sitemaps: extra sources: WARC files, page URLs, notes folders, sitemap URLs.
         use_default: also ingest the default corpus (the snapshot, else the curated list).
         embedders: Embedders to use instead of the configured ones (tests).
+        remember: save the given sources in `<home>/user_sources.json` and ingest every saved
+            one (what `tutor ingest` does), minus those named in `remove`.
+        save_warc: write every page fetched over HTTP to this WARC file.
+        transport: an httpx transport for the crawler (tests).
 
     Raises:
         SourceError: no document at all could be extracted (the old index is kept).
     """
-    from index.build import build_index
-    from index.embed import make_embedders
-    from ingest.chunk import chunk
+    from ingest.crawl import Crawler
+    from ingest.extract_cache import ExtractCache
+    from ingest.refresh import refresh_index
 
     started = time.perf_counter()
     report = IngestReport(started=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    documents = extract_all(gather(settings, warcs, urls, notes, use_default, report), report)
-    if not documents:
-        _write_report(settings, report)
-        raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
-                          "Check the paths/URLs (see the ingest report)")
-    chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
-    embedders = embedders or make_embedders(settings.embedder)
-    bar = _progress_bar(show_progress)
-    manifest, embedded = build_index(settings.index_dir, documents, chunks, embedders, progress=bar)
-    report.documents, report.chunks, report.embedded = manifest.documents, manifest.chunks, embedded
-    report.embedder, report.build = manifest.embedder, manifest.build
+    if remember:
+        warcs, urls, notes, sitemaps = _remembered(settings, report, warcs, urls, notes, sitemaps, remove)
+    saver = None
+    if save_warc:
+        from ingest.save_warc import WarcSaver
+
+        saver = WarcSaver(save_warc)
+    cache = ExtractCache(Path(settings.home) / "cache" / "extract.sqlite")
+    transient: set[str] = set()
+    try:
+        with Crawler(settings, transport=transport) as crawler:
+            pages = gather(settings, report, crawler, warcs, urls, notes, sitemaps, use_default, saver, show_progress,
+                           transient)
+            kept = extract_all(pages, report, cache, show_progress)
+    except BaseException:
+        if saver is not None:  # interrupted mid-record perhaps: never publish a damaged WARC
+            saver.abandon()
+        raise
+    finally:
+        cache.close()
+    if saver is not None:
+        saver.close()
+        report.notes.append(f"saved {saver.pages} fetched pages to {saver.path}")
+    try:
+        refresh_index(settings, report, kept, embedders, show_progress, transient)
+    except SourceError:  # nothing to index: the report says why each source failed
+        report.seconds = round(time.perf_counter() - started, 2)
+        write_report(settings.home, report)
+        raise
     report.seconds = round(time.perf_counter() - started, 2)
-    _write_report(settings, report)
+    write_report(settings.home, report)
     return report
 
 
+def _remembered(settings: Settings, report: IngestReport, warcs, urls, notes, sitemaps, remove):
+    """Save the given sources, then return every saved source, kind by kind."""
+    from ingest.catalog import update_user_sources, user_source
+
+    added = [user_source(kind, value) for kind, values in
+             (("warc", warcs), ("url", urls), ("notes", notes), ("sitemap", sitemaps)) for value in values]
+    saved, unmatched = update_user_sources(settings.home, added, list(remove))
+    report.notes += [f"--remove {item}: none of your saved sources matches it (see `tutor sources`)" for item in unmatched]
+    by_kind = {kind: [s.value for s in saved if s.kind == kind] for kind in ("warc", "url", "notes", "sitemap")}
+    return by_kind["warc"], by_kind["url"], by_kind["notes"], by_kind["sitemap"]
+
+
 def last_report(settings: Settings) -> dict | None:
-    path = Path(settings.home) / "last_ingest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _write_report(settings: Settings, report: IngestReport) -> None:
-    home = Path(settings.home)
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = home / "last_ingest.json.tmp"
-    tmp.write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(home / "last_ingest.json")
-
-
-def _progress_bar(enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    state: dict = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc="embedding", unit="chunk")
-        state["bar"].update(done - state["bar"].n)
-        if done >= total:
-            state["bar"].close()
-
-    return update
+    """The last run's report (`<home>/last_ingest.json`) as a dict, or None."""
+    return read_report(settings.home)

@@ -2,8 +2,10 @@
 
 `ScriptedTutor.stream` follows the real contract: one `sources` step, then
 `token` deltas, then one `answer` whose text may differ from the tokens (as
-after the citation verifier). It raises `ConfigError` for modes the real
-pipeline does not know yet, and raises `error` if one is given.
+after the citation verifier). Like the real tutor it raises `ConfigError` for
+an unknown mode or level or an empty question, keeps only the passages of the
+requested handbook `part` (declining when none is left), and lists its parts
+with `parts()`. It raises `error` (after the sources) if one is given.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from typing import Iterator, Sequence
 
 from tutor.errors import ConfigError, TutorError
 from tutor.types import Answer, Chunk, Citation, Hit, Message, Step
+
+try:  # the real tutor's modes (name -> label), so the fake accepts exactly what it accepts
+    from tutor.pipeline import MODES
+except ImportError:
+    MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz", "path": "Learning path"}
+LEVELS = ("beginner", "practitioner")
+DECLINE = "The sources I teach from don't cover this question, so I won't guess."
 
 LORA_URL = "https://arxiv.org/abs/2106.09685"
 LORA_QUOTE = "We propose Low-Rank Adaptation, or LoRA, which freezes the pre-trained model weights"
@@ -51,7 +60,7 @@ class ScriptedTutor:
         delay: seconds to wait before each token, so streaming is observable.
     """
 
-    modes = ("explain",)
+    modes = tuple(MODES)
 
     def __init__(
         self,
@@ -70,25 +79,40 @@ class ScriptedTutor:
         self.citations = tuple(d_citations if citations is None else citations)
         self.error = error
         self.delay = delay
-        self.calls: list[tuple[str, tuple[Message, ...], str, str]] = []
+        self.calls: list[tuple[str, tuple[Message, ...], str, str, str | None]] = []
 
-    def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner") -> Iterator[Step]:
-        """Yield the scripted sources, tokens and answer."""
-        self.calls.append((question, tuple(history), mode, level))
+    def parts(self) -> list[str]:
+        """The handbook parts of the scripted passages, in order of first appearance."""
+        return list(dict.fromkeys(h.chunk.part for h in self.hits if h.chunk.part))
+
+    def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner",
+               part: str | None = None) -> Iterator[Step]:
+        """Yield the scripted sources, tokens and answer (or a refusal when `part` leaves no passage)."""
+        self.calls.append((question, tuple(history), mode, level, part))
         if mode not in self.modes:
-            raise ConfigError(f"mode '{mode}' is not available yet; use: {', '.join(self.modes)}")
-        yield Step(kind="sources", hits=self.hits)
+            raise ConfigError(f"mode {mode!r} is not one of: {', '.join(self.modes)}")
+        if level not in LEVELS:
+            raise ConfigError(f"level {level!r} is not one of: {', '.join(LEVELS)}")
+        if not question.strip():
+            raise ConfigError("the question is empty: type a question about generative AI")
+        hits = tuple(h for h in self.hits if not part or h.chunk.part == part)
+        yield Step(kind="sources", hits=hits)
         if self.error is not None:
             raise self.error
+        if not hits:
+            yield Step(kind="token", text=DECLINE)
+            yield Step(kind="answer", answer=Answer(question, DECLINE, (), hits, refused=True, mode=mode, model="refusal"))
+            return
         for token in self.tokens:
             time.sleep(self.delay)
             yield Step(kind="token", text=token)
-        answer = Answer(question=question, text=self.text, citations=self.citations, hits=self.hits, mode=mode, model="scripted")
+        answer = Answer(question=question, text=self.text, citations=self.citations, hits=hits, mode=mode, model="scripted")
         yield Step(kind="answer", answer=answer)
 
-    def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner") -> Answer:
+    def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain", level: str = "beginner",
+            part: str | None = None) -> Answer:
         """Return the final answer of `stream`."""
-        for step in self.stream(question, history, mode, level):
+        for step in self.stream(question, history, mode, level, part):
             if step.answer is not None:
                 return step.answer
         raise TutorError("the scripted stream ended without an answer")

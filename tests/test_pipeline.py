@@ -4,6 +4,7 @@ from tests.fake_backends import ScriptedGenerator
 from tutor.errors import ConfigError
 from tutor.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor, is_chinese
+from tutor.config import Settings
 from tutor.types import Message
 
 
@@ -72,3 +73,15 @@ def test_declined(text, cited, expected):
     from tutor.pipeline import declined
 
     assert declined(text, cited) is expected
+
+
+def test_question_about_a_year_or_name_no_source_mentions_is_refused(settings, built_index, embedder):
+    gen = ScriptedGenerator("should never run")
+    tutor = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    unknown = tutor.unknown_terms("Did LoRA-2 ship in 2031 with Zorblax?")
+    assert {"2031", "zorblax"} <= set(unknown) and "lora" not in unknown
+    assert tutor.ask("What does LoRA freeze in the 2031 release?").refused
+    loose = Settings.load(env={}, home=settings.home, min_relevance=0.0, unknown_term_relevance=0.99)
+    strict_unknown = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    assert strict_unknown.ask("What does Zorblax LoRA freeze?").refused
+    assert not strict_unknown.ask("What does LoRA freeze?").refused and gen.turns

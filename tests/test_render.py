@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.fakes import ADAPTER_QUOTE, LORA_QUOTE, LORA_URL, lora_script, make_hit
+from tests.fakes import ADAPTER_QUOTE, ADAPTER_URL, LORA_QUOTE, LORA_URL, lora_script, make_hit
 from tutor.types import Answer, Citation
-from ui.render import answer_to_markdown, fragment_link, partial_to_markdown, sources_to_markdown
+from ui.render import (answer_to_markdown, answer_to_text, conversation_to_markdown, fragment_link, partial_to_markdown,
+                       sources_to_markdown)
+from ui.session import Exchange
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "<script>alert('x')</script>"
@@ -238,3 +240,74 @@ def test_marker_link_falls_back_to_fragment_link():
     href = re.search(r'href="([^"]+)"', md).group(1)
     assert href == fragment_link(LORA_URL, LORA_QUOTE)
     assert ADAPTER_QUOTE.split()[0] in md
+
+
+# --- answer_to_text (Copy answer) ---------------------------------------------
+
+
+def test_copied_answer_is_plain_text_with_links():
+    text = answer_to_text(lora_answer())
+    lines = text.splitlines()
+    assert lines[0] == "LoRA freezes the model's weights [1] and trains small low-rank matrices [2]."
+    assert lines[1:4] == ["", "Sources", "[1] LoRA: Low-Rank Adaptation of Large Language Models"]
+    assert lines[4].strip() == fragment_link(LORA_URL, LORA_QUOTE)
+    assert lines[5].strip() == f"“{LORA_QUOTE}”"
+    assert lines[6] == "[2] Parameter-efficient fine-tuning (not verified)"
+    assert "&amp;" not in text and "&#" not in text and "<a" not in text  # pasted, not rendered: nothing escaped
+
+
+def test_copied_refusal_has_no_sources_section():
+    assert answer_to_text(Answer("q", "  Not covered.  ", refused=True)) == "Not covered."
+
+
+# --- conversation_to_markdown (Export chat) -----------------------------------
+
+
+def conversation() -> list[Exchange]:
+    return [
+        Exchange("How does LoRA cut the cost?", lora_answer(), mode="explain", level="beginner", reply_index=1),
+        Exchange("Quiz me", error="⚠ the model server did not answer; start it", mode="quiz", level="practitioner",
+                 part="Part III", reply_index=3),
+    ]
+
+
+def test_export_has_a_heading_per_question_with_mode_level_and_part():
+    md = conversation_to_markdown(conversation(), "2026-11-22 08:00 UTC", {"explain": "Explain", "quiz": "Quiz"})
+    lines = md.splitlines()
+    assert lines[0] == "# Handbook Tutor conversation"
+    assert lines[2] == "Exported 2026-11-22 08:00 UTC · 2 questions"
+    assert "## 1. How does LoRA cut the cost?" in lines and "## 2. Quiz me" in lines
+    assert "*Explain · beginner*" in lines and "*Quiz · practitioner · Part III*" in lines
+    assert "> ⚠ the model server did not answer; start it" in lines  # an error is exported as shown
+    assert md.endswith("\n") and md.index("## 1.") < md.index("## 2.")
+
+
+def test_export_lists_sources_as_markdown_links_after_the_answer():
+    md = conversation_to_markdown(conversation()[:1])
+    body, sources = md.split("Sources:")
+    assert "LoRA freezes the model&#x27;s weights [1] and trains small low-rank matrices [2]." in body
+    items = [line for line in sources.splitlines() if line.startswith("- ")]
+    assert items[0] == (f"- &#91;1&#93; [LoRA: Low-Rank Adaptation of Large Language Models]({fragment_link(LORA_URL, LORA_QUOTE)})"
+                        f" — “{LORA_QUOTE}”")
+    assert items[1].startswith(f"- &#91;2&#93; [Parameter-efficient fine-tuning]({ADAPTER_URL}#:~:text=")
+    assert items[1].endswith("⚠ not verified") and "&amp; train only those" in items[1]
+    assert md.splitlines()[2] == "1 question"
+
+
+def test_export_escapes_html_and_keeps_link_targets_intact():
+    c = Citation(1, "id", "https://en.example.org/wiki/LoRA_(method)", f"Title {XSS_IMG}", f"quote {XSS_SCRIPT}", True)
+    answer = Answer("q", f"Answer {XSS_SCRIPT} [1]", (c,))
+    md = conversation_to_markdown([Exchange(f"What is {XSS_IMG}?", answer)])
+    assert "<script" not in md and "<img" not in md
+    assert "&lt;script&gt;" in md and "What is &lt;img src=x onerror=alert(1)&gt;?" in md
+    assert "](https://en.example.org/wiki/LoRA_%28method%29#:~:text=quote%20%3Cscript" in md  # no ( ) to end the link
+
+
+def test_export_drops_non_http_links():
+    c = Citation(1, "id", "javascript:alert(1)", "Evil", "quote", True)
+    md = conversation_to_markdown([Exchange("q", Answer("q", "Claim [1].", (c,)))])
+    assert "javascript:" not in md and "- &#91;1&#93; Evil — “quote”" in md
+
+
+def test_export_of_an_empty_chat():
+    assert conversation_to_markdown([]) == "# Handbook Tutor conversation\n\n0 questions\n"

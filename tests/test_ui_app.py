@@ -1,21 +1,25 @@
-"""The Gradio app with a scripted tutor: built without launching, then driven over loopback."""
+"""The Gradio app with a scripted tutor: handlers called directly, then the app driven over loopback."""
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from tests.fakes import LORA_URL, ScriptedTutor
 from tutor.config import Settings
-from tutor.errors import BackendUnavailable
+from tutor.errors import SourceError
+from tutor.feedback import FeedbackStore
 from tutor.types import Message
-from ui.app import GENERIC_ERROR, build_app, launch
+from ui.app import GENERIC_ERROR, _rate, _reingest, build_app, launch
+from ui.render import answer_to_text
+from ui.session import Exchange, TutorHolder
 
 # Gradio's own queue code trips pandas deprecation warnings; they are not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
@@ -34,33 +38,83 @@ def text_of(message: dict) -> str:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., Client]]:
+def serve(tmp_path) -> Iterator[Callable[..., Client]]:
     """Launch `build_app(tutor)` on a free loopback port; return a client for it."""
     apps: list[gr.Blocks] = []
 
-    def start(tutor) -> Client:
-        settings = Settings(host="127.0.0.1", port=free_port())
-        app = build_app(tutor, settings)
+    def start(tutor, auth=None, **kwargs) -> Client:
+        settings = Settings(host="127.0.0.1", port=free_port(), home=tmp_path / "data")
+        app = build_app(tutor, settings, **kwargs)
         apps.append(app)
         url = launch(app, settings, block=False)
         assert url.startswith("http://127.0.0.1:")
-        return Client(url, verbose=False)
+        return Client(url, verbose=False, auth=auth)
 
     yield start
     for app in apps:
         app.close()
 
 
+def ask(client: Client, question: str, chat=(), mode="explain", level="beginner", part="All parts"):
+    return client.predict(question, list(chat), mode, level, part, api_name="/ask")
+
+
+# --- handlers, without a server -------------------------------------------------
+
+
 def test_build_app_constructs_without_launching():
     app = build_app(ScriptedTutor(), Settings())
     assert isinstance(app, gr.Blocks)
-    assert {"ask", "clear"} <= {fn.api_name for fn in app.fns.values()}
+    assert {"ask", "clear", "export"} <= {fn.api_name for fn in app.fns.values()}
     assert not app.is_running
+
+
+def test_the_mode_selector_lists_the_pipeline_modes():
+    app = build_app(ScriptedTutor(), Settings())
+    radio = next(c for c in app.blocks.values() if getattr(c, "elem_id", None) == "mode")
+    assert [label for label, _ in radio.choices] == ["Explain", "Socratic", "Quiz", "Learning path"]
+
+
+def test_rating_a_reply_stores_it_and_opens_the_comment_box(settings):
+    store = FeedbackStore.for_settings(settings)
+    exchange = Exchange(QUESTION, ScriptedTutor().ask(QUESTION), level="practitioner", reply_index=1)
+    like = gr.LikeData(None, {"index": 1, "value": "…", "liked": False})
+    rated, box, thanks, comment = _rate(store, {"llm": "local"}, [exchange], {}, like)
+    assert box["visible"] is True and thanks.startswith("Thanks") and comment == ""
+    (record,) = store.records()
+    assert (record["rating"], record["level"], record["config"]) == ("down", "practitioner", {"llm": "local"})
+    unlike = gr.LikeData(None, {"index": 1, "value": "…", "liked": ""})
+    rated, box, *_ = _rate(store, {}, [exchange], rated, unlike)
+    assert box["visible"] is False and store.records() == []
+
+
+def test_reingest_runs_the_ingest_then_rebuilds_the_tutor(settings):
+    made, runs = [], []
+    holder = TutorHolder(lambda: made.append(ScriptedTutor()) or made[-1])
+    holder.get()
+    view, parts = _reingest(settings, holder, lambda: runs.append(1), progress=lambda *a, **k: None)
+    assert runs == [1] and len(made) == 2  # a new tutor read the new index, for the part list
+    assert view.startswith("✓ Ingest finished") and "### Index" in view
+    assert parts["choices"] == ["All parts", "Part III"]
+
+
+def test_a_failed_reingest_keeps_the_tutor_and_says_why(settings):
+    tutor = ScriptedTutor()
+    holder = TutorHolder(tutor)
+
+    def failing():
+        raise SourceError("no document could be extracted from the given sources; the existing index was kept")
+
+    view, parts = _reingest(settings, holder, failing, progress=lambda *a, **k: None)
+    assert view.startswith("⚠ no document could be extracted") and holder.get() is tutor
+
+
+# --- over loopback with gradio_client -------------------------------------------
 
 
 def test_ask_returns_the_final_answer_with_citation_links(serve):
     client = serve(ScriptedTutor())
-    chat, sources, box = client.predict(QUESTION, [], "explain", "beginner", api_name="/ask")
+    chat, sources, box, copied = ask(client, QUESTION)
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert text_of(chat[0]) == QUESTION
     answer = text_of(chat[1])
@@ -71,61 +125,75 @@ def test_ask_returns_the_final_answer_with_citation_links(serve):
     assert "&#91;3&#93;" not in answer
     assert sources.startswith("- **1.** <a href=") and "Part III › Fine-tuning" in sources
     assert box == ""  # the question box is cleared
+    assert copied == answer_to_text(ScriptedTutor().ask(QUESTION))  # what "Copy answer" copies
 
 
-def test_sources_arrive_before_the_answer_text(serve):
+def test_the_answer_streams_after_progress_messages_and_the_sources(serve):
     client = serve(ScriptedTutor(delay=0.05))
-    job = client.submit(QUESTION, [], "explain", "beginner", api_name="/ask")
+    job = client.submit(QUESTION, [], "explain", "beginner", "All parts", api_name="/ask")
     job.result(timeout=30)
     updates = job.outputs()
-    first_with_sources = next(i for i, (_, src, _) in enumerate(updates) if src.startswith("- **1.**"))
-    chat_then = updates[first_with_sources][0]
-    assert chat_then[-1]["role"] == "user" or text_of(chat_then[-1]) == ""  # no answer text yet
-    streamed = [text_of(chat[-1]) for chat, _, _ in updates if chat[-1]["role"] == "assistant"]
-    assert "LoRA freezes the model&#x27;s weights [1] and trains " in streamed  # a plain partial
-    assert "<a href=" in streamed[-1]
+    replies = [text_of(chat[-1]) for chat, *_ in updates if chat[-1]["role"] == "assistant"]
+    assert replies[0] == "_Searching the handbook's sources…_" or replies[0].startswith("_Found 2 passages")
+    first_with_sources = next(i for i, (_, src, *_) in enumerate(updates) if src.startswith("- **1.**"))
+    assert text_of(updates[first_with_sources][0][-1]).startswith("_")  # a progress message, no answer text yet
+    assert "LoRA freezes the model&#x27;s weights [1] and trains " in replies  # a plain partial
+    assert "<a href=" in replies[-1]
 
 
-def test_history_is_passed_as_messages(serve):
+def test_history_is_passed_with_chunk_ids_and_mode(serve):
     tutor = ScriptedTutor()
     client = serve(tutor)
-    chat, _, _ = client.predict("first?", [], "explain", "practitioner", api_name="/ask")
-    client.predict("second?", chat, "explain", "practitioner", api_name="/ask")
-    assert tutor.calls[0][1:] == ((), "explain", "practitioner")
-    assert tutor.calls[1][1] == (Message("user", "first?"), Message("assistant", tutor.text))
+    chat, *_ = ask(client, "first?", mode="quiz", level="practitioner")
+    ask(client, "second?", chat, mode="quiz", level="practitioner")
+    assert tutor.calls[0][1:] == ((), "quiz", "practitioner", None)
+    first = tutor.ask("first?", mode="quiz")
+    cited = tuple(c.chunk_id for c in first.citations)
+    assert tutor.calls[1][1] == (Message("user", "first?"), Message("assistant", tutor.text, cited, "quiz"))
+
+
+def test_the_part_filter_reaches_the_tutor(serve):
+    tutor = ScriptedTutor()
+    client = serve(tutor)
+    ask(client, "anything?", part="All parts")
+    chat, sources, *_ = ask(client, "fine-tuning?", part="Part III")
+    assert [call[4] for call in tutor.calls] == [None, "Part III"]
+    assert sources.startswith("- **1.**")
 
 
 def test_clear_resets_chat_sources_and_history(serve):
     tutor = ScriptedTutor()
     client = serve(tutor)
-    client.predict("first?", [], "explain", "beginner", api_name="/ask")
-    chat, sources = client.predict(api_name="/clear")
-    assert chat == [] and "Sources appear here" in sources
-    client.predict("again?", [], "explain", "beginner", api_name="/ask")
+    ask(client, "first?")
+    chat, sources, copied, download = client.predict(api_name="/clear")
+    assert chat == [] and "Sources appear here" in sources and copied == ""
+    ask(client, "again?")
     assert tutor.calls[-1][1] == ()
 
 
-def test_unknown_mode_shows_the_config_error_plainly(serve):
+def test_export_downloads_the_conversation_as_markdown(serve):
     client = serve(ScriptedTutor())
-    chat, _, _ = client.predict(QUESTION, [], "quiz", "beginner", api_name="/ask")
-    assert text_of(chat[-1]) == "⚠ mode &#x27;quiz&#x27; is not available yet; use: explain"
+    ask(client, QUESTION, mode="socratic")
+    ask(client, "什么是注意力机制？")
+    path = Path(client.predict(api_name="/export")["value"])
+    assert path.name == "handbook-tutor-conversation.md"
+    md = path.read_text(encoding="utf-8")
+    assert md.startswith("# Handbook Tutor conversation\n\nExported ")
+    assert f"## 1. {QUESTION}" in md and "*Socratic · beginner*" in md and "## 2. 什么是注意力机制？" in md
+    assert f"[LoRA: Low-Rank Adaptation of Large Language Models]({LORA_URL}#:~:text=" in md
 
 
-def test_tutor_error_message_is_shown_and_sources_kept(serve):
-    error = BackendUnavailable("the model server at http://127.0.0.1:8080 did not answer; start it with `tutor serve-llm`")
-    chat, sources, _ = serve(ScriptedTutor(error=error)).predict(QUESTION, [], "explain", "beginner", api_name="/ask")
-    assert text_of(chat[-1]).startswith("⚠ the model server at http://127.0.0.1:8080 did not answer")
-    assert "Traceback" not in text_of(chat[-1])
-    assert sources.startswith("- **1.**")
+def test_an_unknown_mode_shows_the_config_error_plainly(serve):
+    client = serve(ScriptedTutor())
+    with pytest.raises(AppError, match="debate"):  # the Radio refuses a value it does not offer
+        ask(client, QUESTION, mode="debate")
+    chat, *_ = ask(serve(ScriptedTutor(), modes={"explain": "Explain", "debate": "Debate"}), QUESTION, mode="debate")
+    assert text_of(chat[-1]).startswith("⚠ mode &#x27;debate&#x27; is not one of: explain, socratic, quiz, path")
 
 
-def test_unexpected_error_is_logged_and_shown_generically(serve, caplog):
-    client = serve(ScriptedTutor(error=RuntimeError("secret internal detail")))
-    with caplog.at_level(logging.ERROR, logger="ui.app"):
-        chat, _, _ = client.predict(QUESTION, [], "explain", "beginner", api_name="/ask")
+def test_unexpected_error_is_shown_generically(serve):
+    chat, *_ = ask(serve(ScriptedTutor(error=RuntimeError("secret internal detail"))), QUESTION)
     assert text_of(chat[-1]) == GENERIC_ERROR
-    assert "secret internal detail" not in text_of(chat[-1])
-    assert any("answering" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 def test_factory_is_called_once_on_the_first_question(serve):
@@ -137,12 +205,21 @@ def test_factory_is_called_once_on_the_first_question(serve):
 
     client = serve(factory)
     assert made == []  # building and launching the UI does not build the tutor
-    client.predict("one?", [], "explain", "beginner", api_name="/ask")
-    client.predict("two?", [], "explain", "beginner", api_name="/ask")
+    ask(client, "one?")
+    ask(client, "two?")
     assert len(made) == 1 and len(made[0].calls) == 2
 
 
 def test_blank_question_does_nothing(serve):
     tutor = ScriptedTutor()
-    chat, _, _ = serve(tutor).predict("   ", [], "explain", "beginner", api_name="/ask")
+    chat, *_ = ask(serve(tutor), "   ")
     assert chat == [] and tutor.calls == []
+
+
+def test_basic_auth_from_tutor_auth(serve, monkeypatch):
+    monkeypatch.setenv("TUTOR_AUTH", "learner:s3cret")
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
+        serve(ScriptedTutor())  # no login: the client cannot even read the app's config
+    client = serve(ScriptedTutor(), auth=("learner", "s3cret"))
+    chat, *_ = ask(client, QUESTION)
+    assert text_of(chat[-1]).startswith("LoRA freezes")

@@ -23,27 +23,55 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ing = sub.add_parser("ingest", help="fetch/read sources, extract, chunk, embed and (re)build the index")
-    ing.add_argument("--warc", action="append", default=[], metavar="FILE", help="add a WARC file (repeatable)")
-    ing.add_argument("--url", action="append", default=[], metavar="URL", help="add a page URL (repeatable)")
-    ing.add_argument("--notes", action="append", default=[], metavar="DIR", help="add a folder of notes (repeatable)")
+    ing.add_argument("--warc", action="append", default=[], metavar="FILE", help="add a WARC file (saved: later runs refresh it; repeatable)")
+    ing.add_argument("--url", action="append", default=[], metavar="URL", help="add a page URL (saved: later runs refresh it; repeatable)")
+    ing.add_argument("--notes", action="append", default=[], metavar="DIR", help="add a folder of notes (saved: later runs refresh it; repeatable)")
     ing.add_argument("--no-default", action="store_true", help="skip the default corpus (snapshot or curated list)")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.add_argument("--sitemap", action="append", default=[], metavar="URL",
+                     help="add the pages a sitemap.xml (or sitemap index) lists (repeatable)")
+    ing.add_argument("--remove", action="append", default=[], metavar="SOURCE",
+                     help="forget a source you added (URL, sitemap URL, notes folder or WARC file); "
+                          "its pages leave the index in this run (repeatable)")
+    ing.add_argument("--save-warc", metavar="FILE", help="also write every page fetched over HTTP to this WARC file")
+
+    src = sub.add_parser("sources", help="list the curated and your own sources with their status in the last ingest")
+    src.add_argument("--status", metavar="STATUS", help="only sources with this status (e.g. failed, ok, unchanged)")
 
     for name, text in (("retrieve", "show the passages retrieved for questions"), ("ask", "answer questions")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
         sp.add_argument("--jsonl", action="store_true", help='read {"id", "question"} lines on stdin, write JSON lines')
+        sp.add_argument("--part", metavar="NAME", help="only passages from this handbook part (a name or a unique piece of one)")
+        sp.add_argument("--source", metavar="URL", help="only passages from sources whose URL starts with this")
         if name == "retrieve":
             sp.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
         else:
-            sp.add_argument("--mode", default="explain", help="tutoring mode (default explain)")
+            sp.add_argument("--mode", default="explain", choices=("explain", "socratic", "quiz", "path"),
+                            help="tutoring mode (default explain)")
+            sp.add_argument("--interactive", "-i", action="store_true",
+                            help="a conversation: read messages line by line (hints climb, quiz replies are graded)")
             sp.add_argument("--level", default="beginner", choices=("beginner", "practitioner"))
             sp.add_argument("--llm", choices=("local", "openai", "extractive"), help="backend (overrides TUTOR_LLM)")
             sp.add_argument("--model", help="model name or .gguf path (overrides TUTOR_LLM_MODEL)")
 
+    tr = sub.add_parser("train-reranker", help="fine-tune the cross-encoder reranker on pairs mined from the index "
+                        "(use it with TUTOR_RERANKER=trained)")
+    tr.add_argument("--queries", type=int, default=2400, help="training queries to mine (default 2400)")
+    tr.add_argument("--steps", type=int, default=300, help="at most this many training steps (default 300)")
+    tr.add_argument("--minutes", type=float, default=15.0, help="stop training after this long (default 15)")
+    tr.add_argument("--layers", type=int, default=3, help="keep the first N of MiniLM's 6 layers (default 3: faster)")
+    tr.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 2 only on an idle machine)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
     from evals.cli import add_parser as add_eval_parser
 
     add_eval_parser(sub)
+
+    feedback = sub.add_parser("feedback", help="learners' ratings of answers, stored by the chat")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_sub.add_parser("export", help="write every rating as a JSON line")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
     chat = sub.add_parser("chat", help="start the Gradio chat")
     chat.add_argument("--host", help="bind address (default 127.0.0.1)")
@@ -75,8 +103,19 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
     from ingest.run import run_ingest
 
     report = run_ingest(settings, args.warc, args.url, args.notes, use_default=not args.no_default,
-                        show_progress=not args.quiet)
+                        show_progress=not args.quiet, sitemaps=args.sitemap, remember=True, remove=args.remove,
+                        save_warc=args.save_warc)
     print(report.summary(), file=stdout)
+    return 0
+
+
+def _sources(settings: Settings, args, stdin, stdout) -> int:
+    from ingest.catalog import format_statuses, source_statuses
+
+    rows = source_statuses(settings)
+    if args.status:
+        rows = [r for r in rows if r.status == args.status]
+    print(format_statuses(rows), file=stdout)
     return 0
 
 
@@ -100,8 +139,10 @@ def _retrieve(settings: Settings, args, stdin, stdout) -> int:
     from tutor.pipeline import Tutor
 
     tutor = Tutor(settings)
+    part, source = _filters(tutor, args)
+    where = _both((lambda c: c.part == part) if part else None, source)
     for qid, question in _questions(args, stdin):
-        hits = tutor.retriever.search(question, args.k)
+        hits = tutor.retriever.search(question, args.k, where)
         rows = [{"rank": h.rank, "url": h.chunk.doc_url, "title": h.chunk.title,
                  "section": h.chunk.heading, "score": round(h.score, 4), "text": h.chunk.text} for h in hits]
         if args.jsonl:
@@ -116,21 +157,73 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
     from tutor.pipeline import Tutor
 
     tutor = Tutor(settings)
+    part, tutor.retriever.scope = _filters(tutor, args)
+    if args.interactive:
+        from tutor.repl import converse
+
+        converse(tutor, stdin, stdout, _print_answer, mode=args.mode, level=args.level, part=part)
+        return 0
     for qid, question in _questions(args, stdin):
         if args.jsonl:
-            a = tutor.ask(question, mode=args.mode, level=args.level)
+            a = tutor.ask(question, mode=args.mode, level=args.level, part=part)
             row = {"id": qid, "question": question, "answer": a.text,
                    "citations": [{"n": c.n, "url": c.url, "title": c.title, "quote": c.quote} for c in a.citations],
-                   "refused": a.refused, "ttft_ms": round(a.ttft_ms, 1), "total_ms": round(a.total_ms, 1)}
+                   "refused": a.refused, "mode": a.mode, "notes": list(a.notes), "ttft_ms": round(a.ttft_ms, 1), "total_ms": round(a.total_ms, 1)}
             print(json.dumps(row, ensure_ascii=False), file=stdout, flush=True)
             continue
         streamed = []
-        for step in tutor.stream(question, mode=args.mode, level=args.level):
+        for step in tutor.stream(question, mode=args.mode, level=args.level, part=part):
             if step.kind == "token":
                 streamed.append(step.text)
                 print(step.text, end="", file=stdout, flush=True)
             elif step.kind == "answer":
                 _print_answer(step.answer, "".join(streamed), stdout)
+    return 0
+
+
+def _filters(tutor, args):
+    """Resolve --part (a part name, or a piece of exactly one) and --source (a URL prefix) against the index.
+
+    Returns the full part name (or None) and a chunk filter for the source (or None).
+    """
+    part = source = None
+    if getattr(args, "part", None):
+        parts, wanted = tutor.parts(), args.part.strip()
+        matches = [p for p in parts if p == wanted] or [p for p in parts if wanted.lower() in p.lower()]
+        if len(matches) != 1:
+            raise TutorError(f"--part {wanted!r} matches {len(matches) or 'no'} handbook parts; use one of: "
+                             + "; ".join(parts))
+        part = matches[0]
+    if getattr(args, "source", None):
+        prefix = args.source.strip()
+        if not any(c.doc_url.startswith(prefix) for c in tutor.index.chunks):
+            raise TutorError(f"no indexed source starts with {prefix!r}: `tutor sources` lists them")
+        source = lambda c: c.doc_url.startswith(prefix)  # noqa: E731
+    return part, source
+
+
+def _both(a, b):
+    return (lambda c: a(c) and b(c)) if a and b else a or b
+
+
+def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
+    from tqdm import tqdm
+
+    from tutor.train_reranker import train_reranker
+
+    bar = tqdm(total=args.steps, desc="training the reranker", unit="step", disable=args.quiet)
+
+    def progress(done: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    record = train_reranker(settings, queries=args.queries, max_steps=args.steps, max_seconds=args.minutes * 60,
+                            layers=args.layers, threads=args.threads, progress=progress)
+    bar.close()
+    print(f"reranker saved in {settings.home}/reranker: {record['queries']} queries, {record['pairs']} pairs, "
+          f"{record['steps']} steps in {record['training_seconds']:.0f} s; use it with TUTOR_RERANKER=trained",
+          file=stdout)
     return 0
 
 
@@ -143,6 +236,8 @@ def _print_answer(answer, streamed: str, out) -> None:
     for c in answer.citations:
         flag = "" if c.supported else "  (not verified)"
         print(f"[{c.n}] {c.title}{flag}\n    {c.link or c.url}\n    “{c.quote.strip()[:300]}”", file=out)
+    for note in answer.notes:
+        print(f"note: {note}", file=out)
     print(f"\n({answer.model}; first token {answer.ttft_ms / 1000:.1f} s, total {answer.total_ms / 1000:.1f} s)", file=out)
 
 
@@ -159,7 +254,23 @@ def _chat(settings: Settings, args, stdin, stdout) -> int:
     return 0
 
 
-_COMMANDS = {"ingest": _ingest, "retrieve": _retrieve, "ask": _ask, "eval": _eval, "chat": _chat}
+def _feedback(settings: Settings, args, stdin, stdout) -> int:
+    from tutor.feedback import FeedbackStore
+
+    store = FeedbackStore.for_settings(settings)
+    if not args.out:
+        count = store.export(stdout)
+    else:
+        try:
+            with open(args.out, "w", encoding="utf-8") as out:
+                count = store.export(out)
+        except OSError as e:
+            raise TutorError(f"cannot write {args.out}: {e.strerror}; choose another --out file") from None
+    print(f"exported {count} ratings from {store.path}" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+_COMMANDS = {"train-reranker": _train_reranker, "ingest": _ingest, "sources": _sources, "retrieve": _retrieve, "ask": _ask, "eval": _eval, "chat": _chat, "feedback": _feedback}
 
 if __name__ == "__main__":
     sys.exit(main())

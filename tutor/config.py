@@ -23,6 +23,7 @@ SNAPSHOT_NAME = "genai-handbook.warc.gz"
 # their registries, which also accept model names and paths.
 CHOICES = {
     "llm": ("local", "openai", "extractive"),
+    "citation_check": ("embedding", "llm"),
     "log_level": ("debug", "info", "warning", "error"),
 }
 
@@ -39,7 +40,9 @@ class Settings:
     snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
     embedder: str = "minilm,use-multilingual"  # comma-separated: one dense retrieval leg per embedder
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
-    reranker: str = "none"
+    reranker: str = "none"  # "none", "trained" (tutor train-reranker), or a CrossEncoder name/path
+    rerank_candidates: int = 20  # top fused hits the reranker re-scores (its cost grows linearly)
+    rerank_max_length: int = 256  # tokens per question+passage pair given to the reranker
     llm: str = "local"
     llm_model: str = "qwen2.5-coder-1.5b"
     llm_base_url: str = ""
@@ -50,16 +53,33 @@ class Settings:
     temperature: float = 0.0
     candidates: int = 30  # hits taken from each retrieval leg before fusion
     context_k: int = 4  # passages given to the model
+    passage_tokens: int = 120  # each passage is cut to its most relevant sentences within this; 0 = whole
     chunk_chars: int = 1000
     # The tutor declines when the best passage's judge similarity is below
     # min_relevance and its keywords cover less than min_keyword_coverage of the
     # question's terms. Calibrated on the eval cases (evals/cases).
     min_relevance: float = 0.32
     min_keyword_coverage: float = 0.6
+    # Keyword coverage alone is trusted only above this relevance ("ChatGPT Plus
+    # price" shares words with many passages but means none of them).
+    keyword_min_relevance: float = 0.25
+    # A question term no source contains ("Llama 4 Scout") needs this relevance;
+    # a year no source mentions means the question is about later events.
+    unknown_term_relevance: float = 0.35
     support_threshold: float = 0.45  # sentence-passage support needed to keep a citation
+    citation_check: str = "embedding"  # "llm": also ask the chat model about borderline citations
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: str = "warning"
+    # Live fetching (ingest/crawl.py). Hosts that resolve to loopback, private,
+    # link-local, multicast or reserved addresses are refused unless listed in
+    # allow_hosts (comma-separated names, IPs or CIDR networks).
+    allow_hosts: str = ""
+    fetch_delay: float = 1.0  # seconds between two requests to the same host
+    fetch_timeout: float = 20.0  # seconds to connect, and between two reads
+    fetch_retries: int = 3  # retries on connect errors, 429 and 5xx (exponential backoff)
+    fetch_workers: int = 4  # hosts fetched at the same time
+    fetch_max_bytes: int = 10_000_000  # a bigger body is refused
 
     @classmethod
     def load(

@@ -31,3 +31,7 @@ class SourceError(TutorError):
 
 class BackendUnavailable(TutorError):
     """The language-model backend could not be reached or failed to answer."""
+
+
+class UnsafeUrl(SourceError):
+    """A URL (or a redirect) points at a local, private or otherwise non-public address."""

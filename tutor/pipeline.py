@@ -14,13 +14,14 @@ import time
 from typing import Iterator, Sequence
 
 from tutor.cite import SupportScorer, verify
+from tutor.compress import compress, restore_ids
 from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor import quiz
 from tutor.modes import HINTS, MODES, PATH_HITS, cite, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.outline import load_outline
 from tutor.prompt import LEVELS, fit_budget, question_language
-from tutor.refusal import declined, is_chinese, refusal_text  # noqa: F401  (re-exported)
+from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
 from tutor.retrieve import Retrieval, Retriever
 from tutor.types import Answer, Hit, Message, Step, Turn
 
@@ -85,8 +86,11 @@ class Tutor:
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
+                from index.rerank import make_reranker
+
                 self._retriever = Retriever(self.index, self.embedders, candidates=self.settings.candidates,
-                                            judge=self.judge)
+                                            judge=self.judge, reranker=make_reranker(self.settings),
+                                            rerank_candidates=self.settings.rerank_candidates)
             return self._retriever
 
     @property
@@ -120,12 +124,13 @@ class Tutor:
         order = list(dict.fromkeys(s.part for s in load_sources() if s.part))
         return [p for p in order if p in present] + sorted(present - set(order))
 
-    def covers(self, retrieval: Retrieval) -> bool:
-        """Whether the best passages are relevant enough to answer from."""
-        if not retrieval.hits:
-            return False
-        return (retrieval.relevance >= self.settings.min_relevance
-                or retrieval.keyword_coverage >= self.settings.min_keyword_coverage)
+    def covers(self, retrieval: Retrieval, question: str = "") -> bool:
+        """Whether the best passages are relevant enough to answer `question` from (see `tutor.refusal.covers`)."""
+        return covers(retrieval, self.unknown_terms(question) if question else [], self.settings)
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """The names in the question that no indexed text contains (see `tutor.refusal.names`)."""
+        return [t for t in names(question) if t not in self.index.bm25]
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner", part: str | None = None) -> Iterator[Step]:
@@ -159,7 +164,7 @@ class Tutor:
                                   k=PATH_HITS if mode == "path" else None)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
-        if not self.covers(retrieval):
+        if not self.covers(retrieval, topic):
             yield from self._finish(question, refusal_text(topic, hits), (), hits, mode, started, model="refusal",
                                     refused=True)
             return
@@ -185,8 +190,11 @@ class Tutor:
         """Stream the model's answer to a turn, then verify its citations."""
         generator = self.generator
         notes: tuple[str, ...] = ()
+        shown = turn.hits
         budget = getattr(generator, "max_prompt_tokens", None)
-        if budget:  # trimmed here, not silently inside the generator, so the learner is told
+        if budget:
+            turn = compress(turn, self.judge, self.settings.passage_tokens)  # prompt tokens are the CPU's bottleneck
+            # Trimmed here, not silently inside the generator, so the learner is told.
             turn, trimmed = fit_budget(turn, budget)
             notes = trimmed.notes()
         parts: list[str] = []
@@ -198,12 +206,25 @@ class Tutor:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        text, citations = verify("".join(parts), turn.hits, SupportScorer(self.judge), self.settings.support_threshold)
+        text, citations = verify("".join(parts), turn.hits, self._scorer(generator), self.settings.support_threshold)
+        citations = restore_ids(citations, turn.hits, shown)  # shortened passages are prefixes or sentence subsets
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
-        yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), turn.hits, refused=refused,
+        yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
                                            mode=mode, ttft_ms=ttft or total, total_ms=total,
                                            model=generator.model_id, notes=notes))
+
+    def _scorer(self, generator) -> SupportScorer:
+        """The citation scorer: embeddings and overlap, plus the chat model's opinion if configured."""
+        if self.settings.citation_check != "llm":
+            return SupportScorer(self.judge)
+        chat_model = getattr(generator, "chat_model", None)
+        if chat_model is None:
+            raise ConfigError(f"TUTOR_CITATION_CHECK=llm needs a chat model, and {generator.model_id} has none; "
+                              "use TUTOR_LLM=local or openai, or TUTOR_CITATION_CHECK=embedding")
+        from tutor.cite_llm import LlmCheckedScorer
+
+        return LlmCheckedScorer(self.judge, chat_model, self.settings.support_threshold)
 
     def _finish(self, question: str, text: str, citations, hits, mode: str, started: float, model: str,
                 refused: bool = False) -> Iterator[Step]:
@@ -231,7 +252,7 @@ class Tutor:
             return
         topic = quiz.topic(message, history)
         retrieval = self.retrieve(topic, part=part)
-        if not self.covers(retrieval):
+        if not self.covers(retrieval, topic):
             hits = tuple(retrieval.hits)
             yield Step("sources", hits=hits)
             yield from self._finish(message, refusal_text(topic, hits), (), hits, quiz.QUIZ, started,

@@ -30,7 +30,11 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class Reranker(Protocol):
-    """Re-scores retrieved hits against the question."""
+    """Re-scores retrieved hits against the question.
+
+    An implementation may set `multilingual = False` when it reads only English;
+    the retriever then keeps the fused order for Chinese questions.
+    """
 
     model_id: str
 

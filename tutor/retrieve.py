@@ -54,9 +54,13 @@ class Retriever:
         mode: which legs to use: "hybrid", "dense" or "bm25" (for baselines and ablations).
         judge: the embedder that measures relevance; defaults to the last dense leg's.
             If it is not one of the legs, the returned hits are embedded on the fly.
+        reranker: an optional `tutor.protocols.Reranker` that re-scores the top
+            `rerank_candidates` fused hits (hits then have stage "rerank"). One
+            that is not `multilingual` is skipped for Chinese questions.
     """
 
-    def __init__(self, index, embedders, candidates: int = 30, mode: str = "hybrid", judge=None) -> None:
+    def __init__(self, index, embedders, candidates: int = 30, mode: str = "hybrid", judge=None,
+                 reranker=None, rerank_candidates: int = 20) -> None:
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
         self.index = index
@@ -64,6 +68,9 @@ class Retriever:
         self.candidates = candidates
         self.mode = mode
         self.judge = judge or self.embedders[-1]
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
+        self.scope: Callable[[Chunk], bool] | None = None  # a standing filter on every search (CLI --source)
 
     def search(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
         """The top-k hits for a question, best first."""
@@ -78,6 +85,8 @@ class Retriever:
             where: an optional filter on chunks (handbook part, source).
         """
         chunks = self.index.chunks
+        if self.scope is not None:
+            where = (lambda c, a=self.scope, b=where: a(c) and b(c)) if where else self.scope
         pool = self.candidates * (4 if where else 1)  # filtering drops hits: look further
         rankings: list[list[int]] = []
         vectors = [e.embed_queries([question])[0] for e in self.embedders]
@@ -88,9 +97,15 @@ class Retriever:
                 rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
         if self.mode in ("hybrid", "bm25"):
             rankings.append([p for p, _ in self.index.keyword(question, pool) if not where or where(chunks[p])])
-        fused = fuse([r[: self.candidates] for r in rankings])[:k]
-        positions = [p for p, _ in fused]
+        reranking = self.reranker is not None and _reads_language(self.reranker, question)
+        fused = fuse([r[: self.candidates] for r in rankings])[: max(k, self.rerank_candidates) if reranking else k]
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
+        if reranking and hits:
+            position = {chunks[p].id: p for p, _ in fused}
+            hits = self.reranker.rerank(question, hits, k)
+            positions = [position[h.chunk.id] for h in hits]
+        else:
+            positions = [p for p, _ in fused]
         cosines = self._judge_cosines(question, vectors, positions)
         relevance = float(cosines.max()) if len(cosines) else 0.0
         return Retrieval(hits, relevance, keyword_coverage(question, [chunks[p].text for p in positions[:3]]))
@@ -100,9 +115,7 @@ class Retriever:
 
         Kept when it is the only dense leg, so `dense` mode still has a leg.
         """
-        if getattr(embedder, "multilingual", True) or len(self.embedders) == 1:
-            return True
-        return len(_CJK.findall(question)) < 2
+        return len(self.embedders) == 1 or _reads_language(embedder, question)
 
     def _judge_cosines(self, question: str, vectors, positions: list[int]) -> np.ndarray:
         if not positions:
@@ -114,6 +127,11 @@ class Retriever:
 
         passages = self.judge.embed_documents([embed_text(self.index.chunks[p]) for p in positions])
         return passages @ self.judge.embed_queries([question])[0]
+
+
+def _reads_language(model, question: str) -> bool:
+    """False when an English-only model (`multilingual = False`) would read a Chinese question."""
+    return getattr(model, "multilingual", True) or len(_CJK.findall(question)) < 2
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}|[0-9]+(?:\.[0-9]+)?")

@@ -1,7 +1,7 @@
-"""The Gradio web UI: a thin shell around `Tutor.stream` and `ui.render`.
+"""The Gradio web UI: a thin shell around `Tutor.stream`, `ui.session`, `ui.render` and `ui.status`.
 
 `build_app` returns the Blocks without launching (tests build it freely);
-`launch` starts it on loopback; `main` is what `tutor serve` calls. This is
+`launch` starts it on loopback; `main` is what `tutor chat` calls. This is
 the only module that imports gradio. Errors the learner can act on
 (`TutorError`) become a chat message; anything else is logged and shown as a
 generic apology, so no traceback reaches the page.
@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+import tempfile
+import uuid
+from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
 
 import gradio as gr
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.types import Message
-from ui.render import answer_to_markdown, partial_to_markdown, sources_to_markdown
+from tutor.feedback import FeedbackStore, public_config
+from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
+from ui.session import (ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names,  # noqa: F401
+                        rate, stream_turn)
+from ui.status import reingest, status, status_to_markdown
 
 log = logging.getLogger(__name__)
 
@@ -33,54 +39,137 @@ EXAMPLES = [
     "How does LoRA cut the cost of fine-tuning a large model?",
     "什么是注意力机制？",
     "Why do we need positional encodings in a Transformer?",
+    "扩散模型是如何生成图像的？",
 ]
-MODES = [("Explain", "explain"), ("Socratic", "socratic"), ("Quiz", "quiz"), ("Learning path", "path")]
 LEVELS = [("Beginner", "beginner"), ("Practitioner", "practitioner")]
-GENERIC_ERROR = "⚠ Something went wrong while answering. The server log has the details; please try again."
-NO_SOURCES = "_Sources appear here as soon as they are retrieved._"
+MODE_INFO = "Explain answers · Socratic gives hints · Quiz asks you · Learning path says what to read next"
+EXPORT_NAME = "handbook-tutor-conversation.md"
 
-Chat = list[dict[str, Any]]
+CSS = """
+#chat a, #sources a, #status a { color: var(--link-text-color); }
+#chat a[href*=':~:text='] { text-decoration: none; font-weight: 600; }
+#header { align-items: center; }
+#chat .message-wrap { padding-top: 36px; }  /* keep the first message clear of the label and the trash icon */
+@media (max-width: 640px) {
+  .gradio-container { padding: 6px !important; }
+  #chat { height: 62vh !important; }
+  #header h1 { font-size: 1.4rem; }
+}
+"""
+# Gradio follows the system's light/dark preference (or ?__theme=dark); the toggle overrides it per browser.
+THEME_ON_LOAD = """() => {
+  const saved = localStorage.getItem('tutor-theme');
+  if (saved) document.body.classList.toggle('dark', saved === 'dark');
+}"""
+THEME_TOGGLE = """() => {
+  const dark = !document.body.classList.contains('dark');
+  document.body.classList.toggle('dark', dark);
+  localStorage.setItem('tutor-theme', dark ? 'dark' : 'light');
+}"""
+COPY = """async (text) => {
+  if (!text) return;
+  try { await navigator.clipboard.writeText(text); } catch (e) {
+    const area = document.createElement('textarea'); area.value = text; document.body.appendChild(area);
+    area.select(); document.execCommand('copy'); area.remove();
+  }
+  const button = document.querySelector('#copy-answer'); const label = button.textContent;
+  button.textContent = 'Copied ✓'; setTimeout(() => { button.textContent = label; }, 1500);
+}"""
 
 
-def build_app(tutor: Any, settings: Settings) -> gr.Blocks:
+def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None = None,
+              ingest: Callable[[], Any] | None = None, reload: Callable[[Any], Any] | None = None) -> gr.Blocks:
     """Build the chat UI without launching it.
 
     Args:
-        tutor: a `Tutor` (anything with `stream(question, history, mode, level)`),
-            or a no-argument factory returning one, called on the first question.
-        settings: the tutor settings (kept for symmetry with `main`; the UI
-            itself reads none yet).
+        tutor: a `Tutor` (anything with `stream(question, history, mode, level, part)` and `parts()`),
+            or a no-argument factory returning one, called on first use.
+        settings: where feedback is stored, and what the status view and the re-ingest read.
+        modes: mode name -> label; defaults to `tutor.pipeline.MODES`.
+        ingest: runs an ingest for the "Re-ingest" action (default: `ui.status.reingest(settings)`).
+        reload: builds the tutor to use after a re-ingest from the old one (see `TutorHolder`).
 
     Returns:
-        The Blocks; call `launch(app, settings)` or `app.launch(...)` to serve it.
+        The Blocks; call `launch(app, settings)` to serve it.
     """
-    get_tutor = _tutor_getter(tutor)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        history = gr.State([])  # prior turns as tutor `Message`s, raw text with [n] markers
-        gr.Markdown(f"# {TITLE}\n{INTRO}")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Tutor", height=520, elem_id="chat", buttons=["copy"], feedback_options=None)
-                question = gr.Textbox(
-                    placeholder="Ask about generative AI… (English or 中文)", label="Question",
-                    show_label=False, elem_id="question", submit_btn=True, autofocus=True,
-                )
-                gr.Examples(EXAMPLES, inputs=question, label="Try")
-            with gr.Column(scale=2):
-                mode = gr.Radio(MODES, value="explain", label="Mode", info="Only Explain is available for now.")
-                level = gr.Radio(LEVELS, value="beginner", label="Level")
-                clear = gr.Button("Clear chat", variant="secondary")
-                gr.Markdown("### Retrieved passages")
-                sources = gr.Markdown(NO_SOURCES, elem_id="sources", container=True)
+    holder = TutorHolder(tutor, reload)
+    store, config, choices = FeedbackStore.for_settings(settings), public_config(settings), mode_choices(modes)
+    labels = {name: label for label, name in choices}
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+        exchanges = gr.State([])  # this chat's `Exchange`s, oldest first
+        rated = gr.State({})  # reply index in the chat -> feedback row id
+        with gr.Row(elem_id="header"):
+            gr.Markdown(f"# {TITLE}\n{INTRO}")
+            theme = gr.Button("◐ Theme", elem_id="theme-toggle", size="sm", scale=0, min_width=90)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        chat = gr.Chatbot(label="Tutor", height=600, elem_id="chat", buttons=[],
+                                          feedback_options=("Like", "Dislike"))
+                        question = gr.Textbox(
+                            placeholder="Ask a question… (English or 中文)", label="Question",
+                            show_label=False, elem_id="question", submit_btn=True, autofocus=True,
+                        )
+                        with gr.Column(visible=False, elem_id="feedback") as feedback:
+                            thanks = gr.Markdown()
+                            comment = gr.Textbox(label="Comment (optional)", elem_id="feedback-comment", lines=2,
+                                                 placeholder="What was helpful, wrong or missing?")
+                            send = gr.Button("Send comment", size="sm", elem_id="feedback-send")
+                        with gr.Row():
+                            copy = gr.Button("Copy answer", size="sm", elem_id="copy-answer", min_width=90)
+                            export = gr.Button("Export (.md)", size="sm", elem_id="export", min_width=90)
+                            clear = gr.Button("Clear chat", size="sm", elem_id="clear", min_width=90)
+                        download = gr.File(label="Conversation (markdown)", visible=False, elem_id="export-file")
+                        # What "Copy answer" copies: in the page (hidden), since the clipboard is written there.
+                        answer_text = gr.Textbox(label="answer_text", visible="hidden", elem_id="answer-text")
+                        gr.Examples(EXAMPLES, inputs=question, label="Try")
+                    with gr.Column(scale=2, min_width=280):
+                        mode = gr.Radio(choices, value=choices[0][1], label="Mode", info=MODE_INFO, elem_id="mode")
+                        level = gr.Radio(LEVELS, value="beginner", label="Level", elem_id="level")
+                        # Parts are listed once the page loads (reading the index takes a while); the API may name any part.
+                        part = gr.Dropdown([ALL_PARTS], value=ALL_PARTS, label="Handbook part", elem_id="part",
+                                           allow_custom_value=True)
+                        gr.Markdown("### Retrieved passages")
+                        sources = gr.Markdown(NO_SOURCES, label="sources", elem_id="sources", container=True)
+            with gr.Tab("Status", id="status-tab") as status_tab:
+                status_view = gr.Markdown("_Loading…_", elem_id="status")
+                with gr.Row():
+                    refresh = gr.Button("Refresh status", size="sm", elem_id="refresh-status")
+                    rebuild = gr.Button("Re-ingest the sources and reload the index", size="sm", variant="stop",
+                                        elem_id="reingest")
+                gr.Markdown("Re-ingest reads the default corpus again plus every source saved by `tutor ingest` "
+                            "(WARC files, URLs, note folders); only new or changed pages are embedded. It can take "
+                            "minutes; answers keep using the old index until the new one is ready.")
+
         # One local model generates at a time; other learners wait in the queue.
         question.submit(
-            partial(_respond, get_tutor), [question, chat, history, mode, level],
-            [chat, sources, history, question], api_name="ask", concurrency_limit=1,
-            api_description="Ask one question; streams the chat, then the retrieved sources and the answer.",
+            partial(_respond, holder), [question, chat, exchanges, mode, level, part],
+            [chat, sources, exchanges, question, answer_text], api_name="ask", concurrency_limit=1,
+            api_description="Ask one question; streams the chat and the retrieved sources; the last output is "
+                            "the answer as plain text with its sources.",
         )
-        clear.click(lambda: ([], NO_SOURCES, []), None, [chat, sources, history], api_name="clear")
+
+        def on_like(chat_exchanges: list, chat_rated: dict, like: gr.LikeData) -> tuple:
+            return _rate(store, config, chat_exchanges, chat_rated, like)  # gradio needs the LikeData annotation here
+
+        chat.like(on_like, [exchanges, rated], [rated, feedback, thanks, comment], api_visibility="private")
+        for event in (send.click, comment.submit):
+            event(partial(_comment, store), [comment, rated], [thanks, comment], api_visibility="private")
+        copy.click(None, [answer_text], None, js=COPY)
+        # Exported files live in a folder removed when the server process exits.
+        exports = tempfile.TemporaryDirectory(prefix="handbook-tutor-exports-")
+        export.click(partial(_export, exports, labels), [exchanges], [download], api_name="export")
+        reset = [chat, sources, exchanges, rated, answer_text, download, feedback]
+        clear.click(lambda: _cleared(), None, reset, api_name="clear")
         # The chat's own trash icon must forget the same things as the button.
-        chat.clear(lambda: (NO_SOURCES, []), None, [sources, history], api_visibility="private")
+        chat.clear(lambda: _cleared()[1:], None, reset[1:], api_visibility="private")
+        app.load(partial(_parts, holder), None, [part], api_visibility="private")
+        for event in (status_tab.select, refresh.click):
+            event(partial(_status, settings), None, [status_view], api_visibility="private")
+        rebuild.click(partial(_reingest, settings, holder, ingest or partial(reingest, settings)), None,
+                      [status_view, part], concurrency_limit=1, api_visibility="private")
+        theme.click(None, None, None, js=THEME_TOGGLE)
     return app
 
 
@@ -99,6 +188,7 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> str:
     _, url, _ = app.launch(
         server_name=settings.host, server_port=settings.port, share=False, auth=_auth_from_env(),
         prevent_thread_lock=True, quiet=True, ssr_mode=False, footer_links=["api"],
+        theme=_theme(), css=CSS, js=THEME_ON_LOAD,
     )
     if block:
         print(f"{TITLE} is running at {url} (Ctrl-C to stop)")
@@ -106,58 +196,90 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> str:
     return url
 
 
+def _theme() -> gr.themes.Base:
+    """Soft, with links, selected options and hints dark or light enough to read (WCAG AA) in both modes."""
+    return gr.themes.Soft(primary_hue="blue", neutral_hue="slate").set(
+        link_text_color="*secondary_600", link_text_color_visited="*secondary_700",
+        link_text_color_hover="*secondary_700",
+        link_text_color_dark="*secondary_300", link_text_color_visited_dark="*secondary_300",
+        link_text_color_hover_dark="*secondary_200", link_text_color_active_dark="*secondary_200",
+        checkbox_label_background_fill_selected="*primary_600", body_text_color_subdued="*neutral_600",
+    )
+
+
 def main(settings: Settings) -> None:
-    """Launch the UI for `tutor serve`; the model loads on the first question."""
+    """Launch the UI for `tutor chat`; the index and models load on first use."""
     from tutor.pipeline import Tutor  # here, so building the UI never needs the pipeline
 
-    launch(build_app(lambda: Tutor(settings), settings), settings)
+    def reload(old: Tutor) -> Tutor:  # a re-ingested index, the same loaded models
+        return Tutor(settings, embedders=old.embedders, judge=old.judge, generator=old.generator)
+
+    launch(build_app(lambda: Tutor(settings), settings, reload=reload), settings)
 
 
-def _respond(get_tutor: Callable[[], Any], question: str, chat: Chat, history: list, mode: str, level: str) -> Iterator[tuple]:
-    """Stream one turn as (chat, sources, history, question box) updates."""
+def _respond(holder: TutorHolder, question: str, chat: list, exchanges: list, mode: str, level: str,
+             part: str) -> Iterator[tuple]:
+    """Stream one turn as (chat, sources, exchanges, question box, answer text) updates."""
     if not question.strip():
-        yield chat, gr.skip(), history, ""
+        yield chat, gr.skip(), exchanges, "", gr.skip()
         return
     chat = [*chat, {"role": "user", "content": partial_to_markdown(question)}]
-    yield chat, NO_SOURCES, history, ""
-    for reply, sources, history in _turn(get_tutor, question, history, mode, level):
-        yield [*chat, {"role": "assistant", "content": reply}], sources, history, ""
+    part = None if part in (None, "", ALL_PARTS) else part
+    for update in stream_turn(holder.get, question, exchanges, mode, level, part, reply_index=len(chat)):
+        done = update.exchange
+        yield ([*chat, {"role": "assistant", "content": update.reply}], update.sources,
+               [*exchanges, done] if done else exchanges, "", answer_to_text(done.reply) if done else gr.skip())
 
 
-def _turn(get_tutor: Callable[[], Any], question: str, history: Sequence[Message], mode: str, level: str) -> Iterator[tuple]:
-    """Yield (assistant markdown, sources markdown, history) as the answer streams in."""
-    text, sources = "", NO_SOURCES
+def _rate(store: FeedbackStore, config: dict, exchanges: list, rated: dict, like: gr.LikeData) -> tuple:
+    """Store (or change, or take back) a thumbs up/down on one reply, then offer a comment box."""
+    rated, row = rate(store, exchanges, rated, like.index, like.liked, config)
+    if row is None:
+        return rated, gr.update(visible=False), "", ""
+    return rated, gr.update(visible=True), "Thanks, your rating is saved. Add a comment if you like:", ""
+
+
+def _comment(store: FeedbackStore, text: str, rated: dict) -> tuple[str, str]:
+    if not text.strip() or "last" not in rated:
+        return gr.skip(), gr.skip()
+    store.comment(rated["last"], text)
+    return "Thanks, your comment is saved with the rating.", ""
+
+
+def _export(exports: tempfile.TemporaryDirectory, labels: dict, exchanges: list) -> Any:
+    if not exchanges:
+        gr.Info("Nothing to export yet: ask a question first.")
+        return gr.update(visible=False)
+    folder = Path(exports.name) / uuid.uuid4().hex  # one folder per export: the file keeps its plain name
+    folder.mkdir()
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    (folder / EXPORT_NAME).write_text(conversation_to_markdown(exchanges, stamp, labels), encoding="utf-8")
+    return gr.update(value=str(folder / EXPORT_NAME), visible=True)
+
+
+def _cleared() -> tuple:
+    return [], NO_SOURCES, [], {}, "", gr.update(value=None, visible=False), gr.update(visible=False)
+
+
+def _parts(holder: TutorHolder) -> Any:
+    return gr.update(choices=[ALL_PARTS, *part_names(holder.get())])
+
+
+def _status(settings: Settings) -> str:
+    return status_to_markdown(status(settings))
+
+
+def _reingest(settings: Settings, holder: TutorHolder, ingest: Callable[[], Any],
+              progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+    """Run an ingest with a progress bar, then make the tutor read the new index."""
+    progress(0, desc="Reading, extracting and chunking the sources…")
     try:
-        for step in get_tutor().stream(question, tuple(history), mode=mode, level=level):
-            if step.kind == "sources":
-                sources = sources_to_markdown(step.hits)
-            elif step.kind == "token":
-                text += step.text
-            elif step.answer is not None:
-                # The final text may differ from the streamed tokens (verified citations).
-                turn = [Message("user", question), Message("assistant", step.answer.text)]
-                yield answer_to_markdown(step.answer), sources, [*history, *turn]
-                return
-            yield partial_to_markdown(text), sources, history
+        ingest()
     except TutorError as error:
-        yield f"⚠ {partial_to_markdown(str(error))}", sources, history
-    except Exception:
-        log.exception("answering %r failed", question)
-        yield GENERIC_ERROR, sources, history
-
-
-def _tutor_getter(tutor: Any) -> Callable[[], Any]:
-    if hasattr(tutor, "stream"):
-        return lambda: tutor
-    lock, made = threading.Lock(), []
-
-    def get() -> Any:
-        with lock:  # two first questions at once must not build two tutors
-            if not made:
-                made.append(tutor())
-            return made[0]
-
-    return get
+        return f"⚠ {escape_text(str(error))}\n\n" + _status(settings), gr.skip()
+    progress(1, desc="Reloading the index…")
+    holder.reload()
+    return "✓ Ingest finished; the tutor now reads the new index.\n\n" + _status(settings), _parts(holder)
 
 
 def _auth_from_env() -> tuple[str, str] | None:

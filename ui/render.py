@@ -13,10 +13,13 @@ from __future__ import annotations
 import html
 import re
 import urllib.parse
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from tutor.fragment import fragment_link
 from tutor.types import Answer, Citation, Hit
+
+if TYPE_CHECKING:
+    from ui.session import Exchange
 
 SNIPPET_CHARS = 200
 TOOLTIP_CHARS = 300
@@ -86,6 +89,81 @@ def partial_to_markdown(text: str) -> str:
         Markdown with no markup added; the final answer replaces it.
     """
     return html.escape(text)
+
+
+def answer_to_text(answer: Answer) -> str:
+    """Render an answer as plain text for the clipboard: the text, then each source with its link.
+
+    Nothing is escaped: the result is pasted, not rendered by this app.
+
+    Args:
+        answer: a final answer.
+
+    Returns:
+        The answer text with its `[n]` markers, then "Sources" lines `[n] title`, link and quote.
+    """
+    lines = [answer.text.strip()]
+    if answer.citations:
+        lines += ["", "Sources"]
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        flag = " (not verified)" if not c.supported else ""
+        lines += [f"[{c.n}] {c.title or c.url}{flag}", f"    {c.link or fragment_link(c.url, c.quote)}",
+                  f"    “{_clip(c.quote, SNIPPET_CHARS)}”"]
+    return "\n".join(lines)
+
+
+def conversation_to_markdown(exchanges: Iterable["Exchange"], exported: str = "",
+                             mode_labels: Mapping[str, str] | None = None) -> str:
+    """Render a whole chat as a markdown document to download.
+
+    Each question becomes a numbered heading, followed by its mode and level,
+    the answer (or the error shown) and its sources as markdown links. Text from
+    the model and the sources is HTML-escaped, as in the chat, so the file is
+    safe to open in a markdown viewer that renders HTML.
+
+    Args:
+        exchanges: the chat's exchanges (`ui.session.Exchange`), oldest first.
+        exported: a time stamp to print under the title ("" for none).
+        mode_labels: mode name -> label to show ("quiz" -> "Quiz"); names are capitalised otherwise.
+
+    Returns:
+        The markdown document.
+    """
+    exchanges = list(exchanges)
+    count = f"{len(exchanges)} question{'s' if len(exchanges) != 1 else ''}"
+    out = ["# Handbook Tutor conversation", "", f"Exported {exported} · {count}" if exported else count]
+    for number, ex in enumerate(exchanges, start=1):
+        mode = (mode_labels or {}).get(ex.mode) or ex.mode.capitalize()
+        where = " · ".join(x for x in (mode, ex.level, ex.part) if x)
+        out += ["", f"## {number}. {_data(' '.join(ex.question.split()))}", "", f"*{_data(where)}*", ""]
+        if ex.answer is None:
+            out.append(f"> {html.escape(' '.join(ex.error.split()))}")
+            continue
+        out.append(html.escape(ex.answer.text.strip()))
+        if ex.answer.citations:
+            out += ["", "Sources:", ""]
+        for c in sorted(ex.answer.citations, key=lambda c: c.n):
+            title, href = _data(c.title or c.url), _markdown_url(c.link or fragment_link(c.url, c.quote))
+            link = f"[{title}]({href})" if href else title
+            flag = " ⚠ not verified" if not c.supported else ""
+            out.append(f"- &#91;{c.n}&#93; {link} — “{_data(_clip(c.quote, SNIPPET_CHARS))}”{flag}")
+    return "\n".join(out) + "\n"
+
+
+def escape_text(text: str) -> str:
+    """Escape data (a title, a path, a reason) so markdown with HTML shows it verbatim."""
+    return _data(text)
+
+
+def _markdown_url(url: str) -> str:
+    """An http(s) URL made safe inside `(...)` of a markdown link, or ""."""
+    try:
+        scheme = urllib.parse.urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme not in ("http", "https"):
+        return ""
+    return urllib.parse.quote(url.strip(), safe="/:?#&=%~+,;@!$'*[]-._")
 
 
 def _link_group(match: re.Match, by_n: Mapping[int, Citation]) -> str:

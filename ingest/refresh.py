@@ -1,0 +1,141 @@
+"""Make the index hold exactly this run's documents, doing as little work as possible.
+
+A refresh does as little as it can:
+- live pages are fetched with conditional requests (`ingest.crawl`), so an
+  unchanged page costs a 304;
+- extraction results are cached by page content (`ingest.extract_cache`),
+  so an unchanged page is not extracted again;
+- chunks whose id is already in the index are not embedded again
+  (`index.build` copies their vectors), so a changed document costs only
+  its own chunks, and a source that is gone simply is not in the new build;
+- when the documents and chunks come out identical to the live build's
+  (and its files are intact), nothing is rebuilt at all;
+- a changed embedding model re-embeds everything for that model, and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from ingest.report import IngestReport
+from tutor.config import Settings
+from tutor.errors import SourceError, TutorError
+from tutor.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Live:
+    """The live build, as far as a refresh needs it."""
+
+    build: str
+    embedders: list[str]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    intact: bool  # manifest, vectors and store agree
+
+
+def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Document, str]], embedders,
+                   show_progress: bool, transient: set[str] = frozenset()) -> None:
+    """Chunk the kept documents, give each its status in `report`, and rebuild the index if anything changed.
+
+    Args:
+        settings: index folder, embedder names and chunk size.
+        report: this run's report; page statuses, totals and notes are added.
+        kept: (document, origin) pairs that extraction kept, in input order.
+        embedders: Embedders to use instead of the configured ones (tests).
+        show_progress: show the embedding progress bar.
+        transient: URLs whose fetch failed for a passing reason; their indexed copy is kept.
+
+    Raises:
+        SourceError: there is no document at all to index (the old index is kept).
+    """
+    from index.build import build_index
+    from index.embed import make_embedders
+    from ingest.chunk import chunk
+
+    live = _live(settings.index_dir)
+    old_docs = live.documents if live else {}
+    documents = [doc for doc, _ in kept]
+    # A page that failed for a passing reason keeps its indexed copy: one
+    # flaky night must not delete a source from the tutor.
+    kept_urls = {doc.url for doc in documents}
+    held = [old_docs[url] for url in sorted(transient) if url in old_docs and url not in kept_urls]
+    for item in report.items:
+        if item["status"] == "failed" and item["source"] in old_docs and item["source"] in transient:
+            item["reason"] += "; the copy already in the index was kept"
+    documents += held
+    if not documents:
+        raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
+                          "Check the paths/URLs (see the report in last_ingest.json)")
+    chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
+    embedders = embedders or make_embedders(settings.embedder)
+    embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]
+    ids = [e.model_id for e in embedders]
+    for doc, origin in kept:
+        before = old_docs.get(doc.url)
+        if before == doc:
+            report.add(doc.url, "unchanged", "", origin)
+        else:
+            report.add(doc.url, "ok", "changed" if before else "new", origin)
+    current = {doc.url for doc in documents}
+    failed = {i["source"] for i in report.items if i["status"] in ("failed", "duplicate")}
+    for url in sorted(set(old_docs) - current):
+        report.add(url, "removed", "its page failed or was a duplicate this run (see above)" if url in failed
+                   else "no longer in any source")
+    report.documents, report.chunks, report.embedder = len(documents), len(chunks), ",".join(ids)
+    if live and live.intact and live.embedders == ids and live.chunks == chunks and old_docs == {d.url: d for d in documents}:
+        report.build = live.build
+        return
+    if live and live.embedders != ids:
+        report.notes.append(f"the embedding model changed ({','.join(live.embedders)} -> {','.join(ids)}): "
+                            "every chunk is embedded again with the new model (full rebuild)")
+    manifest, report.embedded = build_index(settings.index_dir, documents, chunks, embedders,
+                                            progress=_progress_bar(show_progress))
+    report.build, report.rebuilt = manifest.build, True
+
+
+def _live(index_dir: Path) -> _Live | None:
+    """The live build's documents and chunks, or None if there is no readable index."""
+    from index.store import FORMAT_VERSION, current_build, read_chunks, read_documents, read_manifest
+
+    try:
+        build = current_build(index_dir)
+        manifest = read_manifest(build)
+        chunks, _ = read_chunks(build / "store.sqlite")
+        documents = {d.url: d for d in read_documents(build / "store.sqlite")}
+    except TutorError:
+        return None
+    except Exception as e:  # a damaged index must never block a rebuild
+        log.warning("cannot read the live index (%s): it will be rebuilt", e)
+        return None
+    intact = manifest.format_version == FORMAT_VERSION and manifest.chunks == len(chunks)
+    if intact:
+        import faiss
+
+        try:
+            intact = all(faiss.read_index(str(build / f"vectors-{j}.faiss")).ntotal == len(chunks)
+                         for j in range(len(manifest.embedders)))
+        except Exception:  # unreadable vectors: rebuild
+            intact = False
+    return _Live(build.name, list(manifest.embedders), documents, chunks, intact)
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc="embedding", unit="chunk")
+        state["bar"].update(done - state["bar"].n)
+        if done >= total:
+            state["bar"].close()
+
+    return update

