@@ -163,6 +163,13 @@ def test_partial_escapes_and_keeps_plain_markers():
 # --- sources_to_markdown ------------------------------------------------------
 
 
+def test_sources_name_handbook_places_in_english():
+    from tests.fakes import make_hit
+
+    hit = make_hit(1, "https://example.org/lora", "LoRA", "text", "第四部分：LLM 的微调方法", "低秩适配器（LoRA）")
+    assert "<em>Section IV: Finetuning Methods for LLMs › Low-Rank Adapters (LoRA)</em>" in sources_to_markdown([hit])
+
+
 def test_sources_list_rank_title_place_snippet():
     hits, *_ = lora_script()
     md = sources_to_markdown(hits)

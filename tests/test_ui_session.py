@@ -191,7 +191,7 @@ def test_reload_rebuilds_from_the_old_tutor_or_the_factory():
 
 
 def test_part_names_from_the_tutor_or_none_without_an_index(caplog):
-    assert part_names(ScriptedTutor()) == ["Part III"]
+    assert part_names(ScriptedTutor()) == [("Part III", "Part III")]
 
     class NoIndex(ScriptedTutor):
         def parts(self):

@@ -57,11 +57,27 @@ class Section:
 
 
 @lru_cache(maxsize=1)
+def _english() -> dict:
+    return json.loads(_NAMES.read_text(encoding="utf-8"))
+
+
+def english_place(part: str, section: str = "") -> str:
+    """The handbook place in the English of the handbook page ("Section IV: … › Low-Rank Adapters (LoRA)").
+
+    The source list names parts and sections as the manifest does (in
+    Chinese); a name without an English heading is kept as it is.
+    """
+    entry = _english().get(part, {})
+    names = [entry.get("en", part), entry.get("sections", {}).get(section, section) if section else ""]
+    return " › ".join(n for n in names if n)
+
+
+@lru_cache(maxsize=1)
 def load_outline() -> tuple[Section, ...]:
     """Every chapter section of the handbook, in reading order."""
     from ingest.sources import load_sources
 
-    names = json.loads(_NAMES.read_text(encoding="utf-8"))
+    names = _english()
     order: dict[tuple[str, str], list[Resource]] = {}
     for s in load_sources():
         if s.part in _NOT_CHAPTERS:

@@ -16,6 +16,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from tutor.fragment import fragment_link
+from tutor.outline import english_place
 from tutor.types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def sources_to_markdown(hits: Iterable[Hit]) -> str:
     lines = []
     for hit in hits:
         chunk = hit.chunk
-        place = " › ".join(p for p in (chunk.part, chunk.section) if p) or chunk.heading
+        place = english_place(chunk.part, chunk.section) if chunk.part else chunk.heading
         where = f" · <em>{_data(place)}</em>" if place else ""
         title = _anchor(_safe_href(chunk.doc_url), _data(chunk.title or chunk.doc_url))
         # The snippet follows a <br> on the same line, so line-start markdown

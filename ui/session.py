@@ -166,10 +166,12 @@ def rate(store: FeedbackStore, exchanges: Sequence[Exchange], rated: Mapping, in
     return rated, row
 
 
-def part_names(tutor: Any) -> list[str]:
-    """The handbook parts to filter by; none when the index cannot be read (the chat says why)."""
+def part_names(tutor: Any) -> list[tuple[str, str]]:
+    """(label, part) choices to filter by, labelled in English; none when the index cannot be read (the chat says why)."""
+    from tutor.outline import english_place
+
     try:
-        return list(tutor.parts())
+        return [(english_place(p), p) for p in tutor.parts()]
     except TutorError as error:
         log.warning("cannot list the handbook parts: %s", error)
         return []
