@@ -11,9 +11,7 @@ import importlib.util
 
 import pytest
 
-from ingest.run import run_ingest
-from tests.warc_slice import write_warc_slice
-from tutor.config import Settings
+from tests.warc_slice import ingest_slice
 from tutor.pipeline import Tutor
 
 pytestmark = pytest.mark.slow
@@ -30,15 +28,7 @@ QUESTION = "How does LoRA cut the cost of fine-tuning a large model?"
 
 @pytest.fixture(scope="module")
 def real_home(tmp_path_factory):
-    snapshot = Settings.load(env={}).snapshot_path()
-    if snapshot is None:
-        pytest.skip("the corpus snapshot ../shared/corpus/genai-handbook.warc.gz is not beside the checkout")
-    home = tmp_path_factory.mktemp("home")
-    warc = write_warc_slice(snapshot, home / "slice.warc.gz", lambda url: url in SLICE)
-    settings = Settings.load(env={}, home=home / "data")
-    report = run_ingest(settings, warcs=[str(warc)], use_default=False, show_progress=False)
-    assert report.documents == len(SLICE) and not report.skipped
-    return settings
+    return ingest_slice(tmp_path_factory.mktemp("home"), SLICE)
 
 
 def check_citations(tutor: Tutor, answer) -> None:

@@ -68,6 +68,7 @@ def test_socratic_ladder_where_then_quote_then_full_answer(settings, built_index
     third = tutor.ask("answer", history, mode="socratic")
     assert third.text.startswith("**Hint 3 of 3: the full answer.**") and "[1]" in third.text
     assert gen.turns[-1].question == q  # the full answer is to the question, not to "answer"
+    assert gen.turns[-1].history == ()  # and the hints are not in its context
 
 
 def test_socratic_hint_in_chinese(settings, built_index, embedder):

@@ -148,11 +148,11 @@ def test_only_http_links_are_made(url):
     assert "&#91;1&#93;" in md  # the marker still shows, unlinked
 
 
-def test_markdown_in_source_text_shows_verbatim():
-    c = Citation(1, "id", "https://a.org/p", "Click [me](javascript:alert(1))", "*not* `code` $$x$$", True)
+def test_markdown_in_source_text_shows_as_the_page_reads_and_never_as_structure():
+    c = Citation(1, "id", "https://a.org/p", "Click [me](javascript:alert(1))", "*not* `code` $$x$$ [me](javascript:x)", True)
     md = answer_to_markdown(Answer("q", "Claim [1].", (c,)))
-    assert "\\[me\\](javascript:alert(1))" in md
-    assert "\\*not\\* \\`code\\` \\$\\$x\\$\\$" in md
+    assert "\\[me\\](javascript:alert(1))" in md  # titles stay verbatim
+    assert "“not code \\$\\$x\\$\\$ me”" in md  # quotes lose emphasis, ticks and link targets, as displayed
 
 
 def test_partial_escapes_and_keeps_plain_markers():
@@ -161,6 +161,13 @@ def test_partial_escapes_and_keeps_plain_markers():
 
 
 # --- sources_to_markdown ------------------------------------------------------
+
+
+def test_snippets_and_quotes_show_as_the_page_reads_not_as_markdown():
+    from tests.fakes import make_hit
+
+    hit = make_hit(1, "https://example.org/lora", "LoRA", "## LoRA fine-tuning\nIt learns (_rank-decomposition matrices_) at `1e-4`.")
+    assert "<br>LoRA fine-tuning It learns (rank-decomposition matrices) at 1e-4." in sources_to_markdown([hit])
 
 
 def test_sources_name_handbook_places_in_english():
@@ -185,7 +192,7 @@ def test_sources_snippet_is_truncated_and_escaped():
     text = f"# Heading\n\n1. {XSS_SCRIPT} " + "lorem ipsum " * 50
     md = sources_to_markdown([make_hit(3, "https://a.org/x", f"T {XSS_IMG}", text)])
     snippet = md.split("<br>", 1)[1]
-    assert snippet.startswith("\\# Heading 1. &lt;script&gt;")
+    assert snippet.startswith("Heading &lt;script&gt;")  # heading and list marks dropped, HTML still escaped
     assert snippet.endswith("…") and len(snippet) < 260
     assert "<em>T &lt;img src=x onerror=alert(1)&gt;</em>" in md  # no part/section: the heading
     assert_inert(md)
@@ -234,6 +241,12 @@ def test_fragment_skips_markup_and_stays_on_the_first_line():
     quote = "## Low-Rank Adaptation\nLoRA **freezes** the weights"
     assert fragment_text(fragment_link("https://a.org", quote)) == "Low-Rank Adaptation"
     assert fragment_text(fragment_link("https://a.org", "\n- **LoRA** [freezes](https://x) it")) == "LoRA freezes it"
+
+
+def test_fragment_drops_single_emphasis_but_keeps_snake_case_and_products():
+    link = fragment_link("https://x.org/a", "LoRA learns (_rank-decomposition matrices_) for snake_case 2*3")
+    assert link.endswith("text=LoRA%20learns%20%28rank%2Ddecomposition%20matrices%29%20for%20snake_case%202%2A3")
+    assert fragment_link("https://x.org/a", "a *very* good idea").endswith("text=a%20very%20good%20idea")
 
 
 def test_fragment_appends_to_an_existing_fragment_and_handles_empties():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 
 def write_warc_slice(source: Path, target: Path, keep: Callable[[str], bool]) -> Path:
@@ -17,3 +17,23 @@ def write_warc_slice(source: Path, target: Path, keep: Callable[[str], bool]) ->
             if record.rec_type in ("response", "resource") and keep(record.rec_headers.get_header("WARC-Target-URI")):
                 writer.write_record(record)
     return target
+
+
+def ingest_slice(home: Path, urls: Sequence[str]):
+    """Index the snapshot's records of `urls` with the default embedders into `home`; return its Settings.
+
+    Skips the calling test when the snapshot is not beside the checkout.
+    """
+    import pytest
+
+    from ingest.run import run_ingest
+    from tutor.config import Settings
+
+    snapshot = Settings.load(env={}).snapshot_path()
+    if snapshot is None:
+        pytest.skip("the corpus snapshot ../shared/corpus/genai-handbook.warc.gz is not beside the checkout")
+    warc = write_warc_slice(snapshot, home / "slice.warc.gz", lambda url: url in urls)
+    settings = Settings.load(env={}, home=home / "data")
+    report = run_ingest(settings, warcs=[str(warc)], use_default=False, show_progress=False)
+    assert report.documents == len(urls) and not report.skipped
+    return settings

@@ -20,6 +20,7 @@ _TOKEN = re.compile(rf"{_CJK}|{_CJK_PUNCT}|(?:(?!{_CJK}|{_CJK_PUNCT})\S)+")
 # Markdown that the extracted text keeps but a rendered page does not show.
 _LINE_MARKUP = re.compile(r"^\s*(?:[#>*+-]+\s+|\d+[.)]\s+)+")
 _INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(?<![\w*])[_*](?=\S)([^_*\n]+?)(?<=\S)[_*](?![\w*])")
 
 
 def fragment_link(url: str, quote: str) -> str:
@@ -68,6 +69,12 @@ def _fragment_start(quote: str) -> str:
     return start.strip()
 
 
-def _strip_markup(line: str) -> str:
+def strip_markup(line: str) -> str:
+    """A line of extracted markdown as the page displays it: no list marks, links, emphasis or code ticks."""
     line = _INLINE_LINK.sub(r"\1", _LINE_MARKUP.sub("", line))
-    return " ".join(line.replace("**", "").replace("__", "").replace("`", "").split())
+    line = line.replace("**", "").replace("__", "").replace("`", "")
+    line = _EMPHASIS.sub(r"\1", line)  # _word_ and *word*, not snake_case or 2*3
+    return " ".join(line.split())
+
+
+_strip_markup = strip_markup

@@ -138,12 +138,18 @@ def full_answer_heading(lang: str) -> str:
 
 
 def learning_path(question: str, hits: Sequence[Hit], outline: Sequence[Section], lang: str = "en",
-                  term_weights: Mapping[str, float] | None = None) -> tuple[str, list[Citation]] | None:
+                  term_weights: Mapping[str, float] | None = None,
+                  titles: Mapping[str, str] | None = None) -> tuple[str, list[Citation]] | None:
     """Where a topic sits in the handbook, what to read first and what next, each step a link.
+
+    Args:
+        titles: page titles by URL (from the index), preferred over the source
+            list's link texts, which are often generic ("博客文章", "video").
 
     Returns None when no passage belongs to a handbook section (e.g. only the
     Chinese notes match), so the caller can fall back to listing the sources.
     """
+    titles = titles or {}
     section = locate(hits, outline, term_weights, question)
     if section is None:
         return None
@@ -155,7 +161,7 @@ def learning_path(question: str, hits: Sequence[Hit], outline: Sequence[Section]
 
     def step(s: Section) -> str:
         reads = [r for r in s.resources if r.captured][:2] or list(s.resources[:2])
-        links = ", ".join(f"[{_md(r.title)}]({r.url})" for r in reads)
+        links = ", ".join(f"[{_md(_title(r, titles, lang))}]({r.url})" for r in reads)
         label = s.label(lang) + (f" ({s.label('en')})" if zh else "")
         return f"[{_md(label)}]({s.link})" + (f" — {links}" if links else "")
 
@@ -169,6 +175,18 @@ def learning_path(question: str, hits: Sequence[Hit], outline: Sequence[Section]
         lines += ["", "**接下来读：**" if zh else "**Then read next:**"]
         lines += [f"{i}. {step(s)}" for i, s in enumerate(after, 1)]
     return "\n".join(lines), [cite(matched + 1, hit, opening)]
+
+
+def _title(resource, titles: Mapping[str, str], lang: str) -> str:
+    """A resource's best name: its page title, else its link text, else (for English) its site and path."""
+    if titles.get(resource.url):
+        return titles[resource.url]
+    if lang == "zh" or not _CJK.search(resource.title):
+        return resource.title
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(resource.url)
+    return (parts.netloc.removeprefix("www.") + parts.path.rstrip("/"))[:60]
 
 
 def unplaced(question: str, hits: Sequence[Hit], lang: str = "en") -> tuple[str, list[Citation]]:

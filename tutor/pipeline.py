@@ -169,7 +169,8 @@ class Tutor:
                                     refused=True)
             return
         if mode == "path":
-            made = learning_path(topic, hits, load_outline(), lang, self._term_weights(topic))
+            titles = {d.url: d.title for d in self.index.documents()}
+            made = learning_path(topic, hits, load_outline(), lang, self._term_weights(topic), titles)
             text, citations = made or unplaced(topic, hits, lang)
             yield from self._finish(question, text, citations, hits, mode, started, model="outline")
             return
@@ -178,6 +179,8 @@ class Tutor:
             yield from self._finish(question, text, citations, hits, mode, started, model="hints")
             return
         prefix = full_answer_heading(lang) if mode == "socratic" else ""
+        if stage:  # the hints themselves are not context for the full answer (a small model copies them)
+            history = history[:max(i for i, m in enumerate(history) if m.role == "user" and m.content == topic)]
         yield from self._generate(question, Turn(topic, hits, tuple(history), mode="explain", level=level),
                                   mode, started, prefix)
 

@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from tutor.fragment import fragment_link
+from tutor.fragment import fragment_link, strip_markup
 from tutor.outline import english_place
 from tutor.types import Answer, Citation, Hit
 
@@ -208,7 +208,8 @@ def _data(text: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    # Quotes and snippets are extracted markdown; show them as the page reads ("## Setup" -> "Setup").
+    text = " ".join(filter(None, (strip_markup(line) for line in text.splitlines())))
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
