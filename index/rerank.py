@@ -31,11 +31,20 @@ PROVENANCE = "provenance.json"  # written by tutor.train_reranker beside the wei
 TRAINED_DIR = "reranker"  # under settings.home
 
 
-def passage_text(chunk) -> str:
-    """What a cross-encoder reads for a chunk: the same title/heading header the embedders see."""
-    from index.build import embed_text
+def body(chunk) -> str:
+    """A chunk's text without its markdown heading lines (the heading path says the same), spaces collapsed."""
+    lines = (line for line in chunk.text.splitlines() if not line.lstrip().startswith("#"))
+    return " ".join(" ".join(lines).split())
 
-    return embed_text(chunk)
+
+def passage_text(chunk, text: str | None = None) -> str:
+    """What a cross-encoder reads for a chunk: "title > heading path", then the text (`body` by default).
+
+    Training (tutor.train_reranker) renders its passages with this same function.
+    """
+    head = " > ".join(p for p in (chunk.title, chunk.heading) if p)
+    text = body(chunk) if text is None else text
+    return f"{head}\n{text}" if head else text
 
 
 class CrossEncoderReranker:

@@ -50,6 +50,15 @@ class Index:
             raise IndexMismatch(f"the index in {build} is damaged ({e}): run `tutor ingest` to rebuild it") from None
         if any(v.ntotal != len(chunks) for v in vectors) or len(chunks) != manifest.chunks:
             raise IndexMismatch(f"the index in {build} is inconsistent: run `tutor ingest` to rebuild it")
+        for leg, v in enumerate(vectors):
+            expected = faiss.IndexIVFFlat if manifest.index_type(leg) == "ivf" else faiss.IndexFlat
+            if not isinstance(v, expected):
+                raise IndexMismatch(f"the index in {build} holds a {type(v).__name__} for leg {leg} but its manifest "
+                                    f"says {manifest.index_type(leg)}: run `tutor ingest` to rebuild it")
+            if isinstance(v, faiss.IndexIVFFlat):
+                from index.build import IVF_NPROBE
+
+                v.nprobe = IVF_NPROBE  # FAISS does not save it
         return cls(manifest, vectors, chunks, Bm25(tokens), build)
 
     def __len__(self) -> int:

@@ -5,6 +5,7 @@ Layout under `<home>/index/`:
     CURRENT                 name of the live build (swapped with os.replace: atomic)
     builds/<name>/manifest.json   format version, embedding model id, dimension, counts
     builds/<name>/vectors-<j>.faiss  FAISS inner-product index of dense leg j, row i = chunk pos i
+                                     (exact flat, or IVF for large corpora: manifest `index_types`)
     builds/<name>/store.sqlite    documents, chunks (with BM25 tokens), in pos order
 
 No pickle anywhere: FAISS writes its own binary format, the rest is SQL and JSON.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
@@ -45,10 +46,15 @@ class Manifest:
     chunks: int
     created: str
     build: str
+    # FAISS index kind per dense leg ("flat" or "ivf"); builds written before it are all flat.
+    index_types: list[str] = field(default_factory=list)
 
     @property
     def embedder(self) -> str:
         return ",".join(self.embedders)
+
+    def index_type(self, leg: int) -> str:
+        return self.index_types[leg] if self.index_types else "flat"
 
     def check(self, embedder_ids: list[str]) -> None:
         """Raise IndexMismatch unless this build can be read with these embedders."""
@@ -71,7 +77,7 @@ def read_manifest(build_dir: Path) -> Manifest:
     path = build_dir / "manifest.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(**{f.name: data[f.name] for f in fields(Manifest)})
+        return Manifest(**{f.name: data[f.name] for f in fields(Manifest) if f.name in data})  # TypeError if one is missing
     except FileNotFoundError:
         raise IndexMissing(f"the index at {build_dir} has no manifest: run `tutor ingest` to rebuild it") from None
     except (ValueError, KeyError, TypeError) as e:

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from index.glossary import expand
 from tutor.types import Chunk, Hit
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -96,7 +97,9 @@ class Retriever:
                     continue
                 rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
         if self.mode in ("hybrid", "bm25"):
-            rankings.append([p for p, _ in self.index.keyword(question, pool) if not where or where(chunks[p])])
+            # Chinese terms get their English names too, so BM25 can match English passages.
+            query = f"{question} {expand(question)}".strip()
+            rankings.append([p for p, _ in self.index.keyword(query, pool) if not where or where(chunks[p])])
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
         fused = fuse([r[: self.candidates] for r in rankings])[: max(k, self.rerank_candidates) if reranking else k]
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
