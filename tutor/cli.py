@@ -57,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train-reranker", help="fine-tune the cross-encoder reranker on pairs mined from the index "
                         "(use it with TUTOR_RERANKER=trained)")
-    tr.add_argument("--queries", type=int, default=2400, help="training queries to mine (default 2400)")
-    tr.add_argument("--steps", type=int, default=300, help="at most this many training steps (default 300)")
-    tr.add_argument("--minutes", type=float, default=15.0, help="stop training after this long (default 15)")
+    tr.add_argument("--queries", type=int, default=1200, help="training queries to mine (default 1200)")
+    tr.add_argument("--steps", type=int, default=150, help="training steps of 8 queries (default 150)")
+    tr.add_argument("--minutes", type=float, default=20.0, help="stop training after this long (default 20)")
     tr.add_argument("--layers", type=int, default=3, help="keep the first N of MiniLM's 6 layers (default 3: faster)")
     tr.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 2 only on an idle machine)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
