@@ -247,6 +247,7 @@ def test_fragment_drops_single_emphasis_but_keeps_snake_case_and_products():
     link = fragment_link("https://x.org/a", "LoRA learns (_rank-decomposition matrices_) for snake_case 2*3")
     assert link.endswith("text=LoRA%20learns%20%28rank%2Ddecomposition%20matrices%29%20for%20snake_case%202%2A3")
     assert fragment_link("https://x.org/a", "a *very* good idea").endswith("text=a%20very%20good%20idea")
+    assert fragment_link("https://x.org/a", "window.__xss=1 and **bold**").endswith("text=window.__xss%3D1%20and%20bold")
 
 
 def test_fragment_appends_to_an_existing_fragment_and_handles_empties():
