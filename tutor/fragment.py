@@ -20,7 +20,7 @@ _TOKEN = re.compile(rf"{_CJK}|{_CJK_PUNCT}|(?:(?!{_CJK}|{_CJK_PUNCT})\S)+")
 # Markdown that the extracted text keeps but a rendered page does not show.
 _LINE_MARKUP = re.compile(r"^\s*(?:[#>*+-]+\s+|\d+[.)]\s+)+")
 _INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_STRONG = re.compile(r"(?<![\w*_])(?:\*\*|__)(?=\S)(.+?)(?<=\S)(?:\*\*|__)(?![\w*_])")
+_STRONG = re.compile(r"(?<![\w*_])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*_])")
 _EMPHASIS = re.compile(r"(?<![\w*])[_*](?=\S)([^_*\n]+?)(?<=\S)[_*](?![\w*])")
 
 
@@ -73,7 +73,7 @@ def _fragment_start(quote: str) -> str:
 def strip_markup(line: str) -> str:
     """A line of extracted markdown as the page displays it: no list marks, links, emphasis or code ticks."""
     line = _INLINE_LINK.sub(r"\1", _LINE_MARKUP.sub("", line))
-    line = _STRONG.sub(r"\1", line).replace("`", "")
+    line = _STRONG.sub(r"\2", line).replace("`", "")
     line = _EMPHASIS.sub(r"\1", line)  # _word_ and *word*, not snake_case, __init__ or 2*3
     return " ".join(line.split())
 
