@@ -10,14 +10,8 @@ import pytest
 from ingest.crawl import Crawler
 from ingest.guard import HostGuard
 from ingest.sitemap import parse_sitemap, sitemap_urls
-from tests.test_crawl_site import Site
+from tests.test_crawl import site  # noqa: F401  (the local test server, shared)
 from tutor.errors import UnsafeUrl
-
-
-@pytest.fixture
-def site():
-    with Site() as s:
-        yield s
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,6 +9,7 @@ import pytest
 from gradio_client import Client
 
 from tests.fakes import ScriptedTutor
+from tests.test_ui_app import free_port, text_of
 from tutor.config import Settings
 from ui.app import build_app, launch
 
@@ -35,16 +35,6 @@ class CountingTutor(ScriptedTutor):
         finally:
             with self.lock:
                 self.active -= 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def text_of(message: dict) -> str:
-    return "".join(part["text"] for part in message["content"] if part.get("type") == "text")
 
 
 def test_twenty_simultaneous_chats_finish_without_errors(tmp_path):
