@@ -7,6 +7,7 @@ Examples:
     tutor eval --suite retrieval --config default --config bm25-only --config langchain-naive
     tutor eval --suite answers --config default+llm=extractive --limit 60
     tutor eval --suite all --config default --config default+embedder=use-multilingual+home=data-use
+    tutor eval --suite answers --resume evals/reports/20261122T120000Z   # after Ctrl-C or a crash
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "USE citation check cannot pass a claim alone), offline-e5, offline-use (one of them) "
                         "or llm (needs TUTOR_LLM_BASE_URL)")
     p.add_argument("--out", metavar="DIR", help="report directory (default evals/reports/<timestamp>)")
+    p.add_argument("--resume", metavar="DIR",
+                   help="finish an interrupted run: reuse the cases already scored in DIR (same --suite, "
+                        "--config and cases) and write the report there")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -58,7 +62,11 @@ def run(settings, args, stdout: TextIO) -> int:
     if args.limit is not None and args.limit < 1:
         raise CaseError(f"--limit must be at least 1, got {args.limit}")
     cases = spread(load_cases(args.cases), args.limit)
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise CaseError("--resume DIR writes the report into DIR; drop --out or give the same directory")
+    out_dir = args.resume or args.out
     out = run_eval(settings, cases, args.configs or ["default"], suite=args.suite, judge=args.judge,
-                   out_dir=Path(args.out) if args.out else None, builder=Builder(progress=not args.quiet))
+                   out_dir=Path(out_dir) if out_dir else None, builder=Builder(progress=not args.quiet),
+                   resume=bool(args.resume))
     print(f"report: {out / 'report.html'}", file=stdout)
     return 0

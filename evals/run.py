@@ -9,6 +9,7 @@ Configs that share a data directory and embedder share one loaded index.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from collections import defaultdict
@@ -22,6 +23,7 @@ from evals.baselines import EvalConfig, NaivePipeline, parse_config
 from evals.cases import Case
 from evals.judge import judge_answer, make_judge
 from tutor.config import Settings
+from tutor.errors import ConfigError
 from tutor.types import Answer, Hit
 
 log = logging.getLogger(__name__)
@@ -232,7 +234,8 @@ def _metric_judges(judge_name: str | None) -> dict[str, str]:
 
 
 def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[str], suite: str = "retrieval",
-             judge: str | object = "offline", out_dir: Path | None = None, builder: Builder | None = None) -> Path:
+             judge: str | object = "offline", out_dir: Path | None = None, builder: Builder | None = None,
+             resume: bool = False) -> Path:
     """Run the suite for every config and write the report.
 
     Args:
@@ -243,6 +246,10 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
         judge: "offline", "llm", or a judge object (tests).
         out_dir: where to write; defaults to `evals/reports/<UTC timestamp>/`.
         builder: builds the pipelines; pass one with fakes in tests.
+        resume: keep the records already checkpointed in `out_dir` (an interrupted run of
+            the same cases) and run only the rest. Each record is appended to
+            `out_dir/results.partial.jsonl` as soon as it is scored, so an answers run of
+            hours loses at most one case when stopped.
 
     Returns:
         The report directory (summary.json, results.jsonl, report.md, report.html, plots).
@@ -262,6 +269,8 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
     if suite in ("answers", "all"):
         judge_obj = make_judge(judge, settings) if isinstance(judge, str) else judge
     started = datetime.now(timezone.utc)
+    out_dir = Path(out_dir) if out_dir else REPORTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
+    checkpoint = Checkpoint(out_dir, resume)
     records: list[dict] = []
     timings: dict[str, float] = {}
     missing: dict[str, dict[str, list[str]]] = {}
@@ -276,10 +285,12 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
         missing[config.name] = _missing_gold(cases, indexed)
         steps = [(s, c) for s in ("retrieval", "answers") if suite in (s, "all") for c in cases]
         for step, case in tqdm(steps, desc=config.name, unit="case", disable=not builder.progress):
-            if step == "retrieval":
-                records.append(retrieval_record(config, pipeline, case))
-            else:
-                records.append(answer_record(config, pipeline, case, judge_obj))
+            record = checkpoint.done(config.name, step, case.id)
+            if record is None:
+                record = (retrieval_record(config, pipeline, case) if step == "retrieval"
+                          else answer_record(config, pipeline, case, judge_obj))
+                checkpoint.add(record)
+            records.append(record)
         timings[config.name] = round(time.perf_counter() - t0, 1)
         log.info("%s: %d cases in %.1f s", config.name, len(cases), timings[config.name])
     summary = {
@@ -292,8 +303,52 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
         "gold_urls_not_indexed": missing,
         "configs": summarise(records, configs, getattr(judge_obj, "name", None)),
     }
-    out_dir = Path(out_dir) if out_dir else REPORTS_DIR / started.strftime("%Y%m%dT%H%M%SZ")
-    return write_report(out_dir, summary, records)
+    if checkpoint.resumed:
+        summary["resumed_records"] = checkpoint.resumed
+    write_report(out_dir, summary, records)
+    checkpoint.close()
+    return out_dir
+
+
+class Checkpoint:
+    """Scored records appended to `results.partial.jsonl` as they come, read back on resume.
+
+    A line cut short by a kill is ignored (that case runs again); the file is removed once
+    the full report is written, so a finished directory holds no partial state.
+    """
+
+    NAME = "results.partial.jsonl"
+
+    def __init__(self, out_dir: Path, resume: bool) -> None:
+        self.path = out_dir / self.NAME
+        self.previous: dict[tuple[str, str, str], dict] = {}
+        self.resumed = 0
+        if resume and self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                    self.previous[(record["config"], record["suite"], record["id"])] = record
+                except (ValueError, KeyError, TypeError):
+                    continue
+        elif resume:
+            raise ConfigError(f"nothing to resume in {out_dir}: no {self.NAME} there "
+                            "(pass the report directory of an interrupted run)")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a" if resume else "w", encoding="utf-8")
+
+    def done(self, config: str, suite: str, case_id: str) -> dict | None:
+        record = self.previous.get((config, suite, case_id))
+        if record is not None:
+            self.resumed += 1
+        return record
+
+    def add(self, record: dict) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _missing_gold(cases: Sequence[Case], indexed: set[str]) -> dict[str, list[str]]:

@@ -223,6 +223,45 @@ def test_harness_end_to_end_with_fakes(settings, built_index, tmp_path):
     assert "| metric | default | bm25-only |" in (out / "report.md").read_text(encoding="utf-8")
 
 
+class StopsAfter(ScriptedGenerator):
+    """Answers `budget` questions, then fails as a killed run would."""
+
+    def __init__(self, script: str, budget: int) -> None:
+        super().__init__(script)
+        self.budget = budget
+
+    def stream(self, turn):
+        if len(self.turns) >= self.budget:
+            raise KeyboardInterrupt
+        yield from super().stream(turn)
+
+
+def test_interrupted_answers_run_resumes_from_its_checkpoint(settings, built_index, tmp_path):
+    script = "LoRA freezes the pretrained weights [1]."
+    cases = load_cases([write_cases(tmp_path / "cases.jsonl")])
+    out = tmp_path / "report"
+    first = StopsAfter(script, budget=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(settings, cases, ["default"], suite="answers", judge=OfflineJudge(HashEmbedder()), out_dir=out,
+                 builder=Builder(embedder=HashEmbedder(), generator=first, progress=False))
+    saved = (out / "results.partial.jsonl").read_text(encoding="utf-8").splitlines()
+    assert 2 <= len(saved) < len(CASES) and not (out / "summary.json").exists()
+    (out / "results.partial.jsonl").write_text("\n".join(saved) + '\n{"config": "default", "su', encoding="utf-8")
+
+    second = ScriptedGenerator(script)
+    run_eval(settings, cases, ["default"], suite="answers", judge=OfflineJudge(HashEmbedder()), out_dir=out,
+             builder=Builder(embedder=HashEmbedder(), generator=second, progress=False), resume=True)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in results] == [c["id"] for c in CASES]  # every case once, in order
+    assert summary["resumed_records"] == len(saved) and summary["configs"]["default"]["overall"]["n"] == len(CASES)
+    assert len(first.turns) + len(second.turns) <= len(CASES) + 1  # the answered cases did not run again
+    assert not (out / "results.partial.jsonl").exists()
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        run_eval(settings, cases, ["default"], suite="answers", judge=OfflineJudge(HashEmbedder()),
+                 out_dir=tmp_path / "empty", builder=Builder(embedder=HashEmbedder(), progress=False), resume=True)
+
+
 def test_extractive_variant_and_naive_answers(settings, built_index, tmp_path):
     extractive = settings.replace(llm="extractive")
     out, summary, results = run_fake(extractive, tmp_path, ["default", "langchain-naive"], "answers")
