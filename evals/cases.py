@@ -4,7 +4,8 @@ A case file has one JSON object per line with the fields `id`, `question`,
 `lang` ("en" | "zh"), `gold_urls` (documents that answer it), `key_facts`
 (short English or Chinese statements a good answer contains), `answerable`
 and `tags` ("pair:en-en|zh-en|zh-zh" or "oos", "part:<handbook part>",
-"topic:<slug>"). A bad line stops the run with its file and line number,
+"topic:<slug>"), and optionally `history`: the learner's earlier questions in
+the same chat, oldest first, for follow-ups ("and how is it trained?"). A bad line stops the run with its file and line number,
 because a silently skipped case makes every number that follows wrong.
 """
 
@@ -22,6 +23,7 @@ PAIRS = ("en-en", "zh-en", "zh-zh", "oos")
 LANGS = ("en", "zh")
 _FIELDS = {"id": str, "question": str, "lang": str, "gold_urls": list, "key_facts": list,
            "answerable": bool, "tags": list}
+_OPTIONAL = {"history": list}
 
 
 class CaseError(TutorError):
@@ -40,6 +42,7 @@ class Case:
     answerable: bool
     tags: tuple[str, ...]
     where: str = ""
+    history: tuple[str, ...] = ()
 
     @property
     def pair(self) -> str:
@@ -55,8 +58,11 @@ class Case:
         return next((t[len("part:"):] for t in self.tags if t.startswith("part:")), "none") or "none"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "question": self.question, "lang": self.lang, "gold_urls": list(self.gold_urls),
-                "key_facts": list(self.key_facts), "answerable": self.answerable, "tags": list(self.tags)}
+        out = {"id": self.id, "question": self.question, "lang": self.lang, "gold_urls": list(self.gold_urls),
+               "key_facts": list(self.key_facts), "answerable": self.answerable, "tags": list(self.tags)}
+        if self.history:
+            out["history"] = list(self.history)
+        return out
 
 
 def default_case_files() -> list[Path]:
@@ -85,10 +91,13 @@ def parse_case(line: str, where: str) -> Case:
             raise CaseError(f"{where}: missing field '{name}' (required: {', '.join(_FIELDS)})")
         if not isinstance(raw[name], kind):
             raise CaseError(f"{where}: field '{name}' must be a {kind.__name__}, got {type(raw[name]).__name__}")
-    extra = sorted(set(raw) - set(_FIELDS))
+    extra = sorted(set(raw) - set(_FIELDS) - set(_OPTIONAL))
     if extra:
         raise CaseError(f"{where}: unknown field(s) {', '.join(extra)}")
-    for name in ("gold_urls", "key_facts", "tags"):
+    for name, kind in _OPTIONAL.items():
+        if name in raw and not isinstance(raw[name], kind):
+            raise CaseError(f"{where}: field '{name}' must be a {kind.__name__}, got {type(raw[name]).__name__}")
+    for name in ("gold_urls", "key_facts", "tags", *(n for n in _OPTIONAL if n in raw)):
         if not all(isinstance(x, str) and x.strip() for x in raw[name]):
             raise CaseError(f"{where}: every item of '{name}' must be a non-empty string")
     if not raw["id"].strip() or not raw["question"].strip():
@@ -100,7 +109,8 @@ def parse_case(line: str, where: str) -> Case:
     if not raw["answerable"] and raw["gold_urls"]:
         raise CaseError(f"{where}: an out-of-scope case (answerable=false) must have no gold_urls")
     case = Case(raw["id"].strip(), raw["question"].strip(), raw["lang"], tuple(raw["gold_urls"]),
-                tuple(raw["key_facts"]), raw["answerable"], tuple(raw["tags"]), where)
+                tuple(raw["key_facts"]), raw["answerable"], tuple(raw["tags"]), where,
+                tuple(h.strip() for h in raw.get("history", ())))
     if case.pair not in PAIRS:
         raise CaseError(f"{where}: tags need 'pair:en-en', 'pair:zh-en', 'pair:zh-zh' or 'oos'")
     if (case.pair == "oos") == case.answerable:

@@ -47,7 +47,7 @@ def _round(obj):
 
 
 def tables(summary: dict, records: Sequence[dict]) -> list[Table]:
-    """The report's tables: overall, by language pair, by handbook part, misses."""
+    """The report's tables: overall, by language pair, by handbook part, by turn (if follow-ups ran), misses."""
     configs = summary["configs"]
     names = list(configs)
     out: list[Table] = []
@@ -72,6 +72,16 @@ def tables(summary: dict, records: Sequence[dict]) -> list[Table]:
                 n = max(g.get("counts", {}).get(m, 0) for g in groups)
                 rows.append([part, m, str(n)] + [_fmt(g.get(m)) for g in groups])
     out.append(("By handbook part", ["part", "metric", "n"] + names, rows))
+    turns = sorted({t for c in configs.values() for t in c.get("by_turn", {})})
+    if "follow-up" in turns:  # follow-ups are retrieved with the chat so far (evals/cases/followups.jsonl)
+        rows = []
+        for turn in turns:
+            groups = [configs[c]["by_turn"].get(turn, {}) for c in names]
+            for m in ("hit@1", "hit@5", "mrr@10", "citation_recall"):
+                if any(g.get(m) is not None for g in groups):
+                    n = max(g.get("counts", {}).get(m, 0) for g in groups)
+                    rows.append([turn, m, str(n)] + [_fmt(g.get(m)) for g in groups])
+        out.append(("By turn", ["turn", "metric", "n"] + names, rows))
     out.append(_misses(records, names[0] if names else ""))
     return out
 

@@ -24,7 +24,7 @@ from evals.cases import Case
 from evals.judge import judge_answer, make_judge
 from tutor.config import Settings
 from tutor.errors import ConfigError
-from tutor.types import Answer, Hit
+from tutor.types import Answer, Hit, Message
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +41,17 @@ class TutorPipeline:
     def __init__(self, tutor) -> None:
         self.tutor = tutor
 
-    def retrieve(self, question: str, k: int) -> tuple[list[Hit], dict]:
-        retrieval = self.tutor.retriever.retrieve(question, k)
+    def retrieve(self, question: str, k: int, history: Sequence[str] = ()) -> tuple[list[Hit], dict]:
+        retrieval = self.tutor.retrieve(question, _chat(history), k)  # the chat's path, follow-up rewrite included
         return retrieval.hits, {"relevance": round(retrieval.relevance, 4),
                                 "keyword_coverage": round(retrieval.keyword_coverage, 4)}
 
-    def would_refuse(self, question: str) -> bool | None:
+    def would_refuse(self, question: str, history: Sequence[str] = ()) -> bool | None:
         """The tutor's refusal decision, taken as `Tutor.stream` takes it (on its context_k hits)."""
-        return not self.tutor.covers(self.tutor.retrieve(question), question)
+        return not self.tutor.covers(self.tutor.retrieve(question, _chat(history)), question)
 
-    def ask(self, question: str) -> Answer:
-        return self.tutor.ask(question)
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        return self.tutor.ask(question, _chat(history))
 
     def warm_up(self, answers: bool) -> None:
         """Load the index, models and (for answers) the generator, so no case pays for loading."""
@@ -78,14 +78,15 @@ class NaiveAdapter:
         self.naive = naive
         self.build_dir = build_dir
 
-    def retrieve(self, question: str, k: int) -> tuple[list[Hit], dict]:
+    # The stock tutorial pipeline has no memory: a follow-up is searched and answered as it is.
+    def retrieve(self, question: str, k: int, history: Sequence[str] = ()) -> tuple[list[Hit], dict]:
         hits = self.naive.search(question, k)
         return hits, {"relevance": round(hits[0].score, 4) if hits else 0.0}
 
-    def would_refuse(self, question: str) -> bool | None:
+    def would_refuse(self, question: str, history: Sequence[str] = ()) -> bool | None:
         return None  # the plain prompt has no refusal step before generation
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         return self.naive.ask(question)
 
     def warm_up(self, answers: bool) -> None:
@@ -151,9 +152,17 @@ class Builder:
 
 
 def _base_record(config: EvalConfig, suite: str, case: Case) -> dict:
-    return {"config": config.name, "suite": suite, "id": case.id, "pair": case.pair, "part": case.part,
-            "lang": case.lang, "answerable": case.answerable, "question": case.question,
-            "gold_urls": list(case.gold_urls)}
+    record = {"config": config.name, "suite": suite, "id": case.id, "pair": case.pair, "part": case.part,
+              "lang": case.lang, "answerable": case.answerable, "question": case.question,
+              "gold_urls": list(case.gold_urls)}
+    if case.history:
+        record["history"] = list(case.history)
+    return record
+
+
+def _chat(history: Sequence[str]) -> list[Message]:
+    """A case's earlier questions as chat messages (the user's side; the answers are not replayed)."""
+    return [Message("user", text) for text in history]
 
 
 def _hits(hits: Sequence[Hit], gold: set[str]) -> list[dict]:
@@ -164,12 +173,12 @@ def _hits(hits: Sequence[Hit], gold: set[str]) -> list[dict]:
 def retrieval_record(config: EvalConfig, pipeline, case: Case) -> dict:
     """Retrieve the top 10 for one case, timed, and score the ranking."""
     started = time.perf_counter()
-    hits, extra = pipeline.retrieve(case.question, RETRIEVAL_K)
+    hits, extra = pipeline.retrieve(case.question, RETRIEVAL_K, case.history)
     record = _base_record(config, "retrieval", case)
     record["retrieval_ms"] = (time.perf_counter() - started) * 1000
     if case.answerable:
         record.update(metrics.retrieval_scores([h.chunk.doc_url for h in hits], case.gold_urls))
-    refused = pipeline.would_refuse(case.question)  # untimed: a second, context_k-sized retrieval
+    refused = pipeline.would_refuse(case.question, case.history)  # untimed: a second, context_k-sized retrieval
     if refused is not None:
         record["refused"] = refused
     record.update(extra, hits=_hits(hits, set(case.gold_urls)))
@@ -178,7 +187,7 @@ def retrieval_record(config: EvalConfig, pipeline, case: Case) -> dict:
 
 def answer_record(config: EvalConfig, pipeline, case: Case, judge) -> dict:
     """Answer one case with the full pipeline and judge the answer."""
-    answer = pipeline.ask(case.question)
+    answer = pipeline.ask(case.question, case.history)
     record = _base_record(config, "answers", case)
     record.update(refused=answer.refused, ttft_ms=answer.ttft_ms, total_ms=answer.total_ms, model=answer.model)
     if not answer.refused:
@@ -203,8 +212,10 @@ def summarise(records: Sequence[dict], configs: Sequence[EvalConfig], judge_name
             groups[("overall", "all")].append(r)
             groups[("by_pair", r["pair"])].append(r)
             groups[("by_part", r["part"])].append(r)
+            groups[("by_turn", "follow-up" if r.get("history") else "first question")].append(r)
         entry: dict = {"base": config.base, "overrides": config.overrides, "judge": judge_name,
-                       "metric_judges": _metric_judges(judge_name), "overall": {}, "by_pair": {}, "by_part": {}}
+                       "metric_judges": _metric_judges(judge_name), "overall": {}, "by_pair": {}, "by_part": {},
+                       "by_turn": {}}
         for (kind, key), rows in sorted(groups.items()):
             merged: dict = {"n": len({r["id"] for r in rows})}
             counts: dict = {}

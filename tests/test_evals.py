@@ -262,6 +262,25 @@ def test_interrupted_answers_run_resumes_from_its_checkpoint(settings, built_ind
                  out_dir=tmp_path / "empty", builder=Builder(embedder=HashEmbedder(), progress=False), resume=True)
 
 
+def test_follow_up_cases_are_retrieved_with_their_history(settings, built_index, tmp_path):
+    follow_up = {"id": "fu-1", "history": ["What is LoRA?"], "question": "Can it run in parallel?", "lang": "en",
+                 "gold_urls": ["https://example.org/lora"], "key_facts": [], "answerable": True,
+                 "tags": ["pair:en-en", "part:Part IV: Fine-tuning", "followup"]}
+    cases = load_cases([write_cases(tmp_path / "cases.jsonl", CASES[:1] + [follow_up])])
+    assert cases[1].history == ("What is LoRA?",) and cases[1].to_dict()["history"] == ["What is LoRA?"]
+    out = run_eval(settings, cases, ["default", "default+query_rewrite=off"], suite="retrieval",
+                   out_dir=tmp_path / "r", builder=Builder(embedder=HashEmbedder(), progress=False))
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    turns = {name: c["by_turn"] for name, c in summary["configs"].items()}
+    assert turns["default"]["follow-up"]["hit@1"] == 1.0 and turns["default"]["first question"]["n"] == 1
+    assert turns["default+query_rewrite=off"]["follow-up"]["hit@1"] == 0.0  # "parallel" alone finds attention
+    assert "## By turn" in (out / "report.md").read_text(encoding="utf-8")
+    for bad, message in ((["What is LoRA?", ""], "every item of 'history'"), ("What is LoRA?", "must be a list")):
+        path = write_cases(tmp_path / "bad.jsonl", [dict(follow_up, history=bad)])
+        with pytest.raises(CaseError, match=message):
+            load_cases([path])
+
+
 def test_extractive_variant_and_naive_answers(settings, built_index, tmp_path):
     extractive = settings.replace(llm="extractive")
     out, summary, results = run_fake(extractive, tmp_path, ["default", "langchain-naive"], "answers")

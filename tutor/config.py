@@ -24,6 +24,7 @@ SNAPSHOT_NAME = "genai-handbook.warc.gz"
 CHOICES = {
     "llm": ("local", "openai", "extractive"),
     "citation_check": ("embedding", "llm"),
+    "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
     "log_level": ("debug", "info", "warning", "error"),
 }
 
@@ -53,6 +54,7 @@ class Settings:
     temperature: float = 0.0
     candidates: int = 30  # hits taken from each retrieval leg before fusion
     context_k: int = 4  # passages given to the model
+    query_rewrite: str = "rules"  # how a follow-up borrows the previous question's subject (tutor/rewrite.py)
     passage_tokens: int = 120  # each passage is cut to its most relevant sentences within this; 0 = whole
     chunk_chars: int = 1000
     # The tutor declines when the best passage's judge similarity is below

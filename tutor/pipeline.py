@@ -23,6 +23,7 @@ from tutor.outline import load_outline
 from tutor.prompt import LEVELS, fit_budget, question_language
 from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
 from tutor.retrieve import Retrieval, Retriever
+from tutor.rewrite import search_query
 from tutor.types import Answer, Hit, Message, Step, Turn
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,12 @@ class Tutor:
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
                  part: str | None = None) -> Retrieval:
-        """Retrieve passages for a question, using the previous question for short follow-ups.
+        """Retrieve passages for a question; a follow-up borrows its subject from the chat (`tutor.rewrite`).
 
         Args:
             part: keep only passages from this handbook part (as in `Tutor.parts()`).
         """
-        query = question
-        previous = [m.content for m in history if m.role == "user"]
-        if previous and len(question.split()) < 8 and len(question) < 40:
-            query = f"{previous[-1]} {question}"  # "and how is it trained?" needs its subject
+        query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
         return self.retriever.retrieve(query, k or self.settings.context_k, where)
 
