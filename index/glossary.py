@@ -51,7 +51,7 @@ GENERAL = {
     "变分自编码器": "variational autoencoder VAE", "自编码器": "autoencoder", "生成对抗网络": "generative adversarial network GAN",
     "扩散模型": "diffusion model", "扩散": "diffusion", "噪声": "noise", "去噪": "denoising", "正态化流": "normalizing flows",
     "状态空间模型": "state space model", "滑动窗口": "sliding window", "线性注意力": "linear attention",
-    "推测解码": "speculative decoding", "投机解码": "speculative decoding", "推测性解码": "speculative decoding",
+    "推测解码": "speculative decoding", "投机解码": "speculative decoding", "投机采样": "speculative sampling", "对比学习": "contrastive learning", "推测性解码": "speculative decoding",
     "低秩": "low-rank", "适配器": "adapter", "低秩适配": "low-rank adaptation LoRA", "合并": "merging",
     "模型合并": "model merging", "长上下文": "long context", "结构化输出": "structured output",
     "主题模型": "topic modeling", "编码": "encoding", "计算": "compute", "效率": "efficiency", "速度": "speed",

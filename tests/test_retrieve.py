@@ -29,6 +29,35 @@ def test_filter_and_relevance(built_index, embedder):
 def test_keyword_coverage():
     assert keyword_coverage("low-rank LoRA matrices", ["LoRA uses low-rank matrices"]) == 1.0
     assert keyword_coverage("pasta recipe", ["LoRA uses low-rank matrices"]) == 0.0
+    # A Chinese term is found through its English name; one the glossary lacks is not.
+    assert keyword_coverage("量化", ["4-bit quantization keeps the model small"]) == 1.0
+    assert keyword_coverage("量化", ["LoRA uses low-rank matrices"]) == 0.0
+    assert keyword_coverage("量化 披萨", ["4-bit quantization keeps the model small"]) == 0.5
+
+
+def test_chinese_question_relevance_also_reads_its_english_terms(built_index, embedder):
+    """The judge also sees "量化 quantization": the relevance is the better of the two readings."""
+    from index.build import embed_text
+
+    class Recording(type(embedder)):
+        def __init__(self):
+            super().__init__()
+            self.queries = []
+
+        def embed_queries(self, texts):
+            self.queries += list(texts)
+            return super().embed_queries(texts)
+
+    judge = Recording()
+    r = Retriever(built_index, judge, candidates=5)
+    got = r.retrieve("什么是注意力？", 3)
+    assert "什么是注意力？ attention" in judge.queries
+    passages = judge.embed_documents([embed_text(h.chunk) for h in got.hits])
+    best = max(float((passages @ judge.embed_queries([q])[0]).max()) for q in ("什么是注意力？", "什么是注意力？ attention"))
+    assert got.relevance == pytest.approx(best, abs=1e-5)
+    judge.queries.clear()
+    r.retrieve("What is attention?", 3)
+    assert judge.queries == ["What is attention?"]  # nothing to render: one judge reading
 
 
 def test_unknown_mode():

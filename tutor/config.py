@@ -64,7 +64,7 @@ class Settings:
     min_keyword_coverage: float = 0.6
     # Keyword coverage alone is trusted only above this relevance ("ChatGPT Plus
     # price" shares words with many passages but means none of them).
-    keyword_min_relevance: float = 0.25
+    keyword_min_relevance: float = 0.22
     # A question term no source contains ("Llama 4 Scout") needs this relevance;
     # a year no source mentions means the question is about later events.
     unknown_term_relevance: float = 0.35
