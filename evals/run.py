@@ -9,7 +9,6 @@ Configs that share a data directory and embedder share one loaded index.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
 from collections import defaultdict
@@ -21,9 +20,9 @@ from typing import Sequence
 from evals import metrics
 from evals.baselines import EvalConfig, NaivePipeline, parse_config
 from evals.cases import Case
+from evals.checkpoint import Checkpoint
 from evals.judge import judge_answer, make_judge
 from tutor.config import Settings
-from tutor.errors import ConfigError
 from tutor.types import Answer, Hit, Message
 
 log = logging.getLogger(__name__)
@@ -319,47 +318,6 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
     write_report(out_dir, summary, records)
     checkpoint.close()
     return out_dir
-
-
-class Checkpoint:
-    """Scored records appended to `results.partial.jsonl` as they come, read back on resume.
-
-    A line cut short by a kill is ignored (that case runs again); the file is removed once
-    the full report is written, so a finished directory holds no partial state.
-    """
-
-    NAME = "results.partial.jsonl"
-
-    def __init__(self, out_dir: Path, resume: bool) -> None:
-        self.path = out_dir / self.NAME
-        self.previous: dict[tuple[str, str, str], dict] = {}
-        self.resumed = 0
-        if resume and self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                    self.previous[(record["config"], record["suite"], record["id"])] = record
-                except (ValueError, KeyError, TypeError):
-                    continue
-        elif resume:
-            raise ConfigError(f"nothing to resume in {out_dir}: no {self.NAME} there "
-                            "(pass the report directory of an interrupted run)")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a" if resume else "w", encoding="utf-8")
-
-    def done(self, config: str, suite: str, case_id: str) -> dict | None:
-        record = self.previous.get((config, suite, case_id))
-        if record is not None:
-            self.resumed += 1
-        return record
-
-    def add(self, record: dict) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
 
 
 def _missing_gold(cases: Sequence[Case], indexed: set[str]) -> dict[str, list[str]]:
