@@ -46,3 +46,36 @@ def test_citations_link_to_the_quote_with_a_text_fragment():
     base, fragment = cites[0].link.split("#:~:text=")
     assert base == "https://example.org/diffusion"
     assert cites[0].quote.startswith(unquote(fragment))
+
+
+def test_check_takes_out_what_no_passage_supports_and_keeps_the_rest():
+    from tutor.cite import check
+
+    text = ("LoRA freezes the pretrained weights and trains two small low-rank matrices [1]. "
+            "The Eiffel Tower was finished in 1889 and repainted by volunteers [2]. "
+            "Bananas ripen faster in a paper bag with apples nearby, cooks say.\n\n"
+            "- Sampling starts from pure Gaussian noise [3].\n- Penguins migrate across the Sahara every winter [3].\n"
+            "In short:")
+    checked = check(text, HITS, SupportScorer())
+    assert checked.text == ("LoRA freezes the pretrained weights and trains two small low-rank matrices [1].\n\n"
+                            "- Sampling starts from pure Gaussian noise [3].\nIn short:")
+    assert [c.n for c in checked.citations] == [1, 3] and all(c.supported for c in checked.citations)
+    assert len(checked.dropped) == 3 and checked.dropped[0].startswith("The Eiffel Tower")
+    # "flag" keeps them: the cited one flagged, the uncited one as it was.
+    flagged = check(text, HITS, SupportScorer(), drop_unsupported=False)
+    assert "Eiffel" in flagged.text and "Bananas" in flagged.text and not flagged.dropped
+    assert any(not c.supported for c in flagged.citations)
+    assert verify(text, HITS, SupportScorer()) == (flagged.text, flagged.citations)
+
+
+def test_check_says_a_looped_sentence_once_and_tidies_colon_stops():
+    from tutor.cite import _place_markers, check
+
+    loop = "LoRA freezes the pretrained weights and trains small matrices [1]. "
+    checked = check(loop * 3 + "Diffusion sampling starts from pure Gaussian noise, as follows: [3].", HITS,
+                    SupportScorer())
+    assert checked.text == ("LoRA freezes the pretrained weights and trains small matrices [1]. "
+                            "Diffusion sampling starts from pure Gaussian noise, as follows [3].")
+    assert not checked.dropped  # a repeat is not an unsupported claim
+    assert _place_markers("采样从纯高斯噪声开始，具体如下：。", [3]) == "采样从纯高斯噪声开始，具体如下[3]。"
+    assert _place_markers("It works like this:", [1]) == "It works like this [1]:"

@@ -63,6 +63,28 @@ def test_model_saying_sources_do_not_cover_it_counts_as_refusal(settings, built_
     assert answer.refused and not answer.citations
 
 
+def test_sentences_no_source_supports_are_taken_out_and_the_learner_is_told(settings, built_index, embedder):
+    script = ("LoRA freezes the pretrained weights [1]. LoRA was invented on the Moon by penguins in 1850 [1]. "
+              "It also bakes excellent sourdough bread every morning.")
+    answer = make(settings, built_index, embedder, script).ask("What does LoRA freeze?")
+    assert answer.text == "LoRA freezes the pretrained weights [1]." and answer.citations[0].supported
+    assert answer.notes == ("Took out 2 sentences that no source supports.",)
+    kept = make(settings.replace(unsupported="flag"), built_index, embedder, script).ask("What does LoRA freeze?")
+    assert "penguins" in kept.text and "sourdough" in kept.text and not kept.notes
+
+
+def test_an_answer_with_nothing_supported_falls_back_to_the_sources_own_words(settings, built_index, embedder):
+    script = "LoRA was invented on the Moon by penguins in 1850 [1]. It bakes sourdough bread every morning [2]."
+    answer = make(settings, built_index, embedder, script).ask("What does LoRA freeze?")
+    assert "penguins" not in answer.text and "sourdough" not in answer.text and not answer.refused
+    assert answer.citations and all(c.supported for c in answer.citations)
+    lora = next(c for c in answer.citations if c.url.endswith("lora"))
+    assert lora.quote in built_index.chunk(lora.chunk_id).text  # a verbatim span of the stored passage
+    assert answer.notes == ("Took out 2 sentences that no source supports; showing the sources' own words instead.",)
+    zh = make(settings, built_index, embedder, script).ask("LoRA 冻结了什么？")
+    assert zh.notes and zh.notes[0].startswith("删去了 2 句") and "来源原文" in zh.notes[0]
+
+
 @pytest.mark.parametrize("text,cited,expected", [
     ("The provided sources don't contain information about cooking.", False, True),
     ("资料中没有涉及这个问题。", False, True),

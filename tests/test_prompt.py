@@ -137,5 +137,16 @@ def test_token_estimate_counts_cjk_per_character():
 def test_citation_grammar_allows_only_listed_numbers():
     assert citation_grammar(0) == ""
     grammar = citation_grammar(4)
-    assert "num ::= [1-4]" in grammar and 'sentence ::= body " " cite end' in grammar and "{1,250}" in grammar
+    assert "num ::= [1-4]" in grammar and 'sentence ::= body " "? cite end' in grammar and "{1,250}" in grammar
     assert "num ::= [1-9] | \"1\" [0-2]" in citation_grammar(12)
+
+
+def test_chinese_answers_get_shorter_sentences_in_the_grammar(built_index):
+    from tutor.generate import _cite_by_grammar
+    from tutor.types import Hit, Turn
+
+    hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate(built_index.chunks))
+    zh = _cite_by_grammar(Turn("LoRA 为什么能省显存？", hits))["extra_body"]["grammar"]
+    en = _cite_by_grammar(Turn("Why does LoRA save memory?", hits))["extra_body"]["grammar"]
+    assert "{1,100}" in zh and "{1,250}" in en
+    assert "grammar" not in _cite_by_grammar(Turn("LoRA", hits, mode="quiz"))["extra_body"]

@@ -121,12 +121,31 @@ def _place_markers(sentence: str, numbers: list[int]) -> str:
     while end and sentence[end - 1] in ".!?。！？；:：":
         end -= 1
     body = sentence[:end].rstrip()
+    tail = sentence[end:]
+    if len(tail) > 1 and tail[0] in ":：":  # "如下：[1]。" came out as "如下[1]：。": keep the full stop
+        tail = tail[1:]
     space = "" if body and _CJK_CHAR.match(body[-1]) else " "
-    return f"{body}{space}{marks}{sentence[end:]}"
+    return f"{body}{space}{marks}{tail}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A verified answer: its text, one Citation per marker, and the sentences taken out."""
+
+    text: str
+    citations: list[Citation]
+    dropped: tuple[str, ...] = ()
 
 
 def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.45,
            add_threshold: float = 0.7) -> tuple[str, list[Citation]]:
+    """`check` that keeps unsupported sentences (flagged): returns (text, citations)."""
+    checked = check(text, hits, scorer, threshold, add_threshold, drop_unsupported=False)
+    return checked.text, checked.citations
+
+
+def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.45,
+          add_threshold: float = 0.7, drop_unsupported: bool = True) -> Checked:
     """Check every citation marker of an answer against the passages.
 
     Args:
@@ -134,21 +153,33 @@ def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: flo
         hits: the passages shown to the model, in prompt order.
         scorer: a SupportScorer.
         threshold: support needed to keep a marker on its passage.
-        add_threshold: support needed to add a marker to an uncited sentence.
+        add_threshold: support needed to add a marker to an uncited sentence
+            (with `drop_unsupported`, `threshold` suffices: the sentence goes otherwise).
+        drop_unsupported: take out every claim that no passage supports: a cited
+            sentence whose markers all fail (after re-pointing), and an uncited
+            one no passage backs. Otherwise such sentences stay, flagged.
 
     Returns:
-        The answer text with markers removed / re-pointed / added, and one
-        Citation per distinct marker in it, each with a verbatim quote.
+        The answer text with markers removed / re-pointed / added (and unsupported
+        sentences taken out), one Citation per distinct marker in it, each with a
+        verbatim quote, and the sentences taken out.
     """
     spans = sentence_spans(text)
     claims = [text[a:b] for a, b in spans]
     if not claims or not hits:
-        return MARKER.sub("", text).strip(), []
+        return Checked(MARKER.sub("", text).strip(), [])
     support = scorer.supports(claims, hits)
     best: dict[int, tuple[Support, bool]] = {}
-    pieces, cursor = [], 0
+    pieces, dropped, said, cursor, repeats = [], [], set(), 0, 0
     for i, (a, b) in enumerate(spans):
         claim = claims[i]
+        same = " ".join(MARKER.sub("", claim).split())
+        if drop_unsupported and len(same) > 25 and same in said:  # a small model's loop: say it once
+            repeats += 1
+            pieces.append(text[cursor:a])
+            cursor = b + 1 if (a == 0 or text[a - 1] == "\n") and text[b : b + 1] == "\n" else b
+            continue
+        said.add(same)
         cited = [n for n in parse_markers(claim) if 1 <= n <= len(hits)]
         bare = MARKER.sub("", claim).rstrip()
         kept: list[tuple[int, bool]] = []
@@ -160,13 +191,20 @@ def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: flo
             alt = max(range(len(hits)), key=lambda j: support[i, j].score)
             if support[i, alt].score >= threshold:
                 kept.append((alt + 1, True))  # re-point to the passage that supports it
-            else:
+            elif not drop_unsupported:
                 kept.append((n, False))  # keep but flag: the learner sees it is unverified
-        if not cited and len(bare) > 25:
+        claim_like = len(bare) > 25 and not bare.endswith((":", "："))  # not a lead-in to a list
+        if not cited and claim_like:
             alt = max(range(len(hits)), key=lambda j: support[i, j].score)
-            if support[i, alt].score >= add_threshold:
+            if support[i, alt].score >= (threshold if drop_unsupported else add_threshold):
                 kept.append((alt + 1, True))
         kept = list(dict.fromkeys(kept))
+        if drop_unsupported and (cited or claim_like) and not kept:
+            dropped.append(MARKER.sub("", bare).strip())
+            pieces.append(text[cursor:a])
+            whole_line = (a == 0 or text[a - 1] == "\n") and text[b : b + 1] == "\n"
+            cursor = b + 1 if whole_line else b  # a list item or line of its own goes with its line break
+            continue
         for n, ok in kept:
             s = support[i, n - 1]
             if n not in best or (ok, s.score) > (best[n][1], best[n][0].score):
@@ -179,4 +217,9 @@ def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: flo
                  quote=s.quote, supported=ok, link=fragment_link(hits[n - 1].chunk.doc_url, s.quote))
         for n, (s, ok) in sorted(best.items())
     ]
-    return "".join(pieces).strip(), citations
+    body = "".join(pieces)
+    if dropped or repeats:  # tidy the gaps: doubled spaces, emptied list items, runs of blank lines
+        body = re.sub(r"(?<=\S) {2,}", " ", body)
+        body = re.sub(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*$\n?", "", body, flags=re.M)
+        body = re.sub(r"[ \t]+\n", "\n", re.sub(r"\n{3,}", "\n\n", body))
+    return Checked(body.strip(), citations, tuple(dropped))

@@ -24,6 +24,7 @@ SNAPSHOT_NAME = "genai-handbook.warc.gz"
 CHOICES = {
     "llm": ("local", "openai", "extractive"),
     "citation_check": ("embedding", "llm"),
+    "unsupported": ("drop", "flag"),
     "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
     "log_level": ("debug", "info", "warning", "error"),
 }
@@ -70,6 +71,7 @@ class Settings:
     unknown_term_relevance: float = 0.35
     support_threshold: float = 0.45  # sentence-passage support needed to keep a citation
     citation_check: str = "embedding"  # "llm": also ask the chat model about borderline citations
+    unsupported: str = "drop"  # a sentence no passage supports is taken out ("drop") or kept, flagged ("flag")
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: str = "warning"

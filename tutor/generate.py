@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor.llm import llama_cpp_options, make_chat_model
-from tutor.prompt import SYSTEM_PROMPT, build_messages, citation_grammar, fit_budget, prompt_budget
+from tutor.prompt import SYSTEM_PROMPT, build_messages, citation_grammar, fit_budget, prompt_budget, question_language
 from tutor.protocols import Generator
 from tutor.types import Turn
 
@@ -114,12 +114,13 @@ class ChatGenerator:
             log.debug("%s usage: %s", self.model_id, usage)
 
 
-def _looping(text: str, shortest: int = 30, longest: int = 300) -> bool:
-    """Whether the text ends with the same block (30-300 chars) twice in a row.
+def _looping(text: str, shortest: int = 30, longest: int = 1000) -> bool:
+    """Whether the text ends with the same block (30-1000 chars) twice in a row.
 
     Small models under a grammar or at temperature 0 can fall into a loop that
     only max_tokens would end, at a cost of minutes on a CPU; prose almost
-    never repeats 30+ characters back to back.
+    never repeats 30+ characters back to back. Whole paragraphs repeat too
+    (a Chinese answer looped over 4 paragraphs, ~600 chars), hence 1000.
     """
     tail = text[-2 * longest:]
     for period in range(shortest, len(tail) // 2 + 1):
@@ -168,8 +169,12 @@ def _chat_generator(settings: Settings) -> Generator:
 
 
 def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
-    # A quiz question cites nothing, so only answers are constrained.
-    return llama_cpp_options(citation_grammar(len(turn.hits)) if turn.mode == "explain" else "")
+    # A quiz question cites nothing, so only answers are constrained. A Chinese sentence
+    # packs ~3x the content per character: capped at 250, the model ran on with "，以及……".
+    if turn.mode != "explain":
+        return llama_cpp_options("")
+    longest = 100 if question_language(turn.question) == "zh" else 250
+    return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=longest))
 
 
 def _extractive_generator(settings: Settings) -> Generator:

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Iterator, Sequence
 
-from tutor.cite import SupportScorer, verify
-from tutor.compress import compress, restore_ids
+from tutor.cite import SupportScorer, check
+from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor import quiz
@@ -207,13 +207,32 @@ class Tutor:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        text, citations = verify("".join(parts), turn.hits, self._scorer(generator), self.settings.support_threshold)
-        citations = restore_ids(citations, turn.hits, shown)  # shortened passages are prefixes or sentence subsets
+        text, citations, dropped, replaced = self._check("".join(parts), turn, shown)
+        if dropped:
+            notes += (_dropped_note(len(dropped), question, replaced),)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
                                            mode=mode, ttft_ms=ttft or total, total_ms=total,
                                            model=generator.model_id, notes=notes))
+
+    def _check(self, text: str, turn: Turn, shown: Sequence[Hit]) -> tuple[str, list, tuple[str, ...], bool]:
+        """Verify the model's citations against the stored passages; with `unsupported = "drop"`
+        take out what no passage supports, and fall back to the passages' own words if nothing is left."""
+        # Checked against the whole stored passages: the shortened ones the model read are
+        # subsets of them (same order), and a quote must be a span of the stored chunk.
+        hits = list(shown[: len(turn.hits)])
+        strict = self.settings.unsupported == "drop" and not declined(text, False)  # a refusal stays a refusal
+        checked = check(text, hits, self._scorer(self.generator), self.settings.support_threshold,
+                        drop_unsupported=strict)
+        if not strict or checked.citations or not checked.dropped:
+            return checked.text, checked.citations, checked.dropped, False
+        from tutor.extractive import ExtractiveGenerator
+
+        quoted = "".join(ExtractiveGenerator().stream(dataclasses.replace(turn, hits=tuple(hits))))
+        fallback = check(quoted, hits, SupportScorer(self.judge), self.settings.support_threshold,
+                         drop_unsupported=False)
+        return fallback.text, fallback.citations, checked.dropped, True
 
     def _scorer(self, generator) -> SupportScorer:
         """The citation scorer: embeddings and overlap, plus the chat model's opinion if configured."""
@@ -287,3 +306,11 @@ class Tutor:
                 answer = step.answer
         assert answer is not None  # stream always ends with an answer step
         return answer
+
+
+def _dropped_note(n: int, question: str, replaced: bool) -> str:
+    """Tell the learner that sentences were taken out (and the answer replaced), in their language."""
+    if is_chinese(question):
+        return f"删去了 {n} 句来源不支持的内容" + ("，改为直接引用来源原文。" if replaced else "。")
+    took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports"
+    return took + ("; showing the sources' own words instead." if replaced else ".")

@@ -317,6 +317,9 @@ def citation_grammar(n_sources: int, max_sentence_chars: int = 250) -> str:
       read "[2]" as the subject of the next sentence ("[2] shows that ...").
     - A sentence is capped at `max_sentence_chars`: a model that never wants
       to cite otherwise writes ", which ..." forever instead of ending.
+    - The space before the marker is optional: Chinese puts none ("权重[1]。"),
+      and with a space required the 1.5B model never ended a Chinese sentence,
+      writing "，以及……" until the cap.
 
     Returns "" when there are no sources (nothing to cite).
     """
@@ -330,7 +333,7 @@ def citation_grammar(n_sources: int, max_sentence_chars: int = 250) -> str:
     return (
         "root ::= sentence (sep sentence)*\n"
         'sep ::= " " | "\\n" | "\\n\\n"\n'
-        'sentence ::= body " " cite end\n'
+        'sentence ::= body " "? cite end\n'
         f"body ::= [^.。!?！？\\[\\]\\n]{{1,{max_sentence_chars}}}\n"
         'cite ::= "[" num "]" ("[" num "]")?\n'
         f"num ::= {num}\n"
