@@ -89,6 +89,14 @@ def test_unsupported_citation_is_flagged():
     assert 'title="not verified: Adapters add' in md
 
 
+def test_notes_follow_the_answer_escaped():
+    md = answer_to_markdown(lora_answer(notes=("Took out 2 sentences that no source supports.", XSS_SCRIPT)))
+    body, sources = md.split("**Sources**")
+    assert "ⓘ Took out 2 sentences that no source supports." in body and "<script>" not in md
+    assert md.index("ⓘ") > md.index("</a>")  # after the answer's text and its marker links
+    assert "ⓘ" not in answer_to_markdown(lora_answer())
+
+
 def test_long_quotes_are_truncated_in_the_sources_list():
     quote = "word " * 100
     c = Citation(1, "id", "https://a.org/p", "T", quote.strip(), True)

@@ -38,7 +38,8 @@ def answer_to_markdown(answer: Answer) -> str:
 
     Each marker that has a citation becomes a link to the cited page (opening
     in a new tab, scrolled to the quote by a text fragment) whose hover text is
-    the quote. Citations the verifier could not support are flagged with ⚠.
+    the quote. Citations the verifier could not support are flagged with ⚠;
+    the answer's notes (sentences taken out, context trimmed) follow the text.
 
     Args:
         answer: the verified answer from `Tutor.stream` or `Tutor.ask`.
@@ -48,6 +49,8 @@ def answer_to_markdown(answer: Answer) -> str:
     """
     by_n = {c.n: c for c in answer.citations}
     body = _MARKER.sub(lambda m: _link_group(m, by_n), html.escape(answer.text))
+    if answer.notes:  # what the tutor left out or cut (unsupported sentences, trimmed context)
+        body += "\n\n" + "\n".join(f"<small><em>ⓘ {_data(note)}</em></small><br>" for note in answer.notes)
     if not by_n:
         return body
     lines = ["**Sources**", ""]
