@@ -45,7 +45,9 @@ def tutor(tmp_path_factory):
     build_index(home / "index", docs, make_chunks(docs), embedder)
     settings = Settings.load(env={}, home=home, llm="local", llm_model=str(MODEL), max_tokens=160, min_relevance=0.2)
     index = Index.load(settings.index_dir, embedder.model_id)
-    yield Tutor(settings, index=index, embedders=embedder, judge=embedder)
+    # The real multilingual judge (USE): it checks the Chinese answer's citations against the
+    # English passages, as in production; the hash embedder only serves the retrieval legs.
+    yield Tutor(settings, index=index, embedders=embedder)
     llm.shutdown_servers()
 
 
