@@ -85,6 +85,13 @@ def test_an_answer_with_nothing_supported_falls_back_to_the_sources_own_words(se
     assert zh.notes and zh.notes[0].startswith("删去了 2 句") and "来源原文" in zh.notes[0]
 
 
+def test_an_answer_that_says_nothing_is_replaced_by_the_sources_own_words(settings, built_index, embedder):
+    answer = make(settings, built_index, embedder, "LoRA [1].").ask("What does LoRA freeze?")
+    assert "LoRA freezes the pretrained weights" in answer.text and answer.citations
+    assert answer.notes == ("The model's answer was too short to check against the sources; "
+                            "showing the sources' own words instead.",)
+
+
 @pytest.mark.parametrize("text,cited,expected", [
     ("The provided sources don't contain information about cooking.", False, True),
     ("资料中没有涉及这个问题。", False, True),

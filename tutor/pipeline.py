@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Iterator, Sequence
 
-from tutor.cite import SupportScorer, check
+from tutor.cite import MARKER, SupportScorer, check
 from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 def _lang(text: str) -> str:
     return "zh" if question_language(text) == "zh" else "en"
+
+
+MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
 
 
 class Tutor:
@@ -208,7 +211,7 @@ class Tutor:
             parts.append(delta)
             yield Step("token", text=delta)
         text, citations, dropped, replaced = self._check("".join(parts), turn, shown)
-        if dropped:
+        if dropped or replaced:
             notes += (_dropped_note(len(dropped), question, replaced),)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
@@ -225,7 +228,9 @@ class Tutor:
         strict = self.settings.unsupported == "drop" and not declined(text, False)  # a refusal stays a refusal
         checked = check(text, hits, self._scorer(self.generator), self.settings.support_threshold,
                         drop_unsupported=strict)
-        if not strict or checked.citations or not checked.dropped:
+        said = MARKER.sub("", checked.text).strip(" \n。.")
+        # Kept when something supported is left; "根据[2]。" alone ("According to [2].") says nothing.
+        if not strict or (checked.citations and len(said) >= MIN_ANSWER_CHARS):
             return checked.text, checked.citations, checked.dropped, False
         from tutor.extractive import ExtractiveGenerator
 
@@ -311,6 +316,8 @@ class Tutor:
 def _dropped_note(n: int, question: str, replaced: bool) -> str:
     """Tell the learner that sentences were taken out (and the answer replaced), in their language."""
     if is_chinese(question):
-        return f"删去了 {n} 句来源不支持的内容" + ("，改为直接引用来源原文。" if replaced else "。")
-    took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports"
+        took = f"删去了 {n} 句来源不支持的内容" if n else "模型的回答太短，无法核对"
+        return took + ("，改为直接引用来源原文。" if replaced else "。")
+    took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports" if n else \
+        "The model's answer was too short to check against the sources"
     return took + ("; showing the sources' own words instead." if replaced else ".")
