@@ -95,6 +95,8 @@ def test_notes_follow_the_answer_escaped():
     assert "ⓘ Took out 2 sentences that no source supports." in body and "<script>" not in md
     assert md.index("ⓘ") > md.index("</a>")  # after the answer's text and its marker links
     assert "ⓘ" not in answer_to_markdown(lora_answer())
+    text = answer_to_text(lora_answer(notes=("Took out 1 sentence that no source supports.",)))
+    assert "\n(Took out 1 sentence that no source supports.)\n" in text
 
 
 def test_long_quotes_are_truncated_in_the_sources_list():

@@ -106,7 +106,7 @@ def answer_to_text(answer: Answer) -> str:
     Returns:
         The answer text with its `[n]` markers, then "Sources" lines `[n] title`, link and quote.
     """
-    lines = [answer.text.strip()]
+    lines = [answer.text.strip()] + [f"({note})" for note in answer.notes]
     if answer.citations:
         lines += ["", "Sources"]
     for c in sorted(answer.citations, key=lambda c: c.n):
