@@ -112,6 +112,12 @@ class SupportScorer:
         return out
 
 
+def _past(text: str, a: int, b: int) -> int:
+    """Where to resume after leaving out text[a:b]: a line of its own (a list item) goes with its line break."""
+    whole_line = (a == 0 or text[a - 1] == "\n") and text[b : b + 1] == "\n"
+    return b + 1 if whole_line else b
+
+
 def _place_markers(sentence: str, numbers: list[int]) -> str:
     """Put markers before the sentence's final punctuation: "... weights [1]." / "……权重[1]。"."""
     if not numbers:
@@ -177,7 +183,7 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
         if drop_unsupported and len(same) > 25 and same in said:  # a small model's loop: say it once
             repeats += 1
             pieces.append(text[cursor:a])
-            cursor = b + 1 if (a == 0 or text[a - 1] == "\n") and text[b : b + 1] == "\n" else b
+            cursor = _past(text, a, b)
             continue
         said.add(same)
         cited = [n for n in parse_markers(claim) if 1 <= n <= len(hits)]
@@ -202,8 +208,7 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
         if drop_unsupported and (cited or claim_like) and not kept:
             dropped.append(MARKER.sub("", bare).strip())
             pieces.append(text[cursor:a])
-            whole_line = (a == 0 or text[a - 1] == "\n") and text[b : b + 1] == "\n"
-            cursor = b + 1 if whole_line else b  # a list item or line of its own goes with its line break
+            cursor = _past(text, a, b)
             continue
         for n, ok in kept:
             s = support[i, n - 1]
