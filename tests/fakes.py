@@ -10,6 +10,7 @@ with `parts()`. It raises `error` (after the sources) if one is given.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Iterator, Sequence
 
@@ -58,6 +59,8 @@ class ScriptedTutor:
         hits, tokens, text, citations: the script; defaults to `lora_script()`.
         error: raised from `stream` after the sources step, if given.
         delay: seconds to wait before each token, so streaming is observable.
+        gate: if given, the answer's first token waits (up to 60 s) until it is set, so a test
+            can look at the "sources shown, no answer yet" state without racing a timer.
     """
 
     modes = tuple(MODES)
@@ -71,6 +74,7 @@ class ScriptedTutor:
         *,
         error: Exception | None = None,
         delay: float = 0.0,
+        gate: threading.Event | None = None,
     ) -> None:
         d_hits, d_tokens, d_text, d_citations = lora_script()
         self.hits = tuple(d_hits if hits is None else hits)
@@ -79,6 +83,7 @@ class ScriptedTutor:
         self.citations = tuple(d_citations if citations is None else citations)
         self.error = error
         self.delay = delay
+        self.gate = gate
         self.calls: list[tuple[str, tuple[Message, ...], str, str, str | None]] = []
 
     def parts(self) -> list[str]:
@@ -103,6 +108,8 @@ class ScriptedTutor:
             yield Step(kind="token", text=DECLINE)
             yield Step(kind="answer", answer=Answer(question, DECLINE, (), hits, refused=True, mode=mode, model="refusal"))
             return
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
         for token in self.tokens:
             time.sleep(self.delay)
             yield Step(kind="token", text=token)

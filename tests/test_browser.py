@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -136,11 +137,13 @@ def ask(page, question: str) -> None:
 
 
 def test_answer_streams_with_sources_first_and_fragment_links(open_app):
-    page, _ = open_app(ScriptedTutor(delay=0.4))
+    first_token = threading.Event()  # held until the sources-first state has been seen
+    page, _ = open_app(ScriptedTutor(delay=0.1, gate=first_token))
     ask(page, QUESTION)
     page.locator("#chat").get_by_text("Found 2 passages").wait_for(timeout=WAIT)  # progress before the first token
     page.locator("#sources").get_by_text("Parameter-efficient fine-tuning").wait_for(timeout=WAIT)
     assert page.locator(LINK).count() == 0  # sources are shown before the answer is done
+    first_token.set()
     page.locator("#chat").get_by_text("LoRA freezes", exact=False).first.wait_for(timeout=WAIT)
     page.locator(LINK).first.wait_for(timeout=WAIT)
 
