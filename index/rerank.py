@@ -13,6 +13,7 @@ index (`<home>/reranker`); any other name is handed to sentence-transformers'
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -29,6 +30,24 @@ log = logging.getLogger(__name__)
 
 PROVENANCE = "provenance.json"  # written by tutor.train_reranker beside the weights
 TRAINED_DIR = "reranker"  # under settings.home
+
+
+DTYPES = ("auto", "float32", "bfloat16")
+# CPU flags (Linux /proc/cpuinfo) of units that multiply bfloat16 natively; elsewhere bf16 is emulated and slower.
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+@functools.cache
+def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU multiplies bfloat16 in hardware (read from `cpuinfo`; False where it is unreadable)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return bool(_BF16_FLAGS & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return False
 
 
 def body(chunk) -> str:
@@ -60,12 +79,17 @@ class CrossEncoderReranker:
             keeps the fused order for Chinese questions.
         threads: torch threads while scoring. One by default: on a shared 2-core
             machine a second thread fights the other processes (see bench/RESULTS.md).
+        dtype: "float32", "bfloat16", or "auto": bfloat16 where the CPU computes it natively
+            (AVX512-BF16 or AMX), where it scores about 2x faster with the same ranking.
     """
 
     def __init__(self, model: str, model_id: str | None = None, max_length: int = 256, batch_size: int = 32,
-                 multilingual: bool = True, threads: int = 1) -> None:
+                 multilingual: bool = True, threads: int = 1, dtype: str = "auto") -> None:
         if max_length < 16:
             raise ConfigError(f"rerank max_length must be at least 16 tokens, got {max_length}")
+        if dtype not in DTYPES:
+            raise ConfigError(f"rerank dtype {dtype!r} is not one of: {', '.join(DTYPES)}")
+        self.dtype = ("bfloat16" if native_bf16() else "float32") if dtype == "auto" else dtype
         self.model = str(model)
         self.model_id = model_id or self.model
         self.max_length = max_length
@@ -78,7 +102,10 @@ class CrossEncoderReranker:
         from sentence_transformers import CrossEncoder
 
         try:
-            return CrossEncoder(self.model, device="cpu", max_length=self.max_length)
+            import torch
+
+            return CrossEncoder(self.model, device="cpu", max_length=self.max_length,
+                                model_kwargs={"torch_dtype": getattr(torch, self.dtype)})
         except Exception as e:  # the library raises several unrelated types for a missing model
             raise ModelMissing(
                 f"cannot load reranker '{self.model}' ({type(e).__name__}); use a local folder, "
@@ -87,7 +114,7 @@ class CrossEncoderReranker:
 
     def load(self):
         """Load the model now (it is otherwise loaded on the first `rerank`)."""
-        return _shared(f"ce:{self.model}:{self.max_length}", self._load)
+        return _shared(f"ce:{self.model}:{self.max_length}:{self.dtype}", self._load)
 
     def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """Relevance of each passage to the question, higher is better (0..1)."""
@@ -141,7 +168,8 @@ def _trained(settings) -> CrossEncoderReranker:
                     "run `tutor train-reranker` to refresh it", folder, info.get("index_build"),
                     current.read_text(encoding="utf-8").strip())
     return CrossEncoderReranker(str(folder), model_id=f"trained:{info.get('base_model', '?')}",
-                                max_length=settings.rerank_max_length, multilingual=bool(info.get("multilingual")))
+                                max_length=settings.rerank_max_length, multilingual=bool(info.get("multilingual")),
+                                dtype=settings.rerank_dtype)
 
 
 RERANKERS: dict[str, Callable[..., CrossEncoderReranker]] = {"trained": _trained}
@@ -161,4 +189,4 @@ def make_reranker(settings):
     factory = RERANKERS.get(name)
     if factory:
         return factory(settings)
-    return CrossEncoderReranker(name, max_length=settings.rerank_max_length)
+    return CrossEncoderReranker(name, max_length=settings.rerank_max_length, dtype=settings.rerank_dtype)

@@ -8,7 +8,7 @@ import pytest
 from index.bm25 import tokenize
 from index.rerank import CrossEncoderReranker, make_reranker, passage_text, rank_by
 from tests.conftest import DOCS, make_chunks
-from tutor.errors import ModelMissing
+from tutor.errors import ConfigError, ModelMissing
 from tutor.retrieve import Retriever
 from tutor.types import Chunk, Document, Hit
 
@@ -310,3 +310,28 @@ def test_train_reranker_end_to_end_writes_model_and_provenance(settings, miner_i
     reranker = make_reranker(settings.replace(reranker="trained", rerank_max_length=64))
     got = reranker.rerank("What does LoRA freeze?", _hits(), 3)
     assert [h.rank for h in got] == [1, 2, 3] and not (folder.parent / "reranker.partial").exists()
+
+
+def test_bfloat16_is_chosen_only_where_the_cpu_has_it(tmp_path):
+    from index.rerank import native_bf16
+
+    sapphire, older = tmp_path / "sapphire", tmp_path / "older"
+    sapphire.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile amx_bf16\n")
+    older.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")
+    assert native_bf16(str(sapphire)) and not native_bf16(str(older))
+    assert not native_bf16(str(tmp_path / "missing"))  # no /proc (macOS, Windows): stay in float32
+    assert CrossEncoderReranker("m", dtype="float32").dtype == "float32"
+    assert CrossEncoderReranker("m").dtype in ("float32", "bfloat16")
+    with pytest.raises(ConfigError, match="float32"):
+        CrossEncoderReranker("m", dtype="fp8")
+
+
+@slow
+def test_bfloat16_scores_rank_like_float32(tiny_cross_encoder):
+    hits = _hits()
+    question = "How does LoRA reduce the number of trainable parameters with low-rank matrices?"
+    full = CrossEncoderReranker(tiny_cross_encoder, max_length=128, dtype="float32").rerank(question, hits, 3)
+    half = CrossEncoderReranker(tiny_cross_encoder, max_length=128, dtype="bfloat16").rerank(question, hits, 3)
+    assert half[0].chunk.doc_url == full[0].chunk.doc_url == LORA  # the tiny model's runners-up are near-ties
+    scores = {h.chunk.id: h.score for h in full}
+    assert all(abs(h.score - scores[h.chunk.id]) < 0.02 for h in half), ([h.score for h in full], [h.score for h in half])

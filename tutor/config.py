@@ -25,7 +25,8 @@ CHOICES = {
     "llm": ("local", "openai", "extractive"),
     "citation_check": ("embedding", "llm"),
     "unsupported": ("drop", "flag"),
-    "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
+    "query_rewrite": ("rules", "concat", "off"),
+    "rerank_dtype": ("auto", "float32", "bfloat16"),  # kept in step with index.rerank.DTYPES  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
     "log_level": ("debug", "info", "warning", "error"),
 }
 
@@ -43,8 +44,11 @@ class Settings:
     embedder: str = "minilm,use-multilingual"  # comma-separated: one dense retrieval leg per embedder
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
     reranker: str = "none"  # "none", "trained" (tutor train-reranker), or a CrossEncoder name/path
-    rerank_candidates: int = 20  # top fused hits the reranker re-scores (its cost grows linearly)
-    rerank_max_length: int = 256  # tokens per question+passage pair given to the reranker
+    # Top fused hits the reranker re-scores, and tokens per question+passage pair: cost grows with both.
+    # 10 x 128 in bfloat16 keeps retrieve-with-rerank at p50 160 / p95 230 ms on 2 cores (bench/RESULTS.md).
+    rerank_candidates: int = 10
+    rerank_max_length: int = 128
+    rerank_dtype: str = "auto"  # "auto" (bfloat16 where the CPU has it natively), "float32" or "bfloat16"
     llm: str = "local"
     llm_model: str = "qwen2.5-coder-1.5b"
     llm_base_url: str = ""

@@ -61,7 +61,7 @@ class Retriever:
     """
 
     def __init__(self, index, embedders, candidates: int = 30, mode: str = "hybrid", judge=None,
-                 reranker=None, rerank_candidates: int = 20) -> None:
+                 reranker=None, rerank_candidates: int = 10) -> None:
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
         self.index = index
