@@ -79,3 +79,11 @@ def test_check_says_a_looped_sentence_once_and_tidies_colon_stops():
     assert not checked.dropped  # a repeat is not an unsupported claim
     assert _place_markers("采样从纯高斯噪声开始，具体如下：。", [3]) == "采样从纯高斯噪声开始，具体如下[3]。"
     assert _place_markers("It works like this:", [1]) == "It works like this [1]:"
+
+
+def test_a_numbered_list_item_is_one_sentence_with_its_number():
+    text = "LSTM has three gates [1].\n1. The input gate decides what is written [1].\n2. The forget gate what is kept [2]."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "LSTM has three gates [1].", "1. The input gate decides what is written [1].", "2. The forget gate what is kept [2]."]
+    prose = "It ran for 2. Then it stopped."
+    assert [prose[a:b] for a, b in sentence_spans(prose)] == ["It ran for 2.", "Then it stopped."]

@@ -137,7 +137,7 @@ def test_token_estimate_counts_cjk_per_character():
 def test_citation_grammar_allows_only_listed_numbers():
     assert citation_grammar(0) == ""
     grammar = citation_grammar(4)
-    assert "num ::= [1-4]" in grammar and 'sentence ::= body " "? cite end' in grammar and "{1,250}" in grammar
+    assert "num ::= [1-4]" in grammar and 'sentence ::= item? body " "? cite end' in grammar and "{1,250}" in grammar
     assert "num ::= [1-9] | \"1\" [0-2]" in citation_grammar(12)
 
 
@@ -150,3 +150,26 @@ def test_chinese_answers_get_shorter_sentences_in_the_grammar(built_index):
     en = _cite_by_grammar(Turn("Why does LoRA save memory?", hits))["extra_body"]["grammar"]
     assert "{1,100}" in zh and "{1,250}" in en
     assert "grammar" not in _cite_by_grammar(Turn("LoRA", hits, mode="quiz"))["extra_body"]
+
+
+def test_sentences_cut_by_the_length_cap_end_at_their_last_clause():
+    from tutor.generate import close_cut_sentences, sentence_cap
+
+    cap = sentence_cap("LSTM 怎么解决长期依赖？")
+    head = "甲" * 60 + "，它允许 LSTM 在保持信息的同时，灵活"
+    cut = head + "乙" * (cap - len(head))
+    text = f"短句也可以[1]。 {cut}[2]。"
+    assert close_cut_sentences(text, cap) == f"短句也可以[1]。 {'甲' * 60}，它允许 LSTM 在保持信息的同时[2]。"
+    english = "LoRA freezes the weights, and trains two small matrices [1]."
+    assert close_cut_sentences(english, sentence_cap("What does LoRA freeze?")) == english  # under the cap: kept
+    no_clause = "丙" * cap + "[1]。"
+    assert close_cut_sentences(no_clause, cap) == no_clause  # nothing safe to cut back to
+
+
+def test_tidy_applies_only_under_the_citation_grammar(settings):
+    from tutor.generate import ChatGenerator, make_generator
+
+    cut = "甲" * 60 + "，" + "乙" * 39 + "[1]。"
+    turn = Turn("LSTM 怎么解决长期依赖？", HITS)
+    assert make_generator(settings.replace(llm="local")).tidy(turn, cut) == "甲" * 60 + "[1]。"
+    assert ChatGenerator(lambda: None, "openai:x").tidy(turn, cut) == cut  # a remote model's long sentence is its own

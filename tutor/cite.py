@@ -23,10 +23,12 @@ from tutor.types import Citation, Hit
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 # Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).
-# A dot inside a number ("3.5") or after a common abbreviation ("e.g. ", "et al. ") does not end one.
+# A dot inside a number ("3.5"), after a common abbreviation ("e.g. ", "et al. ") or after a list
+# item's number does not end one.
 _ABBREV = r"\b(?:e\.g|i\.e|et al|vs|cf|Fig|Figs|Eq|Eqs|Sec|approx|Dr|Mr|Mrs|Ms|Prof)\.(?=\s)"
+_LIST_ITEM = r"(?<![^\n])[ \t]*\d{1,2}\.(?=[ \t])"  # "1. " opening a line numbers an item, it ends nothing
 _SENTENCE = re.compile(
-    rf"(?:{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n])*"
+    rf"(?:{_LIST_ITEM}|{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n])*"
     r"(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

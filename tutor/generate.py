@@ -8,6 +8,7 @@ protocol. `make_generator` picks the backend named by `settings.llm`.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -64,6 +65,12 @@ class ChatGenerator:
         self._factory = chat_model_factory
         self._model: BaseChatModel | None = None
         self._lock = threading.Lock()
+
+    def tidy(self, turn: Turn, text: str) -> str:
+        """The streamed answer with the grammar's artefacts repaired (see `close_cut_sentences`)."""
+        if self.request_options is not _cite_by_grammar or turn.mode != "explain":
+            return text  # no length cap was imposed, so a long sentence is the model's own
+        return close_cut_sentences(text, sentence_cap(turn.question))
 
     @property
     def chat_model(self) -> "BaseChatModel":
@@ -168,13 +175,42 @@ def _chat_generator(settings: Settings) -> Generator:
     )
 
 
+def sentence_cap(question: str) -> int:
+    """The grammar's longest sentence body for answers to `question`, in characters.
+
+    A Chinese sentence packs ~3x the content per character: capped at 250, the
+    model ran on with "，以及……".
+    """
+    return 100 if question_language(question) == "zh" else 250
+
+
+def close_cut_sentences(text: str, cap: int) -> str:
+    """End each sentence the grammar's length cap cut mid-phrase at its last clause break.
+
+    A sentence whose body reached `cap` characters was forced to its marker
+    ("……从而提高[1]。"); the words after its last comma or semicolon are an
+    unfinished clause, so they go, and the marker and full stop stay.
+    """
+    def close(match: re.Match[str]) -> str:
+        body, tail = match.group(1), match.group(2)
+        if len(body.lstrip("-0123456789. ")) < cap - 2:
+            return match.group(0)
+        at = max(body.rfind(c) for c in "，；,;、")
+        if at < len(body) * 0.4:
+            return match.group(0)
+        return body[:at].rstrip() + tail
+    return _CUT.sub(close, text)
+
+
+# A sentence as the citation grammar produces it: a body, then "[n]" markers and an end mark.
+_CUT = re.compile(r"([^.。!?！？\[\]\n]+?)( ?(?:\[\d{1,2}\])+[.。!?！？])")
+
+
 def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
-    # A quiz question cites nothing, so only answers are constrained. A Chinese sentence
-    # packs ~3x the content per character: capped at 250, the model ran on with "，以及……".
+    # A quiz question cites nothing, so only answers are constrained.
     if turn.mode != "explain":
         return llama_cpp_options("")
-    longest = 100 if question_language(turn.question) == "zh" else 250
-    return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=longest))
+    return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=sentence_cap(turn.question)))
 
 
 def _extractive_generator(settings: Settings) -> Generator:

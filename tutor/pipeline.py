@@ -210,7 +210,9 @@ class Tutor:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        text, citations, dropped, replaced = self._check("".join(parts), turn, shown)
+        tidy = getattr(generator, "tidy", None)  # e.g. sentences a grammar's length cap cut mid-phrase
+        text = tidy(turn, "".join(parts)) if tidy else "".join(parts)
+        text, citations, dropped, replaced = self._check(text, turn, shown)
         if dropped or replaced:
             notes += (_dropped_note(len(dropped), question, replaced),)
         total = (time.perf_counter() - started) * 1000
