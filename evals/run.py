@@ -54,9 +54,10 @@ class TutorPipeline:
 
     def warm_up(self, answers: bool) -> None:
         """Load the index, models and (for answers) the generator, so no case pays for loading."""
-        self.tutor.retriever.retrieve(WARM_UP, 1)
-        if answers and hasattr(self.tutor.generator, "warm_up"):
-            self.tutor.generator.warm_up()
+        if answers:
+            self.tutor.warm_up()  # also primes the model's cache and measures its prompt-reading speed
+        else:
+            self.tutor.retriever.retrieve(WARM_UP, 1)
 
     def chunk_text(self, chunk_id: str) -> str | None:
         chunk = self.tutor.retriever.index.chunk(chunk_id)

@@ -20,7 +20,7 @@ from tutor.prompt import estimate_tokens
 from tutor.types import Hit, Turn
 
 
-def compress(turn: Turn, embedder, max_tokens: int) -> Turn:
+def compress(turn: Turn, embedder, max_tokens: int, total_tokens: int = 0) -> Turn:
     """Keep, per passage, the best sentences for the question within `max_tokens` (estimated).
 
     Args:
@@ -28,11 +28,15 @@ def compress(turn: Turn, embedder, max_tokens: int) -> Turn:
         embedder: the judge `Embedder` (multilingual, so a Chinese question scores English sentences);
             None scores by term overlap alone.
         max_tokens: the budget per passage; 0 or less keeps every passage whole.
+        total_tokens: if positive, a budget for all passages together (a first-token deadline,
+            see `tutor.latency`): passages in rank order each get their best sentence while it
+            fits, the rest of the budget goes to the best remaining sentences wherever they are,
+            and passages left with nothing are dropped from the end (so `[n]` numbering holds).
 
     Returns:
         The turn with shortened passage texts (the same turn if nothing changed).
     """
-    if max_tokens <= 0 or not turn.hits:
+    if not turn.hits or (max_tokens <= 0 and total_tokens <= 0):
         return turn
     from index.bm25 import tokenize
 
@@ -46,6 +50,8 @@ def compress(turn: Turn, embedder, max_tokens: int) -> Turn:
         semantic = (embedder.embed_documents(flat) @ embedder.embed_queries([turn.question])[0]).astype(float)
     lexical = np.array([len(terms & set(tokenize(s))) / len(terms) if terms else 0.0 for s in flat])
     scores = np.maximum(semantic, lexical)
+    if total_tokens > 0:
+        return _share(turn, groups, scores, total_tokens, max_tokens if max_tokens > 0 else total_tokens)
     hits, offset, changed = [], 0, False
     for hit, group in zip(turn.hits, groups):
         mine = scores[offset:offset + len(group)]
@@ -64,6 +70,36 @@ def compress(turn: Turn, embedder, max_tokens: int) -> Turn:
         hits.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)))
         changed = True
     return dataclasses.replace(turn, hits=tuple(hits)) if changed else turn
+
+
+def _share(turn: Turn, groups: list[list[str]], scores: np.ndarray, total: int, per_passage: int) -> Turn:
+    """`compress` with one budget for all passages together."""
+    starts = np.cumsum([0] + [len(g) for g in groups])
+    cost = [[estimate_tokens(s) for s in group] for group in groups]
+    chosen: list[list[int]] = [[] for _ in groups]
+    used = [0] * len(groups)
+    for p, group in enumerate(groups):  # first, each passage's best sentence, in rank order
+        if not group:
+            break
+        best = int(np.argmax(scores[starts[p]:starts[p + 1]]))
+        if p and sum(used) + cost[p][best] > total:
+            break  # this passage and the ones after it are left out
+        chosen[p], used[p] = [best], cost[p][best]
+    kept = sum(1 for c in chosen if c)
+    rest = sorted(((scores[starts[p] + i], p, i) for p in range(kept) for i in range(len(groups[p]))
+                   if i not in chosen[p]), key=lambda t: -t[0])
+    for _, p, i in rest:  # then the best remaining sentences, wherever they are
+        if sum(used) + cost[p][i] <= total and used[p] + cost[p][i] <= per_passage:
+            chosen[p].append(i)
+            used[p] += cost[p][i]
+    hits = []
+    for hit, group, keep in zip(turn.hits[:kept], groups, chosen):
+        if len(keep) == len(group):
+            hits.append(hit)
+            continue
+        text = "\n".join(group[i] for i in sorted(keep))
+        hits.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)))
+    return dataclasses.replace(turn, hits=tuple(hits))
 
 
 def restore_ids(citations: Sequence, shown: Sequence[Hit], original: Sequence[Hit]) -> list:

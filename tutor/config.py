@@ -61,6 +61,10 @@ class Settings:
     context_k: int = 4  # passages given to the model
     query_rewrite: str = "rules"  # how a follow-up borrows the previous question's subject (tutor/rewrite.py)
     passage_tokens: int = 120  # each passage is cut to its most relevant sentences within this; 0 = whole
+    # Time to first token to aim for, in seconds: the passages sent to a local model are sized
+    # to what it reads in that time at its measured speed (tutor/latency.py); 0 = no deadline.
+    ttft_target: float = 4.0
+    prefill_tps: float = 0.0  # the model's prompt-reading speed, tokens/s; 0 = measure it from its answers
     chunk_chars: int = 1000
     # The tutor declines when the best passage's judge similarity is below
     # min_relevance and its keywords cover less than min_keyword_coverage of the

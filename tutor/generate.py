@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from tutor.config import Settings
 from tutor.errors import ConfigError
+from tutor.latency import PrefillMeter
 from tutor.llm import llama_cpp_options, make_chat_model
 from tutor.prompt import SYSTEM_PROMPT, build_messages, citation_grammar, fit_budget, prompt_budget, question_language
 from tutor.protocols import Generator
@@ -43,6 +45,7 @@ class ChatGenerator:
         max_prompt_tokens: int | None = None,
         prime_cache: bool = False,
         request_options: Callable[[Turn], dict[str, Any]] | None = None,
+        meter: PrefillMeter | None = None,
     ) -> None:
         """Store the factory; nothing is loaded here.
 
@@ -56,14 +59,18 @@ class ChatGenerator:
                 server has it cached before the first question.
             request_options: extra keyword arguments for `chat_model.stream`,
                 per turn (the local backend sends a citation grammar this way).
+            meter: learns the model's prompt-reading speed from each answer, so the
+                pipeline can size prompts to a first-token deadline; None = no deadline.
         """
         self.model_id = model_id
         self.max_prompt_tokens = max_prompt_tokens
         self.prime_cache = prime_cache
         self.request_options = request_options
+        self.meter = meter
         self.last_usage: dict[str, Any] | None = None  # token counts of the latest answer, for logs and benchmarks
         self._factory = chat_model_factory
         self._model: BaseChatModel | None = None
+        self._primed = False
         self._lock = threading.Lock()
 
     def tidy(self, turn: Turn, text: str) -> str:
@@ -84,11 +91,17 @@ class ChatGenerator:
         """Build the chat model now (e.g. when the UI starts) instead of on the first question.
 
         With `prime_cache`, also runs the fixed system prompt once (one output
-        token), so the first real question only pays for its own message.
+        token), so the first real question only pays for its own message; timing
+        that read gives the meter its first measurement. Runs once; later calls return.
         """
         model = self.chat_model
-        if self.prime_cache:
-            model.invoke([("system", SYSTEM_PROMPT), ("user", "Hello")], max_tokens=1)
+        with self._lock:
+            if not self.prime_cache or self._primed:
+                return
+            self._primed = True
+        started = time.perf_counter()
+        reply = model.invoke([("system", SYSTEM_PROMPT), ("user", "Hello")], max_tokens=1)
+        self._measure(getattr(reply, "usage_metadata", None), time.perf_counter() - started)
 
     def stream(self, turn: Turn) -> Iterator[str]:
         """Yield the answer's text deltas as the model produces them.
@@ -104,11 +117,13 @@ class ChatGenerator:
                 log.warning("prompt trimmed to fit %d tokens: %s", self.max_prompt_tokens, " ".join(trimmed.notes()))
         messages = build_messages(turn)
         options = self.request_options(turn) if self.request_options else {}
-        usage, answer = None, ""
+        usage, answer, first = None, "", 0.0
+        started = time.perf_counter()
         for chunk in self.chat_model.stream(messages, **options):
             usage = chunk.usage_metadata or usage
             text = _text(chunk.content)
             if text:
+                first = first or time.perf_counter() - started
                 yield text
                 answer += text
                 if _looping(answer):
@@ -119,6 +134,14 @@ class ChatGenerator:
             # input_token_details.cache_read > 0 means llama.cpp reused a cached prefix (the system prompt at least).
             self.last_usage = dict(usage)
             log.debug("%s usage: %s", self.model_id, usage)
+            self._measure(usage, first)
+
+    def _measure(self, usage: Any, seconds: float) -> None:
+        """Feed the meter: prompt tokens the model read (not from its cache) and how long it took."""
+        if self.meter is None or not usage or not seconds:
+            return
+        cached = (usage.get("input_token_details") or {}).get("cache_read", 0) or 0
+        self.meter.record(int(usage.get("input_tokens", 0)) - int(cached), seconds)
 
 
 def _looping(text: str, shortest: int = 30, longest: int = 1000) -> bool:
@@ -172,6 +195,9 @@ def _chat_generator(settings: Settings) -> Generator:
         prime_cache=local,  # a remote API would bill the priming call
         # Only llama.cpp takes GBNF grammars; small local models need one to cite at all.
         request_options=_cite_by_grammar if local else None,
+        # A remote server's speed is not ours to measure (and its usage may not stream):
+        # it gets a deadline only when told its speed.
+        meter=PrefillMeter(settings.prefill_tps) if local or settings.prefill_tps else None,
     )
 
 

@@ -20,7 +20,8 @@ from tutor.errors import ConfigError
 from tutor import quiz
 from tutor.modes import HINTS, MODES, PATH_HITS, cite, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.outline import load_outline
-from tutor.prompt import LEVELS, fit_budget, question_language
+from tutor.latency import Budget, latency_budget
+from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens, question_language
 from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
@@ -33,6 +34,9 @@ def _lang(text: str) -> str:
     return "zh" if question_language(text) == "zh" else "en"
 
 
+# The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
+# answer has too little to stand on, and a late answer beats an empty one.
+MIN_CONTEXT_TOKENS = 80
 MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
 
 
@@ -105,6 +109,20 @@ class Tutor:
 
                 self._generator = make_generator(self.settings)
             return self._generator
+
+    def warm_up(self) -> None:
+        """Load the index, the embedders and the model now, and prime the model's prompt cache.
+
+        For a server that should answer its first question as fast as its later ones
+        (`tutor chat` runs this in the background while the page loads).
+        """
+        for question in ("What is attention?", "什么是注意力？"):  # the Chinese one loads jieba's dictionary (~1 s)
+            retrieval = self.retrieve(question)
+            self.covers(retrieval, question)
+            compress(Turn(question, tuple(retrieval.hits)), self.judge, self.settings.passage_tokens)
+        warm = getattr(self.generator, "warm_up", None)
+        if warm is not None:
+            warm()
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
                  part: str | None = None) -> Retrieval:
@@ -197,9 +215,11 @@ class Tutor:
         shown = turn.hits
         budget = getattr(generator, "max_prompt_tokens", None)
         if budget:
-            turn = compress(turn, self.judge, self.settings.passage_tokens)  # prompt tokens are the CPU's bottleneck
+            deadline = self._deadline(generator, turn, started)
+            # Prompt tokens are the CPU's bottleneck: passages are cut to their best sentences.
+            turn = compress(turn, self.judge, self.settings.passage_tokens, deadline.passages if deadline else 0)
             # Trimmed here, not silently inside the generator, so the learner is told.
-            turn, trimmed = fit_budget(turn, budget)
+            turn, trimmed = fit_budget(turn, budget, **({"history_tokens": deadline.history} if deadline else {}))
             notes = trimmed.notes()
         parts: list[str] = []
         ttft = 0.0
@@ -220,6 +240,19 @@ class Tutor:
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
                                            mode=mode, ttft_ms=ttft or total, total_ms=total,
                                            model=generator.model_id, notes=notes))
+
+    def _deadline(self, generator, turn: Turn, started: float) -> Budget | None:
+        """The passage and history budget that meets `ttft_target` at the model's measured speed, if it has a meter."""
+        meter = getattr(generator, "meter", None)
+        if meter is None or self.settings.ttft_target <= 0:
+            return None
+        if not meter.measured and hasattr(generator, "warm_up"):
+            generator.warm_up()  # reads the system prompt, which this question would read anyway, and times it
+        return latency_budget(self.settings.ttft_target, time.perf_counter() - started, meter.tokens_per_s,
+                              overhead_tokens(turn), floor_tokens=MIN_CONTEXT_TOKENS,
+                              passage_cap=self.settings.context_k * self.settings.passage_tokens
+                              if self.settings.passage_tokens > 0 else generator.max_prompt_tokens,
+                              history_tokens=HISTORY_TOKENS)
 
     def _check(self, text: str, turn: Turn, shown: Sequence[Hit]) -> tuple[str, list, tuple[str, ...], bool]:
         """Verify the model's citations against the stored passages; with `unsupported = "drop"`

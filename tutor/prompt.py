@@ -66,6 +66,7 @@ _CITED_CHINESE = "每句话不超过40个字，句末标出处编号，例如：
 
 HISTORY_TOKENS = 600  # the latest exchange in the history is never in the prompt cache: each token costs prefill
 MIN_PASSAGE_TOKENS = 60  # below this a passage is too short to answer from
+LABEL_CHARS = 60  # a source label's title and heading are each cut to about this
 MESSAGE_OVERHEAD = 6  # chat-template tokens around each message (<|im_start|>role\n ... <|im_end|>\n)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\u3000-\u303f\uff00-\uffef]")
@@ -198,6 +199,14 @@ def fit_budget(turn: Turn, max_prompt_tokens: int, history_tokens: int = HISTORY
     return dataclasses.replace(turn, history=tuple(history), hits=tuple(hits)), trimmed
 
 
+def overhead_tokens(turn: Turn) -> int:
+    """Estimated new prompt tokens of a turn besides its passage texts and history.
+
+    The system prompt is left out: llama.cpp has it cached after the first turn.
+    """
+    return estimate_tokens(_user_text(turn, [""] * len(turn.hits))) + MESSAGE_OVERHEAD
+
+
 def render_messages(turn: Turn) -> list[Message]:
     """Build the prompt as plain `Message`s (no budgeting: call `fit_budget` first).
 
@@ -259,7 +268,12 @@ def _source_label(hit: Hit) -> str:
     # Headings are paths that usually start with the title ("Title > Section"); don't say it twice.
     if heading.startswith(title):
         heading = heading[len(title):].lstrip(" >")
-    label = f"{title} — {heading}" if heading else title
+    # Only the innermost heading, and a long title cut: every label token is prefill time
+    # (four full heading paths cost ~80 tokens, a sixth of the prompt).
+    heading = heading.rsplit(" > ", 1)[-1]
+    if len(title) > LABEL_CHARS:
+        title = title[:LABEL_CHARS].rsplit(" ", 1)[0] + "…"
+    label = f"{title} — {heading[:LABEL_CHARS]}" if heading else title
     return _defuse_source(label)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import tempfile
 import uuid
 from datetime import datetime, timezone
@@ -214,7 +215,17 @@ def main(settings: Settings) -> None:
     def reload(old: Tutor) -> Tutor:  # a re-ingested index, the same loaded models
         return Tutor(settings, embedders=old.embedders, judge=old.judge, generator=old.generator)
 
-    launch(build_app(lambda: Tutor(settings), settings, reload=reload), settings)
+    tutor = Tutor(settings)  # cheap: everything loads on first use, or in the warm-up below
+    threading.Thread(target=_warm_up, args=(tutor,), name="warm-up", daemon=True).start()
+    launch(build_app(tutor, settings, reload=reload), settings)
+
+
+def _warm_up(tutor: Any) -> None:
+    """Load models while the first page loads; a failure here shows up, explained, at the first question."""
+    try:
+        tutor.warm_up()
+    except Exception as e:  # noqa: BLE001 - the chat reports the same problem to the learner when it recurs
+        log.warning("warm-up failed: %s", e)
 
 
 def _respond(holder: TutorHolder, question: str, chat: list, exchanges: list, mode: str, level: str,
