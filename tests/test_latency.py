@@ -154,3 +154,19 @@ def test_labels_name_the_innermost_heading_and_overhead_counts_them():
     label = user.split("\n")[1]
     assert label.endswith("— Method") and "Middle" not in label and len(label) < 140
     assert overhead_tokens(Turn("What is it?", (hit,))) >= estimate_tokens(label)
+
+
+def test_history_left_out_for_the_deadline_is_said_so(settings, built_index, embedder):
+    from tutor.types import Message
+
+    history = (Message("user", "What does LoRA freeze?"), Message("assistant", "LoRA freezes the weights. " * 20))
+    slow = Metered("LoRA trains small matrices [1].", 20.0)
+    answer = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=slow).ask(
+        "And what does it train?", history)
+    assert slow.turns[-1].history == ()
+    assert any("TUTOR_TTFT_TARGET" in note and "Left out the 2" in note for note in answer.notes)
+    fast = Metered("LoRA trains small matrices [1].", 1000.0)
+    answer = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=fast).ask(
+        "And what does it train?", history)
+    assert len(fast.turns[-1].history) == 2 and not answer.notes
+

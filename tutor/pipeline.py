@@ -220,7 +220,9 @@ class Tutor:
             turn = compress(turn, self.judge, self.settings.passage_tokens, deadline.passages if deadline else 0)
             # Trimmed here, not silently inside the generator, so the learner is told.
             turn, trimmed = fit_budget(turn, budget, **({"history_tokens": deadline.history} if deadline else {}))
-            notes = trimmed.notes()
+            rushed = deadline is not None and deadline.history < HISTORY_TOKENS
+            notes = trimmed.notes(f"to start answering within {self.settings.ttft_target:g} s (TUTOR_TTFT_TARGET)"
+                                  if rushed and trimmed.history_dropped else "to fit the model's context")
         parts: list[str] = []
         ttft = 0.0
         if prefix:

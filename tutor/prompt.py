@@ -125,14 +125,14 @@ class Trimmed:
     def __bool__(self) -> bool:
         return bool(self.history_dropped or self.passages_shortened)
 
-    def notes(self) -> tuple[str, ...]:
-        """One short sentence per kind of trimming, for `Answer.notes`."""
+    def notes(self, why: str = "to fit the model's context") -> tuple[str, ...]:
+        """One short sentence per kind of trimming, for `Answer.notes`; `why` says what forced it."""
         notes = []
         if self.history_dropped:
-            notes.append(f"Left out the {self.history_dropped} oldest chat messages to fit the model's context.")
+            notes.append(f"Left out the {self.history_dropped} oldest chat messages {why}.")
         if self.passages_shortened:
             numbers = ", ".join(f"[{n}]" for n in self.passages_shortened)
-            notes.append(f"Shortened sources {numbers} to fit the model's context.")
+            notes.append(f"Shortened sources {numbers} {why}.")
         return tuple(notes)
 
 
