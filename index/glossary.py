@@ -57,11 +57,71 @@ GENERAL = {
     "主题模型": "topic modeling", "编码": "encoding", "计算": "compute", "效率": "efficiency", "速度": "speed",
 }
 
+# More of the same vocabulary, by handbook part: the terms a learner reading Chinese notes uses
+# for what the English blogs name (classic NLP and statistics, networks, transformers,
+# fine-tuning, retrieval and agents, inference, generative models, interpretability).
+MORE = {
+    # statistics, classic ML and NLP
+    "停用词": "stop words", "词袋": "bag of words", "词频": "term frequency", "逆文档频率": "inverse document frequency",
+    "词干提取": "stemming", "词形还原": "lemmatization", "语料": "corpus", "语料库": "corpus", "困惑度": "perplexity",
+    "最大似然": "maximum likelihood", "似然": "likelihood", "先验": "prior", "后验": "posterior", "方差": "variance",
+    "信息论": "information theory", "熵": "entropy", "散度": "divergence", "线性代数": "linear algebra",
+    "矩阵": "matrix", "矩阵乘法": "matrix multiplication", "特征值": "eigenvalue", "奇异值分解": "singular value decomposition SVD",
+    "降维": "dimensionality reduction", "主成分分析": "principal component analysis PCA", "支持向量机": "support vector machine SVM",
+    "决策树": "decision tree", "随机森林": "random forest", "逻辑回归": "logistic regression", "线性回归": "linear regression",
+    "梯度下降": "gradient descent", "随机梯度下降": "stochastic gradient descent SGD", "动量": "momentum",
+    "权重衰减": "weight decay", "随机失活": "dropout", "丢弃法": "dropout", "批归一化": "batch normalization",
+    "早停": "early stopping", "超参数": "hyperparameters", "验证集": "validation set", "测试集": "test set",
+    "训练集": "training set", "泛化": "generalization", "欠拟合": "underfitting", "数据集": "dataset",
+    "数据增强": "data augmentation", "准确率": "accuracy", "召回率": "recall", "精确率": "precision",
+    "人工智能": "artificial intelligence AI", "机器学习": "machine learning", "深度学习": "deep learning",
+    "自然语言处理": "natural language processing NLP", "计算机视觉": "computer vision", "开源": "open source",
+    # networks and sequence models
+    "感知机": "perceptron", "多层感知机": "multilayer perceptron MLP", "隐藏层": "hidden layer", "全连接": "fully connected",
+    "池化": "pooling", "卷积神经网络": "convolutional neural network CNN", "残差网络": "residual network ResNet",
+    "梯度消失": "vanishing gradient", "梯度爆炸": "exploding gradient", "梯度裁剪": "gradient clipping",
+    "序列到序列": "sequence-to-sequence seq2seq", "门控循环单元": "gated recurrent unit GRU", "输入门": "input gate",
+    "遗忘门": "forget gate", "输出门": "output gate", "隐状态": "hidden state", "隐藏状态": "hidden state",
+    "马尔可夫链": "Markov chain", "隐马尔可夫模型": "hidden Markov model HMM", "蒙特卡洛": "Monte Carlo",
+    "折扣因子": "discount factor", "价值函数": "value function", "马尔可夫决策过程": "Markov decision process MDP",
+    "策略梯度": "policy gradient", "近端策略优化": "proximal policy optimization PPO",
+    "直接偏好优化": "direct preference optimization DPO",
+    # transformers
+    "掩码": "mask masking", "因果掩码": "causal mask", "点积": "dot product", "缩放点积注意力": "scaled dot-product attention",
+    "多查询注意力": "multi-query attention MQA", "分组查询注意力": "grouped-query attention GQA",
+    "位置嵌入": "position embedding", "词嵌入": "word embedding", "字节对编码": "byte pair encoding BPE", "子词": "subword",
+    "残差连接": "residual connection", "掩码语言模型": "masked language model", "上下文学习": "in-context learning",
+    "涌现": "emergent", "涌现能力": "emergent abilities", "查询": "query", "键向量": "key vector", "值向量": "value vector",
+    # fine-tuning and alignment
+    "参数高效微调": "parameter-efficient fine-tuning PEFT", "全量微调": "full fine-tuning", "监督微调": "supervised fine-tuning SFT",
+    "前缀微调": "prefix tuning", "提示微调": "prompt tuning", "灾难性遗忘": "catastrophic forgetting",
+    "指令": "instruction", "混合精度": "mixed precision", "半精度": "half precision", "浮点": "floating point",
+    # retrieval, agents and prompting
+    "分块": "chunking chunks", "切块": "chunking chunks", "语义搜索": "semantic search", "关键词": "keyword",
+    "稀疏检索": "sparse retrieval", "稠密检索": "dense retrieval", "密集检索": "dense retrieval",
+    "近似最近邻": "approximate nearest neighbor ANN", "最近邻": "nearest neighbor", "相似度": "similarity",
+    "余弦相似度": "cosine similarity", "知识图谱": "knowledge graph", "知识库": "knowledge base", "问答": "question answering",
+    "长期记忆": "long-term memory", "短期记忆": "short-term memory", "记忆": "memory", "规划": "planning",
+    "反思": "reflection", "提示工程": "prompt engineering", "自洽性": "self-consistency", "自一致性": "self-consistency",
+    # inference
+    "吞吐量": "throughput", "延迟": "latency", "批处理": "batching", "连续批处理": "continuous batching",
+    "算子融合": "kernel fusion", "分页注意力": "paged attention PagedAttention", "草稿模型": "draft model",
+    # generative models and multimodality
+    "生成模型": "generative model", "潜在空间": "latent space", "隐空间": "latent space", "潜变量": "latent variable",
+    "变分推断": "variational inference", "证据下界": "evidence lower bound ELBO", "分数匹配": "score matching",
+    "得分匹配": "score matching", "文生图": "text-to-image", "图像生成": "image generation", "超分辨率": "super-resolution",
+    "无分类器引导": "classifier-free guidance", "视觉语言模型": "vision-language model", "语音": "speech audio",
+    "音频": "audio", "视频": "video", "视觉编码器": "vision encoder",
+    # interpretability
+    "稀疏自编码器": "sparse autoencoder SAE", "探针": "probing probe", "神经元": "neuron", "电路": "circuits",
+    "叠加": "superposition", "表示工程": "representation engineering", "控制向量": "control vectors", "激活": "activations",
+}
+
 
 @lru_cache(maxsize=1)
 def glossary() -> dict[str, str]:
     """Chinese term -> English, from the handbook outline and the general list."""
-    terms = dict(GENERAL)
+    terms = {**MORE, **GENERAL}
     names = json.loads(_NAMES.read_text(encoding="utf-8"))
     for part in names.values():
         for zh, en in part.get("sections", {}).items():

@@ -294,3 +294,24 @@ def test_the_theme_toggle_overrides_the_system_and_is_remembered(open_app):
     page.wait_for_function("document.body.classList.contains('dark')", timeout=WAIT)
     page.locator("#theme-toggle").click()
     assert not page.evaluate("document.body.classList.contains('dark')")
+
+
+def test_eval_report_opens_with_its_plots(browser, settings, built_index, tmp_path):
+    from tests.fake_backends import ScriptedGenerator
+    from tests.test_evals import run_fake
+
+    script = "LoRA freezes the pretrained weights [1]. It trains two small low-rank matrices [1]."
+    out, summary, _ = run_fake(settings, tmp_path, ["default", "langchain-naive"], "all", ScriptedGenerator(script))
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto((out / "report.html").as_uri())
+    images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth])")
+    assert {src for src, _ in images} == {"retrieval_by_pair.png", "answers_by_config.png", "latency.png"}
+    assert all(width > 100 for _, width in images), images  # every plot decoded, none a broken icon
+    header = page.locator("table").first.locator("th").all_inner_texts()
+    assert header == ["metric", "default", "langchain-naive"]
+    hit5 = page.locator("table").first.locator("tr", has_text="hit@5").first.locator("td").all_inner_texts()
+    assert hit5[1] == f"{summary['configs']['default']['overall']['hit@5']:.3f}"
+    assert "<script>alert(1)</script>" in page.inner_text("body") and not dialogs  # a case's text is shown, not run
+    page.close()

@@ -11,6 +11,10 @@ def test_expand_names_the_english_terms_longest_match_first():
     assert expand("什么是位置编码？") == "positional encoding"
     assert expand("How does attention work?") == ""  # English questions are left alone
     assert expand("红烧肉怎么做？") == ""
+    # Classic NLP and network vocabulary of the Chinese notes, named as the English blogs name it.
+    assert expand("现在还需要去掉停用词吗？") == "stop words"
+    assert expand("LSTM 的遗忘门和输入门有什么区别？") == "forget gate input gate"
+    assert expand("稀疏自编码器怎么找到可解释的特征？") == "sparse autoencoder SAE features"
 
 
 def test_outline_sections_are_in_the_glossary():

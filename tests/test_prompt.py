@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tutor.errors import ConfigError
+from tutor.grammar import citation_grammar
 from tutor.prompt import (
     SYSTEM_PROMPT,
     build_messages,
-    citation_grammar,
     estimate_tokens,
     fit_budget,
     question_language,

@@ -39,7 +39,7 @@ class LlmCheckedScorer(SupportScorer):
         band: pairs scoring within `band` of the threshold are checked.
     """
 
-    def __init__(self, embedder, chat_model, threshold: float = 0.45, band: float = 0.15) -> None:
+    def __init__(self, embedder, chat_model, threshold: float = 0.5, band: float = 0.15) -> None:
         super().__init__(embedder)
         self.chat_model = chat_model
         self.threshold = threshold

@@ -77,7 +77,10 @@ class Settings:
     # A question term no source contains ("Llama 4 Scout") needs this relevance;
     # a year no source mentions means the question is about later events.
     unknown_term_relevance: float = 0.35
-    support_threshold: float = 0.45  # sentence-passage support needed to keep a citation
+    # Sentence-passage support needed to keep a citation. 0.5, not 0.45: the sentences scoring
+    # 0.45-0.5 were mostly generic or wrong (a Chinese "definition" that only shares the topic),
+    # and dropping them took judged citation precision from 0.943 to 1.000 on 100 cases.
+    support_threshold: float = 0.5
     citation_check: str = "embedding"  # "llm": also ask the chat model about borderline citations
     unsupported: str = "drop"  # a sentence no passage supports is taken out ("drop") or kept, flagged ("flag")
     host: str = "127.0.0.1"

@@ -18,7 +18,8 @@ from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor.latency import PrefillMeter
 from tutor.llm import llama_cpp_options, make_chat_model
-from tutor.prompt import SYSTEM_PROMPT, build_messages, citation_grammar, fit_budget, prompt_budget, question_language
+from tutor.grammar import citation_grammar
+from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, prompt_budget, question_language
 from tutor.protocols import Generator
 from tutor.types import Turn
 

@@ -62,7 +62,9 @@ _LANGUAGE_LINES = {
 }
 # Short sentences, with the marker's place shown: without it the 1.5B model ran Chinese
 # sentences on until the grammar's length cap cut them mid-phrase ("……从而提高[1]。").
-_CITED_CHINESE = "每句话不超过40个字，句末标出处编号，例如：LoRA 只训练两个小矩阵[1]。"
+# The example has no content on purpose: with a real claim in it ("LoRA 只训练两个小矩阵[1]。")
+# the model copied the claim into answers on nearby topics, where the check let it pass.
+_CITED_CHINESE = "每句话不超过40个字，句末标出处编号，格式如：第一句[1]。第二句[2]。"
 
 HISTORY_TOKENS = 600  # the latest exchange in the history is never in the prompt cache: each token costs prefill
 MIN_PASSAGE_TOKENS = 60  # below this a passage is too short to answer from
@@ -324,44 +326,3 @@ def _cut(text: str, limit: int) -> str:
     at = head.rfind(" ")
     return (head[:at] if at >= limit * 0.8 else head).rstrip()
 
-
-def citation_grammar(n_sources: int, max_sentence_chars: int = 250) -> str:
-    """A llama.cpp GBNF grammar that ends every sentence with an in-range `[n]` marker.
-
-    Small models (Qwen2.5-Coder 0.5B/1.5B) ignored the instruction to cite
-    (0 markers in 12 test answers), so for llama.cpp backends decoding is
-    constrained instead: a sentence can only end as "... [n]." (or "[n][m]."),
-    with 1 <= n <= n_sources, and "[" is allowed nowhere else, so out-of-range
-    markers are impossible. Findings that shaped it:
-
-    - No "." inside a sentence, not even "3.5": with a dot allowed between
-      digits, the model dodged the marker ("architecture.1 This ...").
-    - The marker goes before the full stop: placed after it, the 1.5B model
-      read "[2]" as the subject of the next sentence ("[2] shows that ...").
-    - A sentence is capped at `max_sentence_chars`: a model that never wants
-      to cite otherwise writes ", which ..." forever instead of ending.
-    - The space before the marker is optional: Chinese puts none ("权重[1]。"),
-      and with a space required the 1.5B model never ended a Chinese sentence,
-      writing "，以及……" until the cap.
-    - A sentence may open as a list item ("1. ", "- "): with "." banned, a model
-      that wanted a numbered list after "具体如下[4]。" could only stop.
-
-    Returns "" when there are no sources (nothing to cite).
-    """
-    if n_sources <= 0:
-        return ""
-    if n_sources <= 9:
-        num = f"[1-{n_sources}]"
-    else:  # 10..99: "1".."9" or a two-digit number up to n
-        tens, ones = divmod(n_sources, 10)
-        num = f'[1-9] | [1-{tens - 1}] [0-9] | "{tens}" [0-{ones}]' if tens > 1 else f'[1-9] | "1" [0-{ones}]'
-    return (
-        "root ::= sentence (sep sentence)*\n"
-        'sep ::= " " | "\\n" | "\\n\\n"\n'
-        'sentence ::= item? body " "? cite end\n'
-        'item ::= [1-9] ". " | "- "\n'
-        f"body ::= [^.。!?！？\\[\\]\\n]{{1,{max_sentence_chars}}}\n"
-        'cite ::= "[" num "]" ("[" num "]")?\n'
-        f"num ::= {num}\n"
-        'end ::= "." | "。" | "!" | "?" | "！" | "？"\n'
-    )
