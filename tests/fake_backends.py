@@ -39,17 +39,38 @@ class HashEmbedder:
     embed_queries = embed_documents
 
 
+class TranslatingEmbedder(HashEmbedder):
+    """A cross-lingual stand-in: each sentence in `translations` embeds as its English translation.
+
+    The multilingual judge places a faithful translation near its source sentence;
+    this fake does exactly that for the pairs it is given (test_contracts checks
+    the same pair on the real judge).
+    """
+
+    model_id = "fake/translating-hash-embedder-1024"
+
+    def __init__(self, translations: dict[str, str], dim: int = 1024) -> None:
+        super().__init__(dim)
+        self.translations = {k.strip(): v for k, v in translations.items()}
+
+    def _one(self, text: str) -> np.ndarray:
+        return super()._one(self.translations.get(text.strip(), text))
+
+
 class ScriptedGenerator:
-    """Yields a fixed answer word by word; `{n}` style markers are written into the script."""
+    """Yields a fixed answer word by word; `[n]` markers are written into the script.
+
+    Given several scripts, the k-th call answers with the k-th (the last one repeats).
+    """
 
     model_id = "fake/scripted"
 
-    def __init__(self, script: str) -> None:
-        self.script = script
+    def __init__(self, *scripts: str) -> None:
+        self.scripts = scripts
         self.turns: list[Turn] = []
 
     def stream(self, turn: Turn) -> Iterator[str]:
         self.turns.append(turn)
-        words = self.script.split(" ")
+        words = self.scripts[min(len(self.turns), len(self.scripts)) - 1].split(" ")
         for i, word in enumerate(words):
             yield word if i == 0 else " " + word

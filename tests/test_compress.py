@@ -6,7 +6,7 @@ from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
 from tutor.compress import compress, restore_ids
 from tutor.pipeline import Tutor
-from tutor.prompt import estimate_tokens
+from tutor.language import estimate_tokens
 from tutor.types import Turn
 
 FILLER = " ".join(f"Paragraph {i} talks about tokenizers, datasets and unrelated training logistics." for i in range(12))

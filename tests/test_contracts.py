@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_chunks
-from tests.fake_backends import HashEmbedder, ScriptedGenerator
+from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
 from tests.fakes import ScriptedTutor
 from tutor.extractive import ExtractiveGenerator
 from tutor.types import Hit, Turn
@@ -43,6 +43,25 @@ def test_embedder_contract(factory):
     q = e.embed_queries(["low-rank adapters in LoRA"])[0]
     assert q.shape == (v.shape[1],) and q @ v[0] > q @ v[1]  # higher is more similar
     assert e.embed_documents([]).shape[0] == 0
+
+
+# A Chinese sentence that says what the first passage's first sentence says (tutor/restate.py relies on it).
+TRANSLATION = ("LoRA 冻结预训练的权重，只训练两个小的低秩矩阵 A 和 B。",
+               "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B.")
+
+
+@pytest.mark.parametrize("factory", [
+    lambda: TranslatingEmbedder(dict([TRANSLATION])),
+    pytest.param(_real("use-multilingual"), marks=slow, id="use-multilingual"),
+])
+def test_cross_lingual_judge_contract(factory):
+    from tutor.cite import SupportScorer
+    from tutor.config import Settings
+
+    hits = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]
+    support = SupportScorer(factory()).supports([TRANSLATION[0] + "[1]"], hits)
+    assert support[0, 0].score >= Settings().support_threshold > support[0, 2].score  # LoRA, not diffusion
+    assert support[0, 0].quote.strip() == TRANSLATION[1]
 
 
 def _turn() -> Turn:

@@ -162,7 +162,8 @@ def test_learning_path_for_sources_outside_the_handbook_lists_them(settings, bui
 
 
 def test_trimmed_context_is_reported_in_the_answer(settings, built_index, embedder):
-    from tutor.prompt import SYSTEM_PROMPT, estimate_tokens
+    from tutor.language import estimate_tokens
+    from tutor.prompt import SYSTEM_PROMPT
 
     class Budgeted(ScriptedGenerator):
         # A little short of what the prompt needs: the system prompt plus ~255 tokens of sources and question.

@@ -6,14 +6,8 @@ import pytest
 
 from tutor.errors import ConfigError
 from tutor.grammar import citation_grammar
-from tutor.prompt import (
-    SYSTEM_PROMPT,
-    build_messages,
-    estimate_tokens,
-    fit_budget,
-    question_language,
-    render_messages,
-)
+from tutor.language import estimate_tokens, question_language
+from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, render_messages
 from tutor.types import Chunk, Hit, Message, Turn
 
 

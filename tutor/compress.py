@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from tutor.cite import sentence_spans
-from tutor.prompt import estimate_tokens
+from tutor.language import estimate_tokens
 from tutor.types import Hit, Turn
 
 

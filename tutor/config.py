@@ -25,8 +25,8 @@ CHOICES = {
     "llm": ("local", "openai", "extractive"),
     "citation_check": ("embedding", "llm"),
     "unsupported": ("drop", "flag"),
-    "query_rewrite": ("rules", "concat", "off"),
-    "rerank_dtype": ("auto", "float32", "bfloat16"),  # kept in step with index.rerank.DTYPES  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
+    "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
+    "rerank_dtype": ("auto", "float32", "bfloat16"),  # kept in step with index.rerank.DTYPES
     "log_level": ("debug", "info", "warning", "error"),
 }
 
@@ -83,6 +83,9 @@ class Settings:
     support_threshold: float = 0.5
     citation_check: str = "embedding"  # "llm": also ask the chat model about borderline citations
     unsupported: str = "drop"  # a sentence no passage supports is taken out ("drop") or kept, flagged ("flag")
+    # When a non-English answer falls back to the sources' English sentences, ask the model once more
+    # to say those sentences in the question's language, checked like any answer (tutor/restate.py).
+    restate: bool = False
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: str = "warning"

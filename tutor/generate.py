@@ -19,7 +19,8 @@ from tutor.errors import ConfigError
 from tutor.latency import PrefillMeter
 from tutor.llm import llama_cpp_options, make_chat_model
 from tutor.grammar import citation_grammar
-from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, prompt_budget, question_language
+from tutor.language import question_language
+from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, prompt_budget
 from tutor.protocols import Generator
 from tutor.types import Turn
 
@@ -76,7 +77,7 @@ class ChatGenerator:
 
     def tidy(self, turn: Turn, text: str) -> str:
         """The streamed answer with the grammar's artefacts repaired (see `close_cut_sentences`)."""
-        if self.request_options is not _cite_by_grammar or turn.mode != "explain":
+        if self.request_options is not _cite_by_grammar or turn.mode not in CITED_MODES:
             return text  # no length cap was imposed, so a long sentence is the model's own
         return close_cut_sentences(text, sentence_cap(turn.question))
 
@@ -229,13 +230,15 @@ def close_cut_sentences(text: str, cap: int) -> str:
     return _CUT.sub(close, text)
 
 
+CITED_MODES = ("explain", "restate")  # the prompt modes whose every sentence ends with a marker
+
 # A sentence as the citation grammar produces it: a body, then "[n]" markers and an end mark.
 _CUT = re.compile(r"([^.。!?！？\[\]\n]+?)( ?(?:\[\d{1,2}\])+[.。!?！？])")
 
 
 def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
-    # A quiz question cites nothing, so only answers are constrained.
-    if turn.mode != "explain":
+    # A quiz question cites nothing, so only answers (and restated quotes) are constrained.
+    if turn.mode not in CITED_MODES:
         return llama_cpp_options("")
     return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=sentence_cap(turn.question)))
 

@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Iterator, Sequence
 
-from tutor.cite import MARKER, SupportScorer, check
+from tutor.checker import AnswerChecker
+from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
@@ -21,7 +22,8 @@ from tutor import quiz
 from tutor.modes import HINTS, MODES, PATH_HITS, cite, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.outline import load_outline
 from tutor.latency import Budget, latency_budget
-from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens, question_language
+from tutor.language import question_language
+from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens
 from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
@@ -37,7 +39,6 @@ def _lang(text: str) -> str:
 # The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
 # answer has too little to stand on, and a late answer beats an empty one.
 MIN_CONTEXT_TOKENS = 80
-MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
 
 
 class Tutor:
@@ -234,9 +235,10 @@ class Tutor:
             yield Step("token", text=delta)
         tidy = getattr(generator, "tidy", None)  # e.g. sentences a grammar's length cap cut mid-phrase
         text = tidy(turn, "".join(parts)) if tidy else "".join(parts)
-        text, citations, dropped, replaced = self._check(text, turn, shown)
-        if dropped or replaced:
-            notes += (_dropped_note(len(dropped), question, replaced),)
+        checked = AnswerChecker(self.settings, self.judge, generator)(text, turn, shown)
+        text, citations = checked.text, checked.citations
+        if checked.note(question):
+            notes += (checked.note(question),)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
@@ -255,38 +257,6 @@ class Tutor:
                               passage_cap=self.settings.context_k * self.settings.passage_tokens
                               if self.settings.passage_tokens > 0 else generator.max_prompt_tokens,
                               history_tokens=HISTORY_TOKENS)
-
-    def _check(self, text: str, turn: Turn, shown: Sequence[Hit]) -> tuple[str, list, tuple[str, ...], bool]:
-        """Verify the model's citations against the stored passages; with `unsupported = "drop"`
-        take out what no passage supports, and fall back to the passages' own words if nothing is left."""
-        # Checked against the whole stored passages: the shortened ones the model read are
-        # subsets of them (same order), and a quote must be a span of the stored chunk.
-        hits = list(shown[: len(turn.hits)])
-        strict = self.settings.unsupported == "drop" and not declined(text, False)  # a refusal stays a refusal
-        checked = check(text, hits, self._scorer(self.generator), self.settings.support_threshold,
-                        drop_unsupported=strict)
-        said = MARKER.sub("", checked.text).strip(" \n。.")
-        # Kept when something supported is left; "根据[2]。" alone ("According to [2].") says nothing.
-        if not strict or (checked.citations and len(said) >= MIN_ANSWER_CHARS):
-            return checked.text, checked.citations, checked.dropped, False
-        from tutor.extractive import ExtractiveGenerator
-
-        quoted = "".join(ExtractiveGenerator().stream(dataclasses.replace(turn, hits=tuple(hits))))
-        fallback = check(quoted, hits, SupportScorer(self.judge), self.settings.support_threshold,
-                         drop_unsupported=False)
-        return fallback.text, fallback.citations, checked.dropped, True
-
-    def _scorer(self, generator) -> SupportScorer:
-        """The citation scorer: embeddings and overlap, plus the chat model's opinion if configured."""
-        if self.settings.citation_check != "llm":
-            return SupportScorer(self.judge)
-        chat_model = getattr(generator, "chat_model", None)
-        if chat_model is None:
-            raise ConfigError(f"TUTOR_CITATION_CHECK=llm needs a chat model, and {generator.model_id} has none; "
-                              "use TUTOR_LLM=local or openai, or TUTOR_CITATION_CHECK=embedding")
-        from tutor.cite_llm import LlmCheckedScorer
-
-        return LlmCheckedScorer(self.judge, chat_model, self.settings.support_threshold)
 
     def _finish(self, question: str, text: str, citations, hits, mode: str, started: float, model: str,
                 refused: bool = False) -> Iterator[Step]:
@@ -349,12 +319,3 @@ class Tutor:
         assert answer is not None  # stream always ends with an answer step
         return answer
 
-
-def _dropped_note(n: int, question: str, replaced: bool) -> str:
-    """Tell the learner that sentences were taken out (and the answer replaced), in their language."""
-    if is_chinese(question):
-        took = f"删去了 {n} 句来源不支持的内容" if n else "模型的回答太短，无法核对"
-        return took + ("，改为直接引用来源原文。" if replaced else "。")
-    took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports" if n else \
-        "The model's answer was too short to check against the sources"
-    return took + ("; showing the sources' own words instead." if replaced else ".")

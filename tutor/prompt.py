@@ -15,13 +15,13 @@ passage can neither end its block, open a new chat turn, nor pose as a citation.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tutor.config import Settings
 from tutor.errors import ConfigError
+from tutor.language import estimate_tokens, question_language  # noqa: F401  (re-exported)
 from tutor.types import Hit, Message, Turn
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ The user's message names a level. """ + " ".join(f"Level {name}: {text}" for nam
 # paths are built without the model; see tutor/modes.py.)
 MODES = {
     "explain": "Task: explain the answer to the question, using the sources.",
+    # Only after an answer failed the citation check (tutor/restate.py): each source is one quoted sentence.
+    "restate": "Task: say what each numbered source says, in the language of the question, in order: one sentence "
+    "per source, ending with that source's number, like: ...[1]. ...[2]. Keep names and technical terms; add "
+    "nothing that the source does not say.",
     "quiz": "Task: write ONE short quiz question for a learner about the topic below. Its answer must be stated in "
     "source [1]. Do not give the answer and do not mention the source. Write only the question, ending with a "
     "question mark.",
@@ -71,43 +75,10 @@ MIN_PASSAGE_TOKENS = 60  # below this a passage is too short to answer from
 LABEL_CHARS = 60  # a source label's title and heading are each cut to about this
 MESSAGE_OVERHEAD = 6  # chat-template tokens around each message (<|im_start|>role\n ... <|im_end|>\n)
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\u3000-\u303f\uff00-\uffef]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_WORD = re.compile(r"[A-Za-z]+")
 # Control tokens of common chat templates (ChatML/Qwen/SmolLM <|im_start|>, Llama 3 <|eot_id|>, Gemma, Mistral).
 _CONTROL = re.compile(r"<\|[^<>|\s]{1,40}\|>|</?s>|<(?:start|end)_of_turn>|\[/?INST\]", re.IGNORECASE)
 _FENCE = re.compile(r"<\s*/?\s*sources\s*>", re.IGNORECASE)
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,\-–]\s*\d{1,3})*)\]")
-
-
-def estimate_tokens(text: str) -> int:
-    """Approximate a text's token count without a tokenizer.
-
-    Heuristic: each CJK character (Han, kana, Hangul, full-width punctuation)
-    counts 1 token, and the rest of the text 1 token per 3.5 characters.
-    Measured with Qwen2.5's tokenizer: English prose runs 4.4 characters per
-    token, markdown notes 3.9, number-dense tables 2.8, Chinese about 1.5.
-    So the estimate is high for prose and Chinese (the safe side) and up to
-    ~20% low for tables of numbers, which `prompt_budget`'s margin absorbs.
-    """
-    cjk = len(_CJK.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / 3.5)
-
-
-def question_language(question: str) -> str | None:
-    """Return "zh", "ja" or "ko" when the question is mainly in that script, else None."""
-    han, kana, hangul = len(_HAN.findall(question)), len(_KANA.findall(question)), len(_HANGUL.findall(question))
-    words = len(_WORD.findall(question))
-    # A CJK word is about two characters: "What does 注意力 mean?" stays English, "什么是 RAG？" is Chinese.
-    if kana >= 2 and kana + han >= 2 * words:
-        return "ja"
-    if hangul >= 2 and hangul >= 2 * words:
-        return "ko"
-    if han >= 2 and han >= 2 * words:
-        return "zh"
-    return None
 
 
 @dataclass(frozen=True)
@@ -257,7 +228,7 @@ def _user_text(turn: Turn, texts: list[str]) -> str:
     language = question_language(turn.question) or ""
     if language in _LANGUAGE_LINES:
         lines.append(_LANGUAGE_LINES[language])
-    if language == "zh" and turn.mode != "quiz" and turn.hits:
+    if language == "zh" and turn.mode == "explain" and turn.hits:
         lines.append(_CITED_CHINESE)
     question = _CONTROL.sub(_spoil, turn.question.strip())
     label = "Topic" if turn.mode == "quiz" else "Question"

@@ -1,0 +1,78 @@
+"""Restating a fallback's quoted sentences in the learner's language (tutor/restate.py, tutor/checker.py)."""
+
+from tests.conftest import make_chunks
+from tests.fake_backends import ScriptedGenerator, TranslatingEmbedder
+from tests.test_contracts import TRANSLATION
+from tutor.generate import _cite_by_grammar
+from tutor.pipeline import Tutor
+from tutor.prompt import render_messages
+from tutor.restate import renumber, restate_turn, wanted
+from tutor.types import Chunk, Hit, Turn
+
+BAD = "LoRA was invented on the Moon by penguins in 1850 [1]. It bakes sourdough bread every morning [2]."
+RESTATED = TRANSLATION[0].rstrip("。") + "[1]。"  # the judge below knows it for its English sentence
+
+
+def _hit(n: int, text: str) -> Hit:
+    return Hit(Chunk(f"https://example.org/{n}", f"T{n}", f"T{n}", text, 0, len(text)), 1.0 / n, n)
+
+
+def test_restate_turn_makes_one_passage_per_quoted_sentence_and_maps_numbers_back():
+    turn = Turn("LoRA 是什么？", (_hit(1, "a"), _hit(2, "b"), _hit(3, "c")), level="practitioner")
+    quoted = ("以下是来源中最相关的原文（英文保留原样）：\nLoRA freezes the weights. [1] "
+              "Attention looks at every token. [3] Scores are a softmax. [3] Out of range. [7]")
+    ask, numbers = restate_turn(turn, quoted)
+    assert [h.chunk.text for h in ask.hits] == ["LoRA freezes the weights.", "Attention looks at every token.",
+                                                "Scores are a softmax."]  # the lead-in and [7] cite nothing shown
+    assert numbers == [1, 3, 3] and [h.rank for h in ask.hits] == [1, 2, 3]
+    assert (ask.mode, ask.level, ask.question, ask.history) == ("restate", "practitioner", "LoRA 是什么？", ())
+    assert renumber("甲[1]。乙[2]。丙[3][2]。丁[9]。", numbers) == "甲[1]。乙[3]。丙[3]。丁。"
+
+
+def test_only_questions_in_the_scripts_the_fallback_detects_are_restated():
+    assert wanted("LoRA 冻结了什么？") and wanted("LoRAは何を凍結しますか？")
+    assert not wanted("What does LoRA freeze?") and not wanted("What does 注意力 mean?")
+
+
+def test_restate_prompt_asks_for_one_cited_sentence_per_source_under_the_citation_grammar():
+    ask = Turn("LoRA 冻结了什么？", (_hit(1, "LoRA freezes the weights."), _hit(2, "It trains A and B.")),
+               mode="restate")
+    user = render_messages(ask)[-1].content
+    assert "one sentence per source" in user and "[1] to [2]" in user and "用中文回答" in user
+    assert "每句话不超过40个字" not in user  # a translation is as long as its sentence
+    assert "num ::= [1-2]" in _cite_by_grammar(ask)["extra_body"]["grammar"]
+
+
+def _tutor(settings, built_index, embedder, *scripts, restate=True):
+    generator = ScriptedGenerator(*scripts)
+    judge = TranslatingEmbedder(dict([TRANSLATION]))
+    tutor = Tutor(settings.replace(restate=restate), index=built_index, embedders=embedder, judge=judge,
+                  generator=generator)
+    return tutor, generator
+
+
+def test_a_chinese_fallback_is_restated_in_chinese_and_checked(settings, built_index, embedder):
+    tutor, generator = _tutor(settings, built_index, embedder, BAD, RESTATED)
+    answer = tutor.ask("LoRA 冻结了什么？")
+    assert [t.mode for t in generator.turns] == ["explain", "restate"]
+    stored = [c.text for c in make_chunks()]
+    assert all(any(h.chunk.text in text for text in stored) for h in generator.turns[1].hits)  # quoted sentences
+    assert answer.text.startswith("LoRA 冻结预训练的权重，只训练两个小的低秩矩阵 A 和 B [1]。") and "英文保留原样" not in answer.text
+    lora = next(c for c in answer.citations if c.url.endswith("lora"))
+    assert lora.supported and lora.quote in built_index.chunk(lora.chunk_id).text  # the English words, verbatim
+    assert answer.notes == ("删去了 2 句来源不支持的内容，改为用中文转述来源原文（引文见出处）。",)
+
+
+def test_a_restatement_that_fails_the_check_leaves_the_sources_english_words(settings, built_index, embedder):
+    tutor, generator = _tutor(settings, built_index, embedder, BAD, "企鹅在月球上烤面包，味道很好[1]。")
+    answer = tutor.ask("LoRA 冻结了什么？")
+    assert len(generator.turns) == 2 and "企鹅" not in answer.text
+    assert "英文保留原样" in answer.text and "LoRA freezes the pretrained weights" in answer.text
+    assert answer.notes == ("删去了 2 句来源不支持的内容，改为直接引用来源原文。",)
+
+
+def test_no_restating_when_it_is_off_or_the_question_is_english(settings, built_index, embedder):
+    for restate, question in ((False, "LoRA 冻结了什么？"), (True, "What does LoRA freeze?")):
+        tutor, generator = _tutor(settings, built_index, embedder, BAD, RESTATED, restate=restate)
+        answer = tutor.ask(question)
+        assert len(generator.turns) == 1 and "LoRA freezes the pretrained weights" in answer.text
