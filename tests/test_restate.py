@@ -76,3 +76,14 @@ def test_no_restating_when_it_is_off_or_the_question_is_english(settings, built_
         tutor, generator = _tutor(settings, built_index, embedder, BAD, RESTATED, restate=restate)
         answer = tutor.ask(question)
         assert len(generator.turns) == 1 and "LoRA freezes the pretrained weights" in answer.text
+
+
+def test_the_fallback_picks_sentences_for_a_chinese_question_by_the_english_names_of_its_terms():
+    from tutor.extractive import ExtractiveGenerator
+
+    chunks = make_chunks()
+    formula = _hit(3, r"The loss is \frac{1}{N} \sum_i (x_i - \hat{x}_i)^2 over the whole diffusion model batch.")
+    turn = Turn("扩散模型是怎么采样的？", (Hit(chunks[0], 1.0, 1), Hit(chunks[2], 0.5, 2), formula))
+    text = "".join(ExtractiveGenerator(max_sentences=2).stream(turn))
+    assert "reverse a gradual noising process. [2]" in text and "Gaussian noise" in text  # not LoRA's, ranked first
+    assert "frac" not in text and "LoRA" not in text

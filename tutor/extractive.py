@@ -14,6 +14,7 @@ from tutor.cite import sentence_spans
 from tutor.types import Turn
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_FORMULA = re.compile(r"\\[A-Za-z]+\s*[{(\\]|\$\$|\\tag")  # LaTeX: "\text{tf}(t, d)", "$$", "\tag{1}"
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
 
 
@@ -32,14 +33,16 @@ class ExtractiveGenerator:
 
     def stream(self, turn: Turn) -> Iterator[str]:
         from index.bm25 import tokenize
+        from index.glossary import expand
 
-        terms = set(tokenize(turn.question))
+        # A Chinese question's terms match English sentences only through their English names.
+        terms = set(tokenize(turn.question + " " + expand(turn.question)))
         scored = []
         for n, hit in enumerate(turn.hits, start=1):
             for a, b in sentence_spans(hit.chunk.text):
                 sentence = hit.chunk.text[a:b].strip()
-                if len(sentence) < 40 or sentence.startswith(("```", "|", "#")):
-                    continue  # headings, tables and code are poor answers on their own
+                if len(sentence) < 40 or sentence.startswith(("```", "|", "#")) or _FORMULA.search(sentence):
+                    continue  # headings, tables, code and formulas are poor answers on their own
                 overlap = len(terms & set(tokenize(sentence))) / max(len(terms), 1)
                 scored.append((overlap + 0.3 / n, n, a, sentence))  # earlier passages ranked better
         scored.sort(key=lambda s: -s[0])
