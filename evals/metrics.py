@@ -149,7 +149,7 @@ def share(flags: Sequence[bool]) -> float | None:
 
 def answer_language(text: str) -> str:
     """"zh" when the text (without markers) is mainly Chinese, else "en"."""
-    from tutor.prompt import question_language
+    from tutor.language import question_language
 
     return "zh" if question_language(MARKER.sub("", text)) == "zh" else "en"
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.test_browser import ask, browser, free_port  # noqa: F401  (browser is a shared fixture)
 from tests.warc_slice import ingest_slice
-from tutor import llm
+from tutor import llama_server
 from tutor.config import Settings
 from tutor.outline import HANDBOOK_URL, load_outline
 from tutor.pipeline import Tutor
@@ -77,7 +77,7 @@ def tutor(real_settings) -> Iterator[RecordingTutor]:
     tutor = RecordingTutor(real_settings.replace(llm="local", llm_model="smollm2-135m", max_tokens=96))
     tutor.retrieve(QUESTION)  # load the index and the embedders before the browser waits on them
     yield tutor
-    llm.shutdown_servers()
+    llama_server.shutdown_servers()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import DOCS, make_chunks
 from tests.fake_backends import HashEmbedder
-from tutor import llm
+from tutor import llama_server
 from tutor.config import REPO_ROOT
 from tutor.pipeline import Tutor
 from tutor.types import Document
@@ -48,7 +48,7 @@ def tutor(tmp_path_factory):
     # The real multilingual judge (USE): it checks the Chinese answer's citations against the
     # English passages, as in production; the hash embedder only serves the retrieval legs.
     yield Tutor(settings, index=index, embedders=embedder)
-    llm.shutdown_servers()
+    llama_server.shutdown_servers()
 
 
 def test_an_instruction_planted_in_a_source_does_not_steer_the_answer(tutor):

@@ -15,7 +15,7 @@ import socket
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-from tutor import llm
+from tutor import llama_server, llm
 from tutor.config import Settings
 from tutor.errors import BackendUnavailable, ConfigError
 from tutor.generate import ChatGenerator, make_generator
@@ -56,7 +56,7 @@ def smollm2_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def smollm2_generator(smollm2_settings):
     yield make_generator(smollm2_settings)
-    llm.shutdown_servers()
+    llama_server.shutdown_servers()
 
 
 @pytest.fixture(params=["fake", pytest.param("smollm2", marks=pytest.mark.slow)])
@@ -124,10 +124,10 @@ def test_local_generator_constrains_citations_with_a_grammar(settings):
 
 
 def test_make_generator_is_cheap_and_names_backends(settings):
-    before = dict(llm._servers)
+    before = dict(llama_server._servers)
     gen = make_generator(settings.replace(llm="local", llm_model="qwen2.5-coder-0.5b"))
     assert gen.model_id == "local:qwen2.5-coder-0.5b"
-    assert llm._servers == before and not settings.models_dir.exists()  # nothing resolved or loaded yet
+    assert llama_server._servers == before and not settings.models_dir.exists()  # nothing resolved or loaded yet
     with pytest.raises(ConfigError, match="local, openai, extractive"):
         make_generator(dataclasses.replace(settings, llm="bogus"))
 
@@ -158,11 +158,11 @@ def test_unreachable_server_is_backend_unavailable_and_ignores_proxies(settings,
 def test_shared_server_is_one_per_path_and_not_started(tmp_path):
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF")
-    a = llm.shared_server(path, 2048, 2)
+    a = llama_server.shared_server(path, 2048, 2)
     try:
-        assert llm.shared_server(path, 4096, 2) is a and not a.started
+        assert llama_server.shared_server(path, 4096, 2) is a and not a.started
     finally:
-        llm.shutdown_servers()
+        llama_server.shutdown_servers()
 
 
 @pytest.mark.slow

@@ -57,7 +57,9 @@ def test_a_chinese_fallback_is_restated_in_chinese_and_checked(settings, built_i
     assert [t.mode for t in generator.turns] == ["explain", "restate"]
     stored = [c.text for c in make_chunks()]
     assert all(any(h.chunk.text in text for text in stored) for h in generator.turns[1].hits)  # quoted sentences
-    assert answer.text.startswith("LoRA 冻结预训练的权重，只训练两个小的低秩矩阵 A 和 B [1]。") and "英文保留原样" not in answer.text
+    assert answer.text.startswith("以下是来源中最相关内容的中文转述（英文原文见出处）：\n"
+                                  "LoRA 冻结预训练的权重，只训练两个小的低秩矩阵 A 和 B [1]。")
+    assert "英文保留原样" not in answer.text
     lora = next(c for c in answer.citations if c.url.endswith("lora"))
     assert lora.supported and lora.quote in built_index.chunk(lora.chunk_id).text  # the English words, verbatim
     assert answer.notes == ("删去了 2 句来源不支持的内容，改为用中文转述来源原文（引文见出处）。",)

@@ -18,7 +18,7 @@ from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor.language import question_language
 from tutor.refusal import declined, is_chinese
-from tutor.restate import renumber, restate_turn, wanted
+from tutor.restate import lead_in, renumber, restate_turn, wanted
 from tutor.types import Citation, Hit, Turn
 
 MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
@@ -80,7 +80,8 @@ class AnswerChecker:
         if self.settings.restate and wanted(turn.question) and self.generator.model_id != "extractive":
             restated = self._restate(turn, quoted)
             if restated is not None:
-                return Outcome(restated.text, tuple(restated.citations), checked.dropped, RESTATED)
+                return Outcome(lead_in(turn.question) + restated.text, tuple(restated.citations), checked.dropped,
+                               RESTATED)
         fallback = check(quoted, hits, SupportScorer(self.judge), self.settings.support_threshold,
                          drop_unsupported=False)
         return Outcome(fallback.text, tuple(fallback.citations), checked.dropped, QUOTED)

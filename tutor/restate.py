@@ -20,6 +20,9 @@ from tutor.language import question_language
 from tutor.types import Hit, Turn
 
 _MARKERS = re.compile(f"(?:{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice
+# Said before a restatement, as the English fallback says "以下是来源中最相关的原文（英文保留原样）":
+# the learner should know these are the sources' sentences retold, not the model's own answer.
+LEAD_IN = {"zh": "以下是来源中最相关内容的中文转述（英文原文见出处）：\n"}
 MAX_QUOTES = 4  # each one is a sentence to write; more than the extractive fallback's 3 is never needed
 
 
@@ -55,6 +58,11 @@ def restate_turn(turn: Turn, quoted: str) -> tuple[Turn, list[int]]:
         hits.append(Hit(dataclasses.replace(source.chunk, text=bare), source.score, len(hits) + 1, stage=source.stage))
         numbers.append(cited[0])
     return Turn(turn.question, tuple(hits), mode="restate", level=turn.level), numbers
+
+
+def lead_in(question: str) -> str:
+    """The line that introduces a restatement for `question` ("" for a language without one)."""
+    return LEAD_IN.get(question_language(question) or "", "")
 
 
 def renumber(text: str, numbers: list[int]) -> str:
