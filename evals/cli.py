@@ -57,7 +57,8 @@ def run(settings, args, stdout: TextIO) -> int:
     from pathlib import Path
 
     from evals.cases import CaseError, load_cases, spread
-    from evals.run import Builder, run_eval
+    from evals.pipelines import Builder
+    from evals.run import run_eval
 
     if args.limit is not None and args.limit < 1:
         raise CaseError(f"--limit must be at least 1, got {args.limit}")

@@ -8,8 +8,10 @@ import pytest
 
 from evals.baselines import looks_like_refusal, parse_config
 from evals.cases import CaseError, load_cases, spread
-from evals.judge import JUDGE_KINDS, PROFILES, LLMJudge, OfflineJudge, judge_answer, make_judge
-from evals.run import Builder, run_eval
+from evals.grading import judge_answer
+from evals.judge import JUDGE_KINDS, PROFILES, LLMJudge, OfflineJudge, make_judge
+from evals.pipelines import Builder
+from evals.run import run_eval
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.warc_slice import write_warc_slice
 from tutor.errors import ConfigError

@@ -197,7 +197,8 @@ def test_eval_runs_reranked_and_plain_side_by_side(settings, built_index, tmp_pa
     import json
 
     from evals.cases import load_cases
-    from evals.run import Builder, run_eval
+    from evals.pipelines import Builder
+    from evals.run import run_eval
     from index import rerank
     from tests.fake_backends import HashEmbedder
     from tests.test_evals import write_cases
