@@ -148,10 +148,10 @@ def share(flags: Sequence[bool]) -> float | None:
 
 
 def answer_language(text: str) -> str:
-    """"zh" when the text (without markers) is mainly Chinese, else "en"."""
-    from tutor.language import question_language
+    """"zh" when the text is mainly Chinese, else "en" (markers and the English fallback's Chinese lead-in aside)."""
+    from tutor.language import answer_language as script
 
-    return "zh" if question_language(MARKER.sub("", text)) == "zh" else "en"
+    return "zh" if script(text) == "zh" else "en"
 
 
 def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float | None]:

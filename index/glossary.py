@@ -143,3 +143,32 @@ def expand(question: str) -> str:
         return ""
     found = dict.fromkeys(glossary()[m.group()] for m in _pattern().finditer(question))
     return " ".join(found)
+
+
+@lru_cache(maxsize=1)
+def _english() -> tuple[dict[str, str], re.Pattern]:
+    """English name (lower case) -> its first Chinese term, and a pattern that finds the names in English text."""
+    first: dict[str, str] = {}
+    for zh, en in glossary().items():
+        if len(en) >= 3:
+            first.setdefault(en.lower(), zh)
+    names = sorted(first, key=len, reverse=True)  # "self-attention" before "attention"
+    return first, re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w-])", re.IGNORECASE)
+
+
+def chinese_names(text: str, question: str = "", limit: int = 6) -> list[tuple[str, str]]:
+    """(English name as `text` writes it, Chinese term) for the glossary names in English `text`.
+
+    A learner who asked in Chinese and is shown English sentences reads them with these. Terms of
+    `question` come first, under the learner's own word for them (隐空间, not 潜在空间); then
+    multi-word names, which are the ones a learner is least likely to know, before single words.
+    """
+    first, pattern = _english()
+    asked = {glossary()[m.group()].lower(): m.group() for m in _pattern().finditer(question)} if question else {}
+    seen: dict[str, tuple[tuple, tuple[str, str]]] = {}
+    for m in pattern.finditer(text):
+        key = m.group().lower()
+        if key not in seen:
+            rank = (key not in asked, " " not in key and "-" not in key, m.start())
+            seen[key] = (rank, (m.group(), asked.get(key, first[key])))
+    return [pair for _, pair in sorted(seen.values())[:limit]]

@@ -98,4 +98,7 @@ def test_percentile_and_aggregate():
 def test_answer_language():
     assert metrics.answer_language("LoRA 冻结预训练权重，只训练两个低秩矩阵 A 和 B [1]。") == "zh"
     assert metrics.answer_language("LoRA freezes the weights [1].") == "en"
+    # The fallback's Chinese lead-in outweighs a short English quote by characters, but the answer is English.
+    assert metrics.answer_language("以下是来源中最相关的原文（英文保留原样）：\nLoRA freezes the weights [1].") == "en"
+    assert metrics.answer_language("以下是来源中最相关内容的中文转述（英文原文见出处）：\nLoRA 冻结预训练权重 [1]。") == "zh"
     assert metrics.needs_support("LoRA freezes the weights.") and not metrics.needs_support("Sure!")

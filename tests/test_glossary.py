@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from index.bm25 import Bm25, tokenize
-from index.glossary import expand, glossary
+from index.glossary import chinese_names, expand, glossary
+from tutor.checker import term_note
 
 
 def test_expand_names_the_english_terms_longest_match_first():
@@ -28,3 +29,24 @@ def test_expanded_query_reaches_an_english_passage_through_bm25():
     question = "低秩适配器为什么能省显存？"
     assert not bm25.search(question, 2) or bm25.search(question, 2)[0][1] == 0
     assert bm25.search(f"{question} {expand(question)}", 2)[0][0] == 0
+
+
+def test_chinese_names_of_an_english_passage_put_the_learners_terms_first():
+    text = ("Self-attention lets each token look at the others during training [1]. "
+            "The forget gate decides what a latent space model keeps; the FORGET GATE again [2].")
+    pairs = chinese_names(text, "遗忘门和隐空间是什么？")
+    # The question's terms under the learner's own words (隐空间, not the glossary's first, 潜在空间), then
+    # multi-word names before single words, each once and as the text writes it.
+    assert pairs[:3] == [("forget gate", "遗忘门"), ("latent space", "隐空间"), ("Self-attention", "自注意力")]
+    assert {en for en, _ in pairs[3:]} == {"token", "training"}
+    assert chinese_names(text, limit=2) == [("Self-attention", "自注意力"), ("forget gate", "遗忘门")]
+    assert chinese_names("Boil the pasta in salted water.") == []
+    assert chinese_names("multi-head attentional") == []  # whole words only: not "attention" inside another word
+
+
+def test_term_note_only_for_an_english_answer_to_a_chinese_question():
+    english = "以下是来源中最相关的原文（英文保留原样）：\nThe forget gate drops old memory [1]."
+    assert term_note("LSTM 的遗忘门有什么用？", english) == "英文术语对照：forget gate（遗忘门）、memory（记忆）"
+    assert term_note("What does the forget gate do?", english) == ""
+    assert term_note("LSTM 的遗忘门有什么用？", "遗忘门决定丢弃哪些旧记忆（forget gate）[1]。") == ""
+    assert term_note("红烧肉怎么做？", "Boil the pasta [1].") == ""

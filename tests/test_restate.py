@@ -70,7 +70,9 @@ def test_a_restatement_that_fails_the_check_leaves_the_sources_english_words(set
     answer = tutor.ask("LoRA 冻结了什么？")
     assert len(generator.turns) == 2 and "企鹅" not in answer.text
     assert "英文保留原样" in answer.text and "LoRA freezes the pretrained weights" in answer.text
-    assert answer.notes == ("删去了 2 句来源不支持的内容，改为直接引用来源原文。",)
+    assert answer.notes[0] == "删去了 2 句来源不支持的内容，改为直接引用来源原文。"
+    # The English sentences come with the Chinese names of their terms.
+    assert answer.notes[1].startswith("英文术语对照：low-rank（低秩）、weights（权重）") and len(answer.notes) == 2
 
 
 def test_no_restating_when_it_is_off_or_the_question_is_english(settings, built_index, embedder):
@@ -78,6 +80,7 @@ def test_no_restating_when_it_is_off_or_the_question_is_english(settings, built_
         tutor, generator = _tutor(settings, built_index, embedder, BAD, RESTATED, restate=restate)
         answer = tutor.ask(question)
         assert len(generator.turns) == 1 and "LoRA freezes the pretrained weights" in answer.text
+        assert any(n.startswith("英文术语对照") for n in answer.notes) == (question != "What does LoRA freeze?")
 
 
 def test_the_fallback_picks_sentences_for_a_chinese_question_by_the_english_names_of_its_terms():

@@ -16,7 +16,7 @@ from typing import Sequence
 from tutor.cite import MARKER, SupportScorer, check
 from tutor.config import Settings
 from tutor.errors import ConfigError
-from tutor.language import question_language
+from tutor.language import answer_language, question_language
 from tutor.refusal import declined, is_chinese
 from tutor.restate import lead_in, renumber, restate_turn, wanted
 from tutor.types import Citation, Hit, Turn
@@ -48,6 +48,18 @@ class Outcome:
             "The model's answer was too short to check against the sources"
         return took + {KEPT: ".", QUOTED: "; showing the sources' own words instead.",
                        RESTATED: "; restating the sources' own words instead (quoted in the citations)."}[self.how]
+
+
+def term_note(question: str, text: str) -> str:
+    """For a Chinese question answered in English (the sources' own words, or a model that would not
+    write Chinese): the Chinese names of the terms those sentences use, so the learner can read them."""
+    from index.glossary import chinese_names
+
+    if question_language(question) != "zh" or answer_language(text) == "zh":
+        return ""
+
+    pairs = chinese_names(text, question)
+    return "英文术语对照：" + "、".join(f"{en}（{zh}）" for en, zh in pairs) if pairs else ""
 
 
 class AnswerChecker:

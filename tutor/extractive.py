@@ -16,6 +16,8 @@ from tutor.types import Turn
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _FORMULA = re.compile(r"\\[A-Za-z]+\s*[{(\\]|\$\$|\\tag")  # LaTeX: "\text{tf}(t, d)", "$$", "\tag{1}"
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
+# Said before the English sentences shown to a Chinese question: they are the sources' words, not a translation.
+LEAD_IN = "以下是来源中最相关的原文（英文保留原样）：\n"
 
 
 class ExtractiveGenerator:
@@ -48,6 +50,6 @@ class ExtractiveGenerator:
         scored.sort(key=lambda s: -s[0])
         chosen = sorted(scored[: self.max_sentences], key=lambda s: (s[1], s[2]))
         if _CJK.search(turn.question):
-            yield "以下是来源中最相关的原文（英文保留原样）：\n"
+            yield LEAD_IN
         for i, (_, n, _, sentence) in enumerate(chosen):
             yield ("" if i == 0 else " ") + _MARKUP.sub("", sentence) + f" [{n}]"

@@ -43,3 +43,12 @@ def question_language(question: str) -> str | None:
     if han >= 2 and han >= 2 * words:
         return "zh"
     return None
+
+
+def answer_language(text: str) -> str | None:
+    """The script an answer is written in, as `question_language` reads it, markers and the English
+    fallback's lead-in line aside: a Chinese line before English sentences does not make them Chinese."""
+    from tutor.cite import MARKER
+    from tutor.extractive import LEAD_IN
+
+    return question_language(MARKER.sub("", text.removeprefix(LEAD_IN)))

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Iterator, Sequence
 
-from tutor.checker import AnswerChecker
+from tutor.checker import AnswerChecker, term_note
 from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
@@ -237,8 +237,7 @@ class Tutor:
         text = tidy(turn, "".join(parts)) if tidy else "".join(parts)
         checked = AnswerChecker(self.settings, self.judge, generator)(text, turn, shown)
         text, citations = checked.text, checked.citations
-        if checked.note(question):
-            notes += (checked.note(question),)
+        notes += tuple(n for n in (checked.note(question), term_note(question, text)) if n)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,

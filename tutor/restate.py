@@ -20,7 +20,7 @@ from tutor.language import question_language
 from tutor.types import Hit, Turn
 
 _MARKERS = re.compile(f"(?:{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice
-# Said before a restatement, as the English fallback says "以下是来源中最相关的原文（英文保留原样）":
+# Said before a restatement, as the English fallback says its LEAD_IN (tutor/extractive.py):
 # the learner should know these are the sources' sentences retold, not the model's own answer.
 LEAD_IN = {"zh": "以下是来源中最相关内容的中文转述（英文原文见出处）：\n"}
 MAX_QUOTES = 4  # each one is a sentence to write; more than the extractive fallback's 3 is never needed
