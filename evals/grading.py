@@ -53,6 +53,7 @@ def judge_answer(judge, answer: Answer, key_facts: Sequence[str], lang: str,
         "key_fact_recall": metrics.share(facts),
         "quotes": len(verbatim), "quotes_verbatim": sum(verbatim),
         "answer_language_match": float(metrics.answer_language(answer.text) == lang),
+        "quoted_fallback_rate": float(answer.checked == "quoted") if answer.checked else None,
     }
     details = {"sentences": [{"claim": c, "cited": list(r), "supported": bool(r) and entails(i, frozenset(r))}
                              for i, (c, r) in enumerate(sentences)],

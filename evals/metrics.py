@@ -23,6 +23,9 @@ RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
 ANSWER_METRICS = ("citation_precision", "citation_recall", "faithfulness", "groundedness", "key_fact_recall",
                   "verbatim_quote_rate", "answer_language_match")
 JUDGED_METRICS = ANSWER_METRICS[:5]  # the ones a support judge decides
+# Lower is better, so kept out of the answer plots: answers whose model sentences all failed the
+# citation check and were replaced by the sources' own sentences (None for a pipeline without the check).
+RATES = ("quoted_fallback_rate",)
 REFUSAL_METRICS = ("refusal_accuracy", "refusal_precision", "refusal_recall")
 LATENCIES = ("ttft_ms", "total_ms", "retrieval_ms")
 PRIMARY = {"retrieval": "hit@5", "answers": "citation_recall"}
@@ -193,7 +196,7 @@ def aggregate(records: Sequence[Mapping]) -> dict:
     """
     out: dict = {"n": len(records)}
     counts: dict[str, int] = {}
-    for name in RETRIEVAL_METRICS + ANSWER_METRICS:
+    for name in RETRIEVAL_METRICS + ANSWER_METRICS + RATES:
         if name == "verbatim_quote_rate":
             total = sum(r.get("quotes", 0) for r in records)
             if total:

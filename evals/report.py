@@ -13,16 +13,16 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from evals.metrics import ANSWER_METRICS, JUDGED_METRICS, RETRIEVAL_METRICS
+from evals.metrics import ANSWER_METRICS, JUDGED_METRICS, RATES, RETRIEVAL_METRICS
 
 log = logging.getLogger(__name__)
 
 PAIRS = ("en-en", "zh-en", "zh-zh", "oos")
-HEADLINE = RETRIEVAL_METRICS + ANSWER_METRICS + (
+HEADLINE = RETRIEVAL_METRICS + ANSWER_METRICS + RATES + (
     "refusal_accuracy", "refusal_precision", "refusal_recall", "ttft_ms_p50", "ttft_ms_p95", "total_ms_p50",
     "total_ms_p95", "retrieval_ms_p50", "retrieval_ms_p95")
 BY_PAIR = ("hit@5", "mrr@10", "ndcg@10", "citation_recall", "faithfulness", "key_fact_recall",
-           "answer_language_match", "refusal_accuracy")
+           "answer_language_match", "quoted_fallback_rate", "refusal_accuracy")
 Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
 
 

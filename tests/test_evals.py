@@ -2,6 +2,7 @@
 
 import argparse
 import io
+import dataclasses
 import json
 
 import pytest
@@ -102,6 +103,10 @@ def test_judge_answer_scores_citations_quotes_facts_and_language():
     assert scores["key_fact_recall"] == 0.5 and scores["answer_language_match"] == 1.0
     assert (scores["quotes"], scores["quotes_verbatim"]) == (2, 1)
     assert [s["supported"] for s in details["sentences"]] == [True, False, False]
+    assert scores["quoted_fallback_rate"] is None  # no citation check ran (a baseline's answer)
+    for how, rate in (("quoted", 1.0), ("kept", 0.0), ("restated", 0.0)):
+        scores, _ = judge_answer(judge, dataclasses.replace(answer, checked=how), [], "en", texts.get)
+        assert scores["quoted_fallback_rate"] == rate
 
 
 def test_offline_judge_penalises_missing_numbers():
@@ -216,6 +221,11 @@ def test_harness_end_to_end_with_fakes(settings, built_index, tmp_path):
     assert summary["gold_urls_not_indexed"]["default"] == {"https://example.org/not-indexed": ["en-3"]}
     lora = next(r for r in results if r["config"] == "default" and r["suite"] == "answers" and r["id"] == "en-1")
     assert lora["citation_recall"] == 1.0 and lora["answer"]["citations"][0]["url"] == "https://example.org/lora"
+    answered = [r for r in results if r["config"] == "default" and r["suite"] == "answers" and not r["refused"]]
+    assert lora["quoted_fallback_rate"] == 0.0 and overall["counts"]["quoted_fallback_rate"] == len(answered)
+    assert overall["quoted_fallback_rate"] == pytest.approx(sum(r["quoted_fallback_rate"] for r in answered)
+                                                           / len(answered))
+    assert "quoted_fallback_rate" not in summary["configs"]["langchain-naive"]["overall"]
     oos = next(r for r in results if r["config"] == "default" and r["suite"] == "answers" and r["id"] == "oos-1")
     assert oos["refused"] and "citation_recall" not in oos
     page = (out / "report.html").read_text(encoding="utf-8")

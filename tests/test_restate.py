@@ -63,6 +63,7 @@ def test_a_chinese_fallback_is_restated_in_chinese_and_checked(settings, built_i
     lora = next(c for c in answer.citations if c.url.endswith("lora"))
     assert lora.supported and lora.quote in built_index.chunk(lora.chunk_id).text  # the English words, verbatim
     assert answer.notes == ("删去了 2 句来源不支持的内容，改为用中文转述来源原文（引文见出处）。",)
+    assert answer.checked == "restated"
 
 
 def test_a_restatement_that_fails_the_check_leaves_the_sources_english_words(settings, built_index, embedder):
@@ -70,7 +71,7 @@ def test_a_restatement_that_fails_the_check_leaves_the_sources_english_words(set
     answer = tutor.ask("LoRA 冻结了什么？")
     assert len(generator.turns) == 2 and "企鹅" not in answer.text
     assert "英文保留原样" in answer.text and "LoRA freezes the pretrained weights" in answer.text
-    assert answer.notes[0] == "删去了 2 句来源不支持的内容，改为直接引用来源原文。"
+    assert answer.notes[0] == "删去了 2 句来源不支持的内容，改为直接引用来源原文。" and answer.checked == "quoted"
     # The English sentences come with the Chinese names of their terms.
     assert answer.notes[1].startswith("英文术语对照：low-rank（低秩）、weights（权重）") and len(answer.notes) == 2
 
@@ -92,3 +93,11 @@ def test_the_fallback_picks_sentences_for_a_chinese_question_by_the_english_name
     text = "".join(ExtractiveGenerator(max_sentences=2).stream(turn))
     assert "reverse a gradual noising process. [2]" in text and "Gaussian noise" in text  # not LoRA's, ranked first
     assert "frac" not in text and "LoRA" not in text
+
+
+def test_an_answer_the_check_passes_is_kept_as_written(settings, built_index, embedder):
+    stored = next(c.text for c in make_chunks() if "LoRA freezes" in c.text)
+    sentence = stored[stored.index("LoRA freezes"):].split(".")[0]
+    tutor, generator = _tutor(settings, built_index, embedder, sentence + " [1].")
+    answer = tutor.ask("What does LoRA freeze?")
+    assert answer.checked == "kept" and answer.text.startswith(sentence) and len(generator.turns) == 1

@@ -242,7 +242,7 @@ class Tutor:
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
                                            mode=mode, ttft_ms=ttft or total, total_ms=total,
-                                           model=generator.model_id, notes=notes))
+                                           model=generator.model_id, notes=notes, checked=checked.how))
 
     def _deadline(self, generator, turn: Turn, started: float) -> Budget | None:
         """The passage and history budget that meets `ttft_target` at the model's measured speed, if it has a meter."""

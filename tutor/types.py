@@ -140,6 +140,9 @@ class Answer:
     total_ms: float = 0.0
     model: str = ""
     notes: tuple[str, ...] = field(default=())
+    # How the citation check left the model's answer (tutor.checker): "kept" (its verified sentences),
+    # "quoted" (none passed: the sources' own sentences), "restated"; "" when no model wrote it.
+    checked: str = ""
 
 
 @dataclass(frozen=True, slots=True)
