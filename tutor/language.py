@@ -52,3 +52,8 @@ def answer_language(text: str) -> str | None:
     from tutor.extractive import LEAD_IN
 
     return question_language(MARKER.sub("", text.removeprefix(LEAD_IN)))
+
+
+def zh_or_en(text: str) -> str:
+    """The language to reply in with the tutor's own words (hints, paths, quiz): Chinese or English."""
+    return "zh" if question_language(text) == "zh" else "en"

@@ -7,7 +7,6 @@ first token), then text deltas, then the verified `Answer`. Everything heavy
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -18,22 +17,19 @@ from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
-from tutor import quiz
-from tutor.modes import HINTS, MODES, PATH_HITS, cite, full_answer_heading, hint, ladder, learning_path, unplaced
-from tutor.outline import load_outline
+from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
+from tutor.language import zh_or_en
 from tutor.latency import Budget, latency_budget
-from tutor.language import question_language
+from tutor.outline import load_outline
 from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens
+from tutor.quiz_turn import quiz_turn
 from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
+from tutor.replies import reply
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
-from tutor.types import Answer, Hit, Message, Step, Turn
+from tutor.types import Answer, Message, Step, Turn
 
 log = logging.getLogger(__name__)
-
-
-def _lang(text: str) -> str:
-    return "zh" if question_language(text) == "zh" else "en"
 
 
 # The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
@@ -176,27 +172,27 @@ class Tutor:
             raise ConfigError("the question is empty: type a question about generative AI")
         started = time.perf_counter()
         if mode == "quiz":
-            yield from self._quiz(question, tuple(history), level, part, started)
+            yield from quiz_turn(self, question, tuple(history), level, part, started)
             return
         topic, stage = ladder(question, history) if mode == "socratic" else (question, 0)
-        lang = _lang(topic)
+        lang = zh_or_en(topic)
         retrieval = self.retrieve(topic, history if topic == question else (), part=part,
                                   k=PATH_HITS if mode == "path" else None)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval, topic):
-            yield from self._finish(question, refusal_text(topic, hits), (), hits, mode, started, model="refusal",
+            yield from reply(question, refusal_text(topic, hits), (), hits, mode, started, model="refusal",
                                     refused=True)
             return
         if mode == "path":
             titles = {d.url: d.title for d in self.index.documents()}
             made = learning_path(topic, hits, load_outline(), lang, self._term_weights(topic), titles)
             text, citations = made or unplaced(topic, hits, lang)
-            yield from self._finish(question, text, citations, hits, mode, started, model="outline")
+            yield from reply(question, text, citations, hits, mode, started, model="outline")
             return
         if mode == "socratic" and stage < HINTS - 1:
             text, citations = hint(topic, stage, hits, SupportScorer(self.judge), lang)
-            yield from self._finish(question, text, citations, hits, mode, started, model="hints")
+            yield from reply(question, text, citations, hits, mode, started, model="hints")
             return
         prefix = full_answer_heading(lang) if mode == "socratic" else ""
         if stage:  # the hints themselves are not context for the full answer (a small model copies them)
@@ -256,57 +252,6 @@ class Tutor:
                               passage_cap=self.settings.context_k * self.settings.passage_tokens
                               if self.settings.passage_tokens > 0 else generator.max_prompt_tokens,
                               history_tokens=HISTORY_TOKENS)
-
-    def _finish(self, question: str, text: str, citations, hits, mode: str, started: float, model: str,
-                refused: bool = False) -> Iterator[Step]:
-        """Emit a reply built without the model as one token and the final answer."""
-        yield Step("token", text=text)
-        elapsed = (time.perf_counter() - started) * 1000
-        yield Step("answer", answer=Answer(question, text, tuple(citations), tuple(hits), refused=refused, mode=mode,
-                                           ttft_ms=elapsed, total_ms=elapsed, model=model))
-
-    def _quiz(self, message: str, history: tuple[Message, ...], level: str, part: str | None,
-              started: float) -> Iterator[Step]:
-        """Grade the reply to a pending quiz question, or ask a new one on the learner's topic."""
-        scorer = SupportScorer(self.judge)
-        waiting = quiz.pending(history)
-        if waiting is not None and not quiz.is_next_request(message):
-            chunk = self.index.chunk(waiting.chunk_ids[0])
-            if chunk is None:
-                raise ConfigError("the passage of that quiz question is no longer in the index; ask for a new question")
-            hit = Hit(chunk, 1.0, 1, stage="quiz")
-            yield Step("sources", hits=(hit,))
-            lang = _lang(message) if _lang(message) == "zh" else _lang(waiting.content)
-            g = quiz.grade(waiting.content, message, hit, scorer)
-            yield from self._finish(message, quiz.feedback_text(g, 1, hit, lang), [cite(1, hit, g.reference)],
-                                    (hit,), quiz.FEEDBACK, started, model="grader")
-            return
-        topic = quiz.topic(message, history)
-        retrieval = self.retrieve(topic, part=part)
-        if not self.covers(retrieval, topic):
-            hits = tuple(retrieval.hits)
-            yield Step("sources", hits=hits)
-            yield from self._finish(message, refusal_text(topic, hits), (), hits, quiz.QUIZ, started,
-                                    model="refusal", refused=True)
-            return
-        hits = retrieval.hits
-        chosen = hits[quiz.pick(hits, quiz.asked_ids(history))]
-        hit = Hit(chosen.chunk, chosen.score, 1, stage=chosen.stage)
-        yield Step("sources", hits=(hit,))  # the one passage the question comes from
-        sentence = quiz.target_sentence(topic, hit, scorer)
-        text, model = self._quiz_question(topic, hit, sentence, level)
-        yield from self._finish(message, quiz.question_text(text, 1, hit, _lang(message)),
-                                [quiz.question_citation(1, hit, sentence)], (hit,), quiz.QUIZ, started, model=model)
-
-    def _quiz_question(self, topic: str, hit: Hit, sentence: str, level: str) -> tuple[str, str]:
-        """A question whose answer is `sentence`: written by the model, or a fill-in-the-blank without one."""
-        generator = self.generator
-        if generator.model_id != "extractive":
-            focus = Hit(dataclasses.replace(hit.chunk, text=sentence), hit.score, 1, stage=hit.stage)
-            written = "".join(generator.stream(Turn(topic, (focus,), mode="quiz", level=level))).strip()
-            if quiz.looks_like_question(written, sentence):
-                return written, generator.model_id
-        return quiz.cloze(sentence)[0], "cloze"
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
             level: str = "beginner", part: str | None = None) -> Answer:
