@@ -101,3 +101,20 @@ def test_an_answer_the_check_passes_is_kept_as_written(settings, built_index, em
     tutor, generator = _tutor(settings, built_index, embedder, sentence + " [1].")
     answer = tutor.ask("What does LoRA freeze?")
     assert answer.checked == "kept" and answer.text.startswith(sentence) and len(generator.turns) == 1
+
+
+def test_the_fallback_quotes_whole_prose_sentences_not_fragments_code_or_captions():
+    from tutor.extractive import ExtractiveGenerator
+
+    text = ("the best Q values, but which action leads to this maximal Q does not matter in Q-learning. "
+            "l = super(Seq2Seq, self).loss(Y_hat, Y, averaged=False) computes the Q-learning loss. "
+            "Q-learning is off-policy: it updates towards the best action, not the one it took. "
+            "SARSA is on-policy and learns the value of the actions its own policy takes. "
+            "(Image source: Replotted based on Figure 6.5 in Sutton & Barto, Q-learning and SARSA.)")
+    turn = Turn("Why is Q-learning off-policy and SARSA on-policy?", (_hit(1, text),))
+    quoted = "".join(ExtractiveGenerator().stream(turn))
+    assert quoted == ("Q-learning is off-policy: it updates towards the best action, not the one it took. [1] "
+                      "SARSA is on-policy and learns the value of the actions its own policy takes. [1]")
+    # A lower-case start that is a name, not a cut, is kept.
+    named = _hit(1, "tf-idf stands for term frequency-inverse document frequency in retrieval.")
+    assert "tf-idf stands for" in "".join(ExtractiveGenerator().stream(Turn("What is tf-idf?", (named,))))

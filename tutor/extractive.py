@@ -16,6 +16,13 @@ from tutor.types import Turn
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _FORMULA = re.compile(r"\\[A-Za-z]+\s*[{(\\]|\$\$|\\tag")  # LaTeX: "\text{tf}(t, d)", "$$", "\tag{1}"
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
+# A sentence that starts with one of these in lower case begins mid-sentence: the chunk boundary or
+# a figure, formula or heading the extractor took out cut it ("the best Q values, but ...").
+_FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|where|that|of|to|in|for|as|by|on|"
+                       r"at|from|is|are|was|were|so|then|if|because|than|into|its|their|this|these)\b")
+# Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
+# "(Image source: ...)", d2l's ":numref:`fig_vit`" left as "fig_vit".
+_NOT_PROSE = re.compile(r"^\s*[\w.\[\]]+\s*=[^=]|\w\([^)]*\)\.\w|\(Image source|\bfig_\w|:numref:")
 # Said before the English sentences shown to a Chinese question: they are the sources' words, not a translation.
 LEAD_IN = "以下是来源中最相关的原文（英文保留原样）：\n"
 
@@ -43,8 +50,9 @@ class ExtractiveGenerator:
         for n, hit in enumerate(turn.hits, start=1):
             for a, b in sentence_spans(hit.chunk.text):
                 sentence = hit.chunk.text[a:b].strip()
-                if len(sentence) < 40 or sentence.startswith(("```", "|", "#")) or _FORMULA.search(sentence):
-                    continue  # headings, tables, code and formulas are poor answers on their own
+                if (len(sentence) < 40 or sentence.startswith(("```", "|", "#")) or _FORMULA.search(sentence)
+                        or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence)):
+                    continue  # headings, tables, code, formulas and broken sentences are poor answers alone
                 overlap = len(terms & set(tokenize(sentence))) / max(len(terms), 1)
                 scored.append((overlap + 0.3 / n, n, a, sentence))  # earlier passages ranked better
         scored.sort(key=lambda s: -s[0])
