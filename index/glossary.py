@@ -115,6 +115,24 @@ MORE = {
     # interpretability
     "稀疏自编码器": "sparse autoencoder SAE", "探针": "probing probe", "神经元": "neuron", "电路": "circuits",
     "叠加": "superposition", "表示工程": "representation engineering", "控制向量": "control vectors", "激活": "activations",
+    # more general vocabulary: reinforcement learning, training, decoding, retrieval, generation, classic ML
+    "人类反馈强化学习": "reinforcement learning from human feedback RLHF", "贝尔曼方程": "Bellman equation",
+    "时序差分": "temporal difference TD", "探索与利用": "exploration exploitation", "专家并行": "expert parallelism",
+    "梯度检查点": "gradient checkpointing", "梯度累积": "gradient accumulation", "学习率预热": "learning rate warmup",
+    "预热": "warmup", "余弦退火": "cosine annealing", "贪心解码": "greedy decoding", "贪心搜索": "greedy search",
+    "核采样": "nucleus sampling top-p", "KV缓存": "KV cache", "KV 缓存": "KV cache",
+    "相对位置编码": "relative positional encoding", "长度外推": "length extrapolation", "上下文长度": "context length",
+    "拒绝采样": "rejection sampling", "数据清洗": "data cleaning filtering", "去重": "deduplication",
+    "评测": "evaluation benchmark", "计算最优": "compute-optimal", "向量检索": "vector search",
+    "倒排索引": "inverted index", "重排": "reranking", "混合检索": "hybrid search",
+    "图神经网络": "graph neural network GNN", "注意力分数": "attention scores", "缩放点积": "scaled dot-product",
+    "判别器": "discriminator", "生成器": "generator", "噪声调度": "noise schedule", "采样步数": "sampling steps",
+    "潜在扩散": "latent diffusion", "文本编码器": "text encoder", "视觉问答": "visual question answering VQA",
+    "图像描述": "image captioning", "语音识别": "speech recognition ASR", "语音合成": "text-to-speech TTS",
+    "模型压缩": "model compression", "低比特": "low-bit", "权重量化": "weight quantization",
+    "激活量化": "activation quantization", "校准": "calibration", "批大小": "batch size", "朴素贝叶斯": "naive Bayes",
+    "特征工程": "feature engineering", "平滑": "smoothing", "n元语法": "n-gram", "前馈网络": "feed-forward network FFN",
+    "前馈层": "feed-forward layer",
 }
 
 

@@ -16,6 +16,7 @@ def test_expand_names_the_english_terms_longest_match_first():
     assert expand("现在还需要去掉停用词吗？") == "stop words"
     assert expand("LSTM 的遗忘门和输入门有什么区别？") == "forget gate input gate"
     assert expand("稀疏自编码器怎么找到可解释的特征？") == "sparse autoencoder SAE features"
+    assert expand("KV 缓存为什么能加速？") == expand("KV缓存为什么能加速？") == "KV cache"  # with or without a space
 
 
 def test_outline_sections_are_in_the_glossary():
