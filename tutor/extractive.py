@@ -17,8 +17,9 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _FORMULA = re.compile(r"\\[A-Za-z]+\s*[{(\\]|\$\$|\\tag")  # LaTeX: "\text{tf}(t, d)", "$$", "\tag{1}"
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
 # A sentence that starts with one of these in lower case begins mid-sentence: the chunk boundary or
-# a figure, formula or heading the extractor took out cut it ("the best Q values, but ...").
-_FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|where|that|of|to|in|for|as|by|on|"
+# a figure, formula or heading the extractor took out cut it ("the best Q values, but ..."). Not "where":
+# "where beta is the temperature of the DPO loss" follows a removed formula and says what it means.
+_FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|that|of|to|in|for|as|by|on|"
                        r"at|from|is|are|was|were|so|then|if|because|than|into|its|their|this|these)\b")
 # Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
 # "(Image source: ...)", d2l's ":numref:`fig_vit`" left as "fig_vit".
