@@ -87,3 +87,16 @@ def test_a_numbered_list_item_is_one_sentence_with_its_number():
         "LSTM has three gates [1].", "1. The input gate decides what is written [1].", "2. The forget gate what is kept [2]."]
     prose = "It ran for 2. Then it stopped."
     assert [prose[a:b] for a, b in sentence_spans(prose)] == ["It ran for 2.", "Then it stopped."]
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_but_lines_that_start_blocks_are_not():
+    text = ("However, prediction of padding tokens\nshould be excluded from loss calculations.\nTo this end, we can\n"
+            "## Encoder-Only\nWhen only the encoder is used,\na sequence of tokens is converted.\n- a list item\n- another")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "However, prediction of padding tokens\nshould be excluded from loss calculations.", "To this end, we can",
+        "## Encoder-Only", "When only the encoder is used,\na sequence of tokens is converted.", "- a list item",
+        "- another"]
+    config = "models:\n  - model: mlabonne/NeuralHermes\nmerge_method: passthrough\ndtype: bfloat16"
+    assert len(sentence_spans(config)) == 4
+    code = "x = torch.ones(3)\ny = x + 1"
+    assert len(sentence_spans(code)) == 2

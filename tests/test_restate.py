@@ -115,6 +115,13 @@ def test_the_fallback_quotes_whole_prose_sentences_not_fragments_code_or_caption
     quoted = "".join(ExtractiveGenerator().stream(turn))
     assert quoted == ("Q-learning is off-policy: it updates towards the best action, not the one it took. [1] "
                       "SARSA is on-policy and learns the value of the actions its own policy takes. [1]")
+    # A figure's caption, a paragraph of its own before its credit, and a hard-wrapped sentence's second line.
+    caption = ("SARSA is on-policy and learns the value of the actions its own policy takes.\n\n"
+               "The backup diagrams for Q-learning and SARSA on the cliff-walking task. (Image source: Sutton.)\n\n"
+               "Q-learning is off-policy and updates towards\nthe best action, not the one it took.")
+    quoted = "".join(ExtractiveGenerator().stream(Turn("How do Q-learning and SARSA differ?", (_hit(1, caption),))))
+    assert "backup diagrams" not in quoted
+    assert "Q-learning is off-policy and updates towards the best action, not the one it took. [1]" in quoted
     # A lower-case start that is a name, not a cut, is kept.
     named = _hit(1, "tf-idf stands for term frequency-inverse document frequency in retrieval.")
     assert "tf-idf stands for" in "".join(ExtractiveGenerator().stream(Turn("What is tf-idf?", (named,))))
