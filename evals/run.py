@@ -70,6 +70,8 @@ def answer_record(config: EvalConfig, pipeline, case: Case, judge) -> dict:
         scores, details = judge_answer(judge, answer, case.key_facts, case.lang, pipeline.chunk_text)
         record.update(scores, judgments=details)
     record["answer"] = {"text": answer.text, "citations": [c.to_dict() for c in answer.citations]}
+    record.update(evidence=[e.to_dict() for e in answer.evidence], evidence_ms=answer.evidence_ms or None,
+                  notes=list(answer.notes))
     record["hits"] = _hits(answer.hits, set(case.gold_urls))
     return record
 

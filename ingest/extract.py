@@ -19,7 +19,8 @@ from tutor.types import Document, Page
 
 log = logging.getLogger(__name__)
 
-MIN_CHARS = 200  # shorter extractions are link lists or image pages: not worth a chunk
+MIN_CHARS = 120  # shorter extractions say nothing a learner could read (a bare title, an include); a day note
+# with its title and one reading (~135 characters, its notes are images) is what its reader sees, and is kept
 ZH_SHARE = 0.2  # share of CJK ideographs among letters above which a document is "zh"
 
 KINDS = {

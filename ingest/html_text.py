@@ -10,13 +10,22 @@ source, code and tables. (At the earlier 80% bar, pages where trafilatura
 dropped every figure caption, "Fig. 3 ... (Image source: Li et al. 2022)",
 kept only 89-92% of their words; `tests/test_extract_fidelity.py` holds
 every HTML page of the snapshot to 95%.)
+
+Some pages carry their content only inside a JSON payload that a script
+renders in the browser: GitHub's file and repository views send the rendered
+README as a `"richText"` HTML string in `<script type="application/json"
+data-target="react-app.embeddedData">`, and the HTML around it is site chrome
+("Skip to content", "Sign in", the tab bar). Such a rendered document is
+extracted as a page of its own, since it is what the reader sees.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
+from ingest.markup import first_heading
 from ingest.markup_rules import split_front_matter
 
 log = logging.getLogger(__name__)
@@ -50,12 +59,29 @@ def html_to_text(html: str, url: str = "") -> tuple[str, str]:
 
     Returns:
         (text, title): text with `#` headings, fenced code and `|` table rows;
-        title from the page metadata, og:title or <title> ("" if none).
+        title from the page metadata, og:title or <title> ("" if none); for
+        a document taken from the page's JSON payload, its own H1 first.
     """
     import trafilatura
     from lxml import etree
     from lxml import html as lxml_html
 
+    source = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str input with an encoding declaration
+    try:
+        tree = lxml_html.document_fromstring(source)
+    except (ValueError, etree.ParserError):  # empty or hopeless markup: trafilatura's answer stands
+        tree = None
+    embedded = _embedded_document(tree) if tree is not None else None
+    if embedded is not None:
+        log.info("%s: the content is in the page's JSON payload; extracting that document", url)
+        # Rendered directly, not through trafilatura: the fragment has no
+        # boilerplate to remove, and trafilatura drops its H1 as the page title.
+        article = _container(embedded)
+        text = _render(embedded if article is None else article)
+        # The document's own H1 names it; the page title names the file and the
+        # site ("README.md at main · owner/repo"), and the same README ingested
+        # from its markdown source is titled by its H1 too.
+        return text, first_heading(text, 1) or _page_title(tree)
     extracted = trafilatura.extract(
         html,
         url=url if url.startswith(("http://", "https://")) else None,
@@ -69,11 +95,6 @@ def html_to_text(html: str, url: str = "") -> tuple[str, str]:
         with_metadata=True,
     ) or ""
     meta, text = split_front_matter(extracted)
-    source = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str input with an encoding declaration
-    try:
-        tree = lxml_html.document_fromstring(source)
-    except (ValueError, etree.ParserError):  # empty or hopeless markup: trafilatura's answer stands
-        tree = None
     title = meta.get("title", "") or (_page_title(tree) if tree is not None else "")
     container = _container(tree) if tree is not None else None
     if container is not None:
@@ -95,6 +116,37 @@ def _page_title(tree) -> str:
         if found:
             return " ".join(found[0].split())
     return ""
+
+
+def _embedded_document(tree):
+    """The longest rendered document (a `"richText"` HTML string) in the page's JSON payloads, parsed, or None.
+
+    Only JSON script blocks are read, and only HTML strings under that key:
+    other payload strings are UI labels, file lists and raw source lines.
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    found = []
+    for script in tree.xpath('//script[@type="application/json"]'):
+        try:
+            stack = [json.loads(script.text or "")]
+        except ValueError:
+            continue
+        while stack:
+            item = stack.pop()
+            values = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+            for key, value in values:
+                if key == "richText" and isinstance(value, str) and "<" in value:
+                    found.append(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+    if not found:
+        return None
+    try:
+        return lxml_html.document_fromstring(max(found, key=len))
+    except (ValueError, etree.ParserError):
+        return None
 
 
 def _container(tree):

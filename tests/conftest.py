@@ -42,7 +42,14 @@ def settings(tmp_path, monkeypatch) -> Settings:
         if key.startswith("TUTOR_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-    return Settings.load(env={}, home=tmp_path / "data", min_relevance=0.2)
+    # The model-authored path ("author") is what most pipeline tests pin down; the evidence-first
+    # default has its own tests (tests/test_evidence*.py), which ask for `evidence_settings`.
+    return Settings.load(env={}, home=tmp_path / "data", min_relevance=0.2, answer="author")
+
+
+@pytest.fixture
+def evidence_settings(settings) -> Settings:
+    return settings.replace(answer="evidence")
 
 
 @pytest.fixture

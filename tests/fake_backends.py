@@ -65,9 +65,13 @@ class ScriptedGenerator:
 
     model_id = "fake/scripted"
 
-    def __init__(self, *scripts: str) -> None:
+    def __init__(self, *scripts: str, can_translate: bool = False) -> None:
         self.scripts = scripts
+        self.can_translate = can_translate
         self.turns: list[Turn] = []
+
+    def tidy(self, turn: Turn, text: str) -> str:
+        return text
 
     def stream(self, turn: Turn) -> Iterator[str]:
         self.turns.append(turn)

@@ -43,7 +43,8 @@ def tutor(tmp_path_factory):
     embedder = HashEmbedder()
     docs = DOCS + [PLANTED]
     build_index(home / "index", docs, make_chunks(docs), embedder)
-    settings = Settings.load(env={}, home=home, llm="local", llm_model=str(MODEL), max_tokens=160, min_relevance=0.2)
+    settings = Settings.load(env={}, home=home, llm="local", llm_model=str(MODEL), max_tokens=160, min_relevance=0.2,
+                             answer="author")
     index = Index.load(settings.index_dir, embedder.model_id)
     # The real multilingual judge (USE): it checks the Chinese answer's citations against the
     # English passages, as in production; the hash embedder only serves the retrieval legs.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
+from collections import Counter
 from functools import lru_cache
 
 import pytest
 
-from ingest.extract import extract
+from ingest.extract import MIN_CHARS, extract
 from tutor.config import Settings
 from tutor.errors import SourceError
 from tutor.types import Page
@@ -77,6 +80,77 @@ def test_html_keeps_katex_and_mathjax_tex_source(monkeypatch):
             '<script type="math/tex; mode=display">\\sum_i a_i</script> end.</p></article></body></html>')
     text = extract(page(html, "text/html")).text
     assert "Loss $x^2 + y$ and $$\\sum_i a_i$$ end." in text and "x2+y" not in text
+
+
+# A GitHub file or repository page, shaped like the real ones: the README is rendered only by
+# the React app, from the HTML string under "richText" in its JSON payload; the HTML around it
+# is the site's chrome.
+GITHUB_CHROME_START = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>notes/Days/007 (speculative decoding)/README.md at main · someone/notes · GitHub</title>
+<meta property="og:title" content="notes/Days/007 (speculative decoding)/README.md at main · someone/notes"></head>
+<body><div class="js-header-wrapper"><a href="#start-of-content" class="skip">Skip to content</a>
+<header><nav aria-label="Global"><ul><li>Product</li><li>Solutions</li><li>Open Source</li><li>Pricing</li></ul></nav>
+<a href="/login">Sign in</a> <a href="/signup">Sign up</a></header></div>
+<div class="application-main"><main id="js-repo-pjax-container">
+<div id="repository-container-header"><a href="/someone/notes">notes</a> <span>Public</span>
+<ul><li>Code</li><li>Issues</li><li>Pull requests</li><li>Actions</li><li>Security</li><li>Insights</li></ul></div>
+<react-app app-name="react-code-view" initial-path="/someone/notes/blob/main/README.md">"""
+GITHUB_CHROME_END = """<div data-target="react-app.reactRoot"></div></react-app></main></div>
+<footer><p>© 2024 GitHub, Inc.</p><ul><li>Terms</li><li>Privacy</li><li>Status</li><li>Docs</li></ul></footer>
+<div class="ajax-error-message flash flash-error" hidden>You can't perform that action at this time.</div></body></html>"""
+
+
+def github_heading(level: int, text: str) -> str:
+    slug = re.sub(r"\W+", "-", text.lower()).strip("-")
+    return (f'<div class="markdown-heading" dir="auto"><h{level} tabindex="-1" class="heading-element" dir="auto">{text}'
+            f'</h{level}><a id="user-content-{slug}" class="anchor" aria-label="Permalink: {text}" href="#{slug}">'
+            '<svg class="octicon octicon-link" viewBox="0 0 16 16" aria-hidden="true"><path d="m7.7 3.2"></path></svg></a></div>')
+
+
+GITHUB_README = (
+    '<article class="markdown-body entry-content container-lg" itemprop="text">'
+    '<p dir="auto"><a href="/someone/notes/blob/main/cover.png"><img src="cover.png" alt="cover" style="max-width: 100%;"></a></p>\n'
+    '<p dir="auto">estimated time: 3 hrs</p>\n' + github_heading(1, "Speculative Decoding") +
+    f'\n<p dir="auto">{FILLER * 2}</p>\n<ul dir="auto">\n<li>read the paper <a href="https://arxiv.org/abs/2211.17192" '
+    'rel="nofollow">Fast Inference from Transformers via Speculative Decoding</a></li>\n</ul>\n'
+    '<div class="highlight highlight-source-python notranslate position-relative overflow-auto" dir="auto">'
+    '<pre><span class="pl-s1">draft</span> <span class="pl-c1">=</span> <span class="pl-en">propose</span>(<span class="pl-s1">k</span>)\n</pre>'
+    '<div class="zeroclipboard-container"><clipboard-copy aria-label="Copy" class="ClipboardButton btn"></clipboard-copy></div></div>\n'
+    + github_heading(2, "Notes") + '\n<p dir="auto"><img src="1.jpg" alt="note"></p></article>'
+)
+
+
+def github_page(payload: dict) -> str:
+    script = f'<script type="application/json" data-target="react-app.embeddedData">{json.dumps(payload)}</script>'
+    return GITHUB_CHROME_START + script + GITHUB_CHROME_END
+
+
+@pytest.mark.parametrize("payload", [
+    # a file view (github.com/OWNER/REPO/blob/BRANCH/PATH.md)
+    {"payload": {"fileTree": {"Days": {"items": [{"name": "README.md", "contentType": "file"}]}},
+                 "blob": {"rawLines": None, "richText": GITHUB_README, "displayName": "README.md"}}, "title": "README.md"},
+    # a repository's front page (github.com/OWNER/REPO): the README among the overview files
+    {"payload": {"tree": {"items": [{"name": "Days", "contentType": "directory"}], "readme": None},
+                 "overview": {"overviewFiles": [{"displayName": "LICENSE", "richText": "<article><p>MIT</p></article>"},
+                                                {"displayName": "README.md", "richText": GITHUB_README}]}}},
+], ids=["file", "repository"])
+def test_github_page_extracts_the_readme_from_its_json_payload(payload):
+    doc = extract(page(github_page(payload), "text/html; charset=utf-8", url="https://github.com/someone/notes"))
+    text = doc.text
+    assert doc.title == "Speculative Decoding"  # the README's H1, not "README.md at main · someone/notes"
+    assert text.startswith("estimated time: 3 hrs\n\n# Speculative Decoding\n\nPolicy gradient methods")
+    assert "- read the paper Fast Inference from Transformers via Speculative Decoding" in text
+    assert "```\ndraft = propose(k)\n```" in text and "\n## Notes" in text
+    for chrome in ("Skip to content", "Sign in", "Pull requests", "Permalink", "GitHub, Inc.", "perform that action",
+                   "MIT", "payload", "richText"):
+        assert chrome not in text, chrome
+
+
+def test_json_payload_without_a_rendered_document_leaves_the_page_as_it_was():
+    scripts = ('<script type="application/json">{"payload": {"title": "A Peek into RL", "richText": null}}</script>'
+               '<script type="application/json">not json</script>')
+    with_scripts = ARTICLE.replace("</body>", scripts + "</body>")
+    assert extract(page(with_scripts, "text/html")).text == extract(page(ARTICLE, "text/html")).text
 
 
 MARKDOWN = """---
@@ -280,7 +354,7 @@ def test_every_snapshot_record_extracts_or_is_skipped_with_a_reason(record_prope
     assert len(docs) + len(skipped) == 134
     assert len(docs) >= 120, skipped
     assert all("characters of text" in reason for _, reason in skipped), skipped
-    assert all(len(d.text) >= 200 and d.title for d in docs)
+    assert all(len(d.text) >= MIN_CHARS and d.title for d in docs)
     assert {d.lang for d in docs} == {"en", "zh"} and sum(d.lang == "zh" for d in docs) == 5
 
 
@@ -291,3 +365,67 @@ def test_lilian_weng_rl_overview_is_not_truncated():
     assert len(rl.text) >= 35_000
     assert rl.title == "A (Long) Peek into Reinforcement Learning"
     assert "# References" in rl.text and "Q-learning" in rl.text
+
+
+# The pages that the snapshot cannot index, and why: each is thin in its source, not in its extraction.
+# d2l.ai's front page: a title, an include of frontpage.html (not in the snapshot) and the table of contents.
+THIN_IN_SOURCE = {"http://d2l.ai"}
+# Short, but whole: what a reader of the page sees, so they are indexed (ingest.extract.MIN_CHARS).
+SHORT_BUT_WHOLE = {
+    # ml-retreat day notes: a title, the time spent and one reading; the notes themselves are scanned images.
+    "https://github.com/hesamsheikh/ml-retreat/blob/main/Days/009%20%28distillation%29/README.md",
+    "https://github.com/hesamsheikh/ml-retreat/blob/main/Days/020%20%28GNN%29/README.md",
+    "https://github.com/hesamsheikh/ml-retreat/blob/main/Days/021%20%28GNN%2C%20Knowledge%20Graphs%29/README.md",
+    "https://github.com/hesamsheikh/ml-retreat/blob/main/Days/022%20%28GNN%29/README.md",
+    # promptingguide.ai's GraphPrompts page: one sentence and "More coming soon!" above the course promotions.
+    "https://www.promptingguide.ai/techniques/graph",
+}
+
+
+@pytest.mark.slow
+def test_snapshot_skips_only_the_pages_that_are_thin_in_their_source():
+    docs, skipped, _ = snapshot_results(snapshot_path())
+    assert {url for url, _ in skipped} == THIN_IN_SOURCE
+    kept = {d.url: d for d in docs}
+    assert SHORT_BUT_WHOLE <= set(kept)
+    distillation = kept["https://github.com/hesamsheikh/ml-retreat/blob/main/Days/009%20%28distillation%29/README.md"]
+    assert "Knowledge Distillation" in distillation.text and "Survey" in distillation.text
+
+
+def github_readme_page(markdown: str) -> str:
+    """The page github.com serves for a README: GitHub's chrome, the rendered markdown in the JSON payload."""
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    readme = f'<article class="markdown-body entry-content container-lg" itemprop="text">{rendered}</article>'
+    return github_page({"payload": {"blob": {"rawLines": None, "richText": readme}}})
+
+
+@pytest.mark.slow
+def test_snapshot_github_readmes_read_the_same_from_githubs_page_as_from_their_markdown():
+    """A live fetch of a github.com README (the app page) gives the words of its markdown source in the snapshot.
+
+    Images are left out of the markdown side: its path keeps their alt texts
+    ("note", "1"), while a reader of the rendered page sees the images.
+    """
+    pytest.importorskip("markdown_it")
+    from ingest import markup
+    from ingest.html_text import html_to_text
+    from ingest.warc import read_warc
+
+    checked = 0
+    for p in read_warc(snapshot_path()):
+        if not p.url.startswith("https://github.com/"):
+            continue
+        markdown = p.body.decode()
+        source = markup.normalise(markup.markdown_to_text(re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown))[0])
+        text, _ = html_to_text(github_readme_page(markdown), p.url)
+        text = markup.normalise(text)
+        want, got = Counter(re.findall(r"[^\W_]+", source.lower())), Counter(re.findall(r"[^\W_]+", text.lower()))
+        assert sum((want & got).values()) >= 0.97 * sum(want.values()), p.url
+        assert sum((got - want).values()) <= 1, (p.url, got - want)  # no GitHub chrome
+        assert len(text) >= 0.9 * len(source), (p.url, len(text), len(source))
+        if p.url not in THIN_IN_SOURCE | SHORT_BUT_WHOLE:
+            assert len(text) >= 200, p.url
+        checked += 1
+    assert checked == 27, "the snapshot README lists 27 github.com records"

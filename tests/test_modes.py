@@ -8,6 +8,7 @@ import pytest
 
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
+from tutor.evidence import clean
 from tutor.extractive import ExtractiveGenerator
 from tutor.modes import is_more_request, ladder
 from tutor.outline import HANDBOOK_URL, load_outline, locate
@@ -63,7 +64,7 @@ def test_socratic_ladder_where_then_quote_then_full_answer(settings, built_index
     second = tutor.ask("hint", history, mode="socratic")
     assert second.text.startswith("**Hint 2 of 3") and gen.turns == []
     key = second.citations[0].quote
-    assert "low-rank matrices" in key and f"> {key.strip()} [1]" in second.text
+    assert "low-rank matrices" in key and f"“{clean(key)}” [1]" in second.text
     history += [Message("user", "hint"), reply(second)]
     third = tutor.ask("answer", history, mode="socratic")
     assert third.text.startswith("**Hint 3 of 3: the full answer.**") and "[1]" in third.text

@@ -110,7 +110,7 @@ def test_question_about_a_year_or_name_no_source_mentions_is_refused(settings, b
     unknown = tutor.unknown_terms("Did LoRA-2 ship in 2031 with Zorblax?")
     assert {"2031", "zorblax"} <= set(unknown) and "lora" not in unknown
     assert tutor.ask("What does LoRA freeze in the 2031 release?").refused
-    loose = Settings.load(env={}, home=settings.home, min_relevance=0.0, unknown_term_relevance=0.99)
+    loose = settings.replace(min_relevance=0.0, unknown_term_relevance=0.99)
     strict_unknown = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
     assert strict_unknown.ask("What does Zorblax LoRA freeze?").refused
     assert not strict_unknown.ask("What does LoRA freeze?").refused and gen.turns

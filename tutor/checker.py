@@ -104,8 +104,7 @@ class AnswerChecker:
         if not ask.hits:
             return None
         text = "".join(self.generator.stream(ask))
-        tidy = getattr(self.generator, "tidy", None)
-        text = renumber(tidy(ask, text) if tidy else text, numbers)
+        text = renumber(self.generator.tidy(ask, text), numbers)
         checked = check(text, list(turn.hits), self.scorer(), self.settings.support_threshold, drop_unsupported=True)
         same_language = question_language(checked.text) == question_language(turn.question)
         return checked if _says_something(checked) and same_language else None

@@ -48,9 +48,13 @@ class ExtractiveGenerator:
     """
 
     model_id = "extractive"
+    can_translate = False
 
     def __init__(self, settings=None, max_sentences: int = 3) -> None:
         self.max_sentences = max_sentences
+
+    def tidy(self, turn: Turn, text: str) -> str:
+        return text
 
     def stream(self, turn: Turn) -> Iterator[str]:
         from index.bm25 import tokenize

@@ -12,6 +12,7 @@ import re
 from typing import Mapping, Sequence
 
 from tutor.cite import SupportScorer, sentence_spans
+from tutor.evidence import clean
 from tutor.fragment import fragment_link
 from tutor.outline import Section, locate, neighbours
 from tutor.types import Citation, Hit, Message
@@ -105,30 +106,37 @@ def _place(hit: Hit) -> str:
 
 
 def hint(question: str, stage: int, hits: Sequence[Hit], scorer: SupportScorer,
-         lang: str = "en") -> tuple[str, list[Citation]]:
-    """Hint 1 (stage 0: where the answer lives) or hint 2 (stage 1: the key quote)."""
+         lang: str = "en", key: tuple[int, str] | None = None) -> tuple[str, list[Citation]]:
+    """Hint 1 (stage 0: where the answer lives) or hint 2 (stage 1: the key quote).
+
+    Args:
+        key: the (passage number, sentence) that answers the question, from the evidence stage
+            (tutor/evidence.py); without it the passage and sentence are found here.
+    """
     zh = lang == "zh"
     if stage == 0:
-        hit = hits[0]
-        opening = (sentences(hit) or [hit.chunk.text[:200]])[0]
+        n = key[0] if key else 1
+        hit = hits[n - 1]
+        # The link scrolls to the answering sentence; the text only says where it is.
+        opening = key[1] if key else (sentences(hit) or [hit.chunk.text[:200]])[0]
         place = _place(hit)
         if zh:
             where = f"的「{place}」部分" if place else ""
-            text = (f"**提示 1/{HINTS}：去哪里找。** 答案在 [1]《{hit.chunk.title}》{where}。"
+            text = (f"**提示 1/{HINTS}：去哪里找。** 答案在 [{n}]《{hit.chunk.title}》{where}。"
                     f"先读这段，试着用自己的话回答：「{question}」\n\n想看关键原文时，请说“提示”。")
         else:
             where = f", in the part “{place}”" if place else ""
-            text = (f"**Hint 1 of {HINTS}: where to look.** The answer is in [1] *{hit.chunk.title}*{where}. "
+            text = (f"**Hint 1 of {HINTS}: where to look.** The answer is in [{n}] *{hit.chunk.title}*{where}. "
                     f"Read that passage and try to answer in your own words first: “{question}”\n\n"
                     "Say “hint” when you want the key passage.")
-        return text, [cite(1, hit, opening)]
-    n, quote = key_sentence(question, hits, scorer)
+        return text, [cite(n, hit, opening)]
+    n, quote = key or key_sentence(question, hits, scorer)
     hit = hits[n - 1]
     if zh:
-        text = (f"**提示 2/{HINTS}：关键原文。** 来自 [{n}]《{hit.chunk.title}》：\n\n> {quote.strip()} [{n}]\n\n"
+        text = (f"**提示 2/{HINTS}：关键原文。** 来自 [{n}]《{hit.chunk.title}》：\n\n“{clean(quote)}” [{n}]\n\n"
                 "这句话对你的问题说明了什么？想看完整解答时，请说“答案”。")
     else:
-        text = (f"**Hint 2 of {HINTS}: the key passage.** From [{n}] *{hit.chunk.title}*:\n\n> {quote.strip()} [{n}]\n\n"
+        text = (f"**Hint 2 of {HINTS}: the key passage.** From [{n}] *{hit.chunk.title}*:\n\n“{clean(quote)}” [{n}]\n\n"
                 "What does it tell you about your question? Say “answer” when you want the full explanation.")
     return text, [cite(n, hit, quote)]
 

@@ -17,13 +17,16 @@ from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
+from tutor.evidence import PASSAGES, EvidenceSelector
+from tutor.evidence_turn import evidence_answer
+from tutor.translate import QuestionTranslator
 from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.language import zh_or_en
 from tutor.latency import Budget, latency_budget
 from tutor.outline import load_outline
 from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens
 from tutor.quiz_turn import quiz_turn
-from tutor.refusal import covers, declined, is_chinese, names, refusal_text  # noqa: F401  (re-exported)
+from tutor.refusal import covers, declined, is_chinese, names, refusal_text, unanswered_text  # noqa: F401
 from tutor.replies import reply
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
@@ -54,6 +57,8 @@ class Tutor:
             embedders = [embedders]
         self._index, self._embedders, self._judge = index, embedders, judge
         self._generator, self._retriever = generator, retriever
+        self._translator: QuestionTranslator | None = None
+        self._selector: EvidenceSelector | None = None
         self._lock = threading.RLock()  # properties call each other
 
     @property
@@ -96,7 +101,23 @@ class Tutor:
                 self._retriever = Retriever(self.index, self.embedders, candidates=self.settings.candidates,
                                             judge=self.judge, reranker=make_reranker(self.settings),
                                             rerank_candidates=self.settings.rerank_candidates)
+                self._retriever.english_weight = self.settings.english_weight
+                self._retriever.per_document = self.settings.per_document
             return self._retriever
+
+    @property
+    def translator(self) -> QuestionTranslator:
+        with self._lock:
+            if self._translator is None:
+                self._translator = QuestionTranslator(self.generator)
+            return self._translator
+
+    @property
+    def selector(self) -> EvidenceSelector:
+        with self._lock:
+            if self._selector is None:
+                self._selector = EvidenceSelector(self.judge, self.index.bm25.idf)
+            return self._selector
 
     @property
     def generator(self):
@@ -130,7 +151,8 @@ class Tutor:
         """
         query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
-        return self.retriever.retrieve(query, k or self.settings.context_k, where)
+        english = self.translator.english(query) if self.settings.translate else ""
+        return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english)
 
     def parts(self) -> list[str]:
         """The handbook parts that have indexed passages, in handbook order."""
@@ -176,8 +198,10 @@ class Tutor:
             return
         topic, stage = ladder(question, history) if mode == "socratic" else (question, 0)
         lang = zh_or_en(topic)
+        evidence_first = self.settings.answer == "evidence"
         retrieval = self.retrieve(topic, history if topic == question else (), part=part,
-                                  k=PATH_HITS if mode == "path" else None)
+                                  k=PATH_HITS if mode == "path" else max(self.settings.context_k, PASSAGES)
+                                  if evidence_first else None)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval, topic):
@@ -191,10 +215,21 @@ class Tutor:
             yield from reply(question, text, citations, hits, mode, started, model="outline")
             return
         if mode == "socratic" and stage < HINTS - 1:
-            text, citations = hint(topic, stage, hits, SupportScorer(self.judge), lang)
+            key = None
+            if evidence_first:  # the hints lead to the sentence that answers, not to the first passage
+                selection = self.selector.select(retrieval.query or topic, hits, retrieval.english)
+                if not selection.answers:
+                    yield from reply(question, unanswered_text(topic, hits), (), hits, mode, started,
+                                     model="evidence", refused=True)
+                    return
+                key = (selection.sentences[0].n, selection.sentences[0].sentence)
+            text, citations = hint(topic, stage, hits, SupportScorer(self.judge), lang, key=key)
             yield from reply(question, text, citations, hits, mode, started, model="hints")
             return
         prefix = full_answer_heading(lang) if mode == "socratic" else ""
+        if evidence_first:
+            yield from evidence_answer(self, question, retrieval, mode, level, started, prefix)
+            return
         if stage:  # the hints themselves are not context for the full answer (a small model copies them)
             history = history[:max(i for i, m in enumerate(history) if m.role == "user" and m.content == topic)]
         yield from self._generate(question, Turn(topic, hits, tuple(history), mode="explain", level=level),
@@ -229,8 +264,7 @@ class Tutor:
                 ttft = (time.perf_counter() - started) * 1000
             parts.append(delta)
             yield Step("token", text=delta)
-        tidy = getattr(generator, "tidy", None)  # e.g. sentences a grammar's length cap cut mid-phrase
-        text = tidy(turn, "".join(parts)) if tidy else "".join(parts)
+        text = generator.tidy(turn, "".join(parts))  # e.g. sentences a grammar's length cap cut mid-phrase
         checked = AnswerChecker(self.settings, self.judge, generator)(text, turn, shown)
         text, citations = checked.text, checked.citations
         notes += tuple(n for n in (checked.note(question), term_note(question, text)) if n)

@@ -55,6 +55,17 @@ MODES = {
     "restate": "Task: say what each numbered source says, in the language of the question, in order: one sentence "
     "per source, ending with that source's number, like: ...[1]. ...[2]. Keep names and technical terms; add "
     "nothing that the source does not say.",
+    # Evidence first (tutor/explain.py): the sources are the sentences picked to answer; the model explains them.
+    "evidence": "Task: the numbered sources are the sentences that answer the question. Explain what they mean for "
+    "the question in 2 to 4 short sentences, each ending with the number of the source it uses. Use only what they "
+    "say; do not repeat them word for word and add no facts, names or numbers of your own.",
+    # Each source is one quoted sentence; its rendering is checked against it (tutor/render_check.py).
+    "render": "Task: translate each numbered source into the language of the question, in order: one sentence per "
+    "source, ending with that source's number, like: ...[1]. ...[2]. Translate faithfully and completely; keep "
+    "names, code and technical terms in English; add nothing.",
+    # Crossing languages once, on purpose (tutor/translate.py): a Chinese question searched in English too.
+    "translate": "Task: translate the question about machine learning into English. Output only the English "
+    "question, on one line.",
     "quiz": "Task: write ONE short quiz question for a learner about the topic below. Its answer must be stated in "
     "source [1]. Do not give the answer and do not mention the source. Write only the question, ending with a "
     "question mark.",
@@ -213,6 +224,8 @@ def _check(turn: Turn) -> None:
 
 
 def _user_text(turn: Turn, texts: list[str]) -> str:
+    if turn.mode == "translate":  # no sources: a short, cheap prompt after the cached system prompt
+        return MODES["translate"] + "\nQuestion: " + _CONTROL.sub(_spoil, turn.question.strip())
     blocks = [f"[{i}] {_source_label(hit)}\n{text}".rstrip() for i, (hit, text) in enumerate(zip(turn.hits, texts), 1)]
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"
     n = len(turn.hits)
@@ -228,7 +241,7 @@ def _user_text(turn: Turn, texts: list[str]) -> str:
     language = question_language(turn.question) or ""
     if language in _LANGUAGE_LINES:
         lines.append(_LANGUAGE_LINES[language])
-    if language == "zh" and turn.mode == "explain" and turn.hits:
+    if language == "zh" and turn.mode in ("explain", "evidence") and turn.hits:
         lines.append(_CITED_CHINESE)
     question = _CONTROL.sub(_spoil, turn.question.strip())
     label = "Topic" if turn.mode == "quiz" else "Question"

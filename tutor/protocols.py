@@ -48,9 +48,17 @@ class Generator(Protocol):
     """Writes the answer text for a turn, streamed as text deltas.
 
     The text cites passages with `[n]` markers, 1-based into `turn.hits`.
+    `can_translate` says whether it can do the short language tasks (a question
+    into English, a quoted sentence into the learner's language): a model can,
+    the extractive backend cannot.
     """
 
     model_id: str
+    can_translate: bool
 
     def stream(self, turn: Turn) -> Iterator[str]:
+        ...
+
+    def tidy(self, turn: Turn, text: str) -> str:
+        """The streamed text with the backend's own artefacts repaired (the text itself if it has none)."""
         ...

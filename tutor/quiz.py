@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tutor.cite import SupportScorer
+from tutor.evidence import clean
 from tutor.modes import cite, sentences
 from tutor.types import Citation, Hit, Message
 
@@ -77,12 +78,32 @@ def pick(hits: Sequence[Hit], used: set[str]) -> int:
 
 
 def _askable(hit: Hit) -> bool:
-    return any(40 <= len(s) <= 400 for s in sentences(hit))
+    return bool(worth_asking(hit))
+
+
+# What makes a sentence worth a question: it defines, explains a mechanism, or gives a number.
+_TEACHES = re.compile(r"\b(?:is|are|was|were|means|refers to|called|known as|allows?|uses?|used|enables?|computes?|"
+                      r"decides?|determines?|controls?|reduces?|increases?|improves?|consists? of|combines?|replaces?|"
+                      r"learns?|predicts?|trains?|requires?|because|by)\b|\d|是|指|通过|用于|可以|能够|因为|由")
+
+
+def worth_asking(hit: Hit) -> list[str]:
+    """The passage's sentences a quiz may ask about: whole prose sentences (tutor/evidence.py) that teach
+    something (a definition, a mechanism, a number), never a title, a code line or a "Let's begin with ..." lead-in."""
+    from tutor.evidence import prose_spans
+
+    text = hit.chunk.text
+    return [text[a:b] for a, b in prose_spans(text) if _TEACHES.search(text[a:b]) and len(text[a:b].split()) >= 6
+            or _CJK_TEXT.search(text[a:b]) and _TEACHES.search(text[a:b])]
+
+
+_CJK_TEXT = re.compile(r"[\u3400-\u9fff]{8}")
 
 
 def target_sentence(topic: str, hit: Hit, scorer: SupportScorer) -> str:
     """The sentence of the passage a question on `topic` should be about."""
-    candidates = [s for s in sentences(hit) if 40 <= len(s) <= 400] or sentences(hit) or [hit.chunk.text[:300]]
+    candidates = worth_asking(hit) or [s for s in sentences(hit) if 40 <= len(s) <= 400] or sentences(hit) \
+        or [hit.chunk.text[:300]]
     support = scorer.supports(candidates, [hit])
     topical = scorer.supports([topic], [_with_text(hit, " ".join(candidates))])[0, 0].quote
     # Prefer the sentence closest to the topic; among equals, the one with the most content.
@@ -124,15 +145,17 @@ class Grade:
 
 
 def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Grade:
-    """Grade a reply against the passage a quiz question came from."""
-    from index.bm25 import tokenize
+    """Grade a reply against the passage a quiz question came from, by meaning, in either language.
 
+    The reply is compared with the passage's answering sentence by the multilingual judge (a right
+    Chinese reply to an English passage is right) and by the sentence's key words, found in the reply
+    as they are or, for a Chinese reply, by their Chinese names. Missed ideas are named with the
+    sentence's own words, as a learner reads them.
+    """
     body = re.sub(r"\*\*[^*]+\*\*\s*(\([^)]*\)|（[^）]*）)?[:：]?\s*", "", quiz_question).split("\n")[0].strip()
     reference = _blanked_source(body, hit) or target_sentence(body, hit, scorer)
-    asked = set(tokenize(body.replace(BLANK, " ")))
-    key = [t for t in dict.fromkeys(tokenize(reference)) if t not in asked and len(t) > 2 and t not in _STOP]
-    said = set(tokenize(reply))
-    got = tuple(t for t in key if t in said)
+    key = key_words(reference, body)
+    got = tuple(w for w in key if _said(w, reply))
     lexical = len(got) / len(key) if key else 0.0
     semantic = 0.0
     if scorer.embedder is not None and reply.strip():
@@ -141,10 +164,42 @@ def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Gr
         semantic = float((q @ p.T)[0, 0])
     blank = _blank_answer(body, reference)
     if blank:  # fill-in-the-blank: the term itself decides
-        lexical = 1.0 if set(tokenize(blank)) <= said else lexical * 0.5
+        lexical = 1.0 if _said(blank, reply) else lexical * 0.5
     score = max(lexical, semantic)
-    verdict = "correct" if lexical >= 0.5 or semantic >= 0.7 else "partly" if lexical >= 0.2 or semantic >= 0.5 else "wrong"
-    return Grade(verdict, score, got, tuple(t for t in key if t not in said)[:6], reference, blank)
+    verdict = "correct" if lexical >= 0.5 or semantic >= 0.6 else "partly" if lexical >= 0.2 or semantic >= 0.45 else "wrong"
+    return Grade(verdict, score, got, tuple(w for w in key if w not in got)[:5], reference, blank)
+
+
+_STOPWORDS = _STOP | set("what how why when where who which does do did not more most many much very just only one two "
+                         "some any each every other same new first like about over under between".split())
+
+
+def key_words(reference: str, question: str) -> list[str]:
+    """The words of the reference sentence that carry its content and the question does not give away."""
+    from index.bm25 import tokenize
+
+    from tutor.evidence import clean
+
+    asked = set(tokenize(question))
+    words = re.findall(r"[A-Za-z][A-Za-z\-]{2,}|\d+(?:\.\d+)?%?|[\u3400-\u9fff]{2,}", clean(reference))
+    out = []
+    for w in words:
+        stems = tokenize(w)
+        if w.lower() in _STOPWORDS or not stems or set(stems) <= asked:
+            continue
+        if not any(tokenize(o) == stems for o in out):
+            out.append(w)
+    return out[:8]
+
+
+def _said(word: str, reply: str) -> bool:
+    """Whether the reply says `word`: the same word (stemmed), or for an English term its Chinese name."""
+    from index.bm25 import tokenize
+    from index.glossary import chinese_names
+
+    if set(tokenize(word)) <= set(tokenize(reply)):
+        return True
+    return any(zh in reply for _, zh in chinese_names(word, limit=3))
 
 
 def feedback_text(g: Grade, n: int, hit: Hit, lang: str) -> str:
@@ -154,13 +209,13 @@ def feedback_text(g: Grade, n: int, hit: Hit, lang: str) -> str:
             terms = f"空格处是 **{g.blank}**。"
         else:
             terms = (f"你答到的关键词：{', '.join(g.got)}。" if g.got else "") + (f"还可以提到：{', '.join(g.missed)}。" if g.missed else "")
-        return f"{head}{terms}\n\n原文是这样说的（[{n}]《{hit.chunk.title}》）：\n\n> {g.reference.strip()} [{n}]\n\n想再来一题时，请说“下一题”。"
+        return f"{head}{terms}\n\n原文是这样说的（[{n}]《{hit.chunk.title}》）：\n\n“{clean(g.reference)}” [{n}]\n\n想再来一题时，请说“下一题”。"
     head = {"correct": "✅ Correct.", "partly": "🟡 Partly right.", "wrong": "❌ Not quite."}[g.verdict]
     if g.blank:
         terms = f" The missing term is **{g.blank}**."
     else:
         terms = (f" You got: {', '.join(g.got)}." if g.got else "") + (f" Missing: {', '.join(g.missed)}." if g.missed else "")
-    return (f"{head}{terms}\n\nHere is what the passage says ([{n}] *{hit.chunk.title}*):\n\n> {g.reference.strip()} [{n}]\n\n"
+    return (f"{head}{terms}\n\nHere is what the passage says ([{n}] *{hit.chunk.title}*):\n\n“{clean(g.reference)}” [{n}]\n\n"
             "Say “next” for another question.")
 
 

@@ -70,15 +70,26 @@ def declined(text: str, cited: bool) -> bool:
     return not cited and bool(_DECLINED.search(text))
 
 
-def refusal_text(question: str, hits: Sequence[Hit]) -> str:
-    """Say the sources don't cover the question, and point at the nearest handbook sections."""
+def refusal_text(question: str, hits: Sequence[Hit], found: bool = False) -> str:
+    """Say the sources don't cover the question, and point at the nearest handbook sections.
+
+    Args:
+        found: passages on the topic were found, but no sentence of them answers the question.
+    """
     places = []
     for hit in hits:
         where = " / ".join(p for p in (hit.chunk.part, hit.chunk.section) if p) or hit.chunk.title
         entry = f"{where} ({hit.chunk.title}: {hit.chunk.doc_url})"
         if entry not in places:
             places.append(entry)
-    if is_chinese(question):
+    if found and is_chinese(question):
+        head = "我找到的资料谈到了相关主题，但没有一句话回答这个问题，所以我不回答，以免编造。"
+        tail = "最可能有答案的手册章节和资料：" if places else ""
+    elif found:
+        head = ("The passages I found are on this topic, but none of their sentences answers the question, "
+                "so I won't guess.")
+        tail = "The handbook sections and sources most likely to hold it:" if places else ""
+    elif is_chinese(question):
         head = "抱歉，我的资料（《生成式 AI 手册》及其链接的学习资源）没有涵盖这个问题，所以我不回答，以免编造。"
         tail = "最接近的手册章节：" if places else ""
     else:
@@ -87,3 +98,8 @@ def refusal_text(question: str, hits: Sequence[Hit]) -> str:
         tail = "The nearest handbook sections are:" if places else ""
     lines = [head] + ([tail] + [f"- {p}" for p in places[:3]] if places else [])
     return "\n".join(lines)
+
+
+def unanswered_text(question: str, hits: Sequence[Hit]) -> str:
+    """`refusal_text` for passages that share the question's topic without answering it."""
+    return refusal_text(question, hits, found=True)

@@ -30,6 +30,23 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[fl
     return sorted(scores.items(), key=lambda p: (-p[1], p[0]))
 
 
+def diversify(fused: list[tuple[int, float]], chunks: Sequence[Chunk], per_document: int) -> list[tuple[int, float]]:
+    """Fused hits with at most `per_document` passages of one document ahead of the rest.
+
+    Four chunks of one course outline filled a top 5 while the page that named the asked-about
+    terms sat at 7; the document's further passages move behind the others, not out.
+    """
+    if per_document <= 0:
+        return fused
+    seen: dict[str, int] = {}
+    first, later = [], []
+    for p, s in fused:
+        url = chunks[p].doc_url
+        seen[url] = seen.get(url, 0) + 1
+        (first if seen[url] <= per_document else later).append((p, s))
+    return first + later
+
+
 @dataclass(frozen=True)
 class Retrieval:
     """Hits for a question, plus how well the best of them match it.
@@ -43,6 +60,8 @@ class Retrieval:
     hits: list[Hit]
     relevance: float
     keyword_coverage: float
+    query: str = ""  # what was searched (a follow-up carries its subject)
+    english: str = ""  # the query in English, when it was asked in another language (tutor/translate.py)
 
 
 class Retriever:
@@ -72,18 +91,23 @@ class Retriever:
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
         self.scope: Callable[[Chunk], bool] | None = None  # a standing filter on every search (CLI --source)
+        self.english_weight = 1.0
+        self.per_document = 0  # at most this many passages of one document in the top ranks; 0 = no cap
 
     def search(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
         """The top-k hits for a question, best first."""
         return self.retrieve(question, k, where).hits
 
-    def retrieve(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> Retrieval:
+    def retrieve(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None,
+                 english: str = "") -> Retrieval:
         """Search every leg, fuse, and measure how well the best hits match.
 
         Args:
             question: the learner's question, in any language.
             k: how many hits to return.
             where: an optional filter on chunks (handbook part, source).
+            english: the question in English, when asked in another language: every leg searches
+                it too, so English sources are reached on their own terms.
         """
         chunks = self.index.chunks
         if self.scope is not None:
@@ -96,13 +120,20 @@ class Retriever:
                 if not self._reads(self.embedders[leg], question):
                     continue
                 rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
-        english = expand(question)  # the English names of a Chinese question's terms ("" if none)
+        glossed = expand(question)  # the English names of a Chinese question's terms ("" if none)
         if self.mode in ("hybrid", "bm25"):
             # Chinese terms get their English names too, so BM25 can match English passages.
-            query = f"{question} {english}".strip()
+            query = f"{question} {glossed}".strip()
             rankings.append([p for p, _ in self.index.keyword(query, pool) if not where or where(chunks[p])])
+        weights = [1.0] * len(rankings)
+        if english:
+            # The English rendering's legs outvote the Chinese question's, which lean to Chinese text.
+            # The glossary's names ride along: the model renders 混合专家 as "hybrid expert", the glossary knows better.
+            rankings += self._english_rankings(f"{english} {glossed}".strip(), pool, where)
+            weights += [self.english_weight] * (len(rankings) - len(weights))
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
-        fused = fuse([r[: self.candidates] for r in rankings])[: max(k, self.rerank_candidates) if reranking else k]
+        fused = diversify(fuse([r[: self.candidates] for r in rankings], weights=weights), chunks, self.per_document)
+        fused = fused[: max(k, self.rerank_candidates) if reranking else k]
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
         if reranking and hits:
             position = {chunks[p].id: p for p, _ in fused}
@@ -112,14 +143,29 @@ class Retriever:
             positions = [p for p, _ in fused]
         cosines = self._judge_cosines(question, vectors, positions)
         relevance = float(cosines.max()) if len(cosines) else 0.0
-        if english and positions:
+        if glossed and positions:
             # A two-word Chinese question ("什么是量化？") sits far from any English passage in
             # the judge's space; with its terms' English names beside it, it does not.
             # Measured on the eval cases: short in-scope questions answered 0.76 -> 0.93,
             # out-of-scope declined unchanged (evals/cases/short.jsonl, bench/RESULTS.md).
-            rendered = self._judge_cosines(f"{question} {english}", None, positions)
+            rendered = self._judge_cosines(f"{question} {glossed}", None, positions)
             relevance = max(relevance, float(rendered.max()))
-        return Retrieval(hits, relevance, keyword_coverage(question, [chunks[p].text for p in positions[:3]]))
+        coverage = keyword_coverage(question, [chunks[p].text for p in positions[:3]])
+        if english and positions:
+            relevance = max(relevance, float(self._judge_cosines(english, None, positions).max()))
+            coverage = max(coverage, keyword_coverage(english, [chunks[p].text for p in positions[:3]]))
+        return Retrieval(hits, relevance, coverage, question, english)
+
+    def _english_rankings(self, english: str, pool: int, where) -> list[list[int]]:
+        chunks = self.index.chunks
+        rankings = []
+        if self.mode in ("hybrid", "dense"):
+            for leg, embedder in enumerate(self.embedders):
+                vector = embedder.embed_queries([english])[0]
+                rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
+        if self.mode in ("hybrid", "bm25"):
+            rankings.append([p for p, _ in self.index.keyword(english, pool) if not where or where(chunks[p])])
+        return rankings
 
     def _reads(self, embedder, question: str) -> bool:
         """An English-only model's ranking of a Chinese question is noise: leave its leg out.

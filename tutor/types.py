@@ -115,6 +115,28 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """A source sentence picked to answer a question (tutor/evidence.py), shown verbatim and cited.
+
+    `n` numbers its passage in the answer's hits (the `[n]` it carries); `sentence` is
+    `chunk.text[start:start + len(sentence)]`; `rendering` is the sentence in the learner's
+    language, set only when it passed the rendering check (tutor/render_check.py).
+    """
+
+    n: int
+    chunk_id: str
+    url: str
+    title: str
+    sentence: str
+    start: int
+    score: float = 0.0
+    rendering: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One chat message. An assistant message may carry the ids of the passages it
     showed (`chunk_ids`) and its tutoring `mode`, so a later turn (grading a quiz
@@ -143,6 +165,9 @@ class Answer:
     # How the citation check left the model's answer (tutor.checker): "kept" (its verified sentences),
     # "quoted" (none passed: the sources' own sentences), "restated"; "" when no model wrote it.
     checked: str = ""
+    # The source sentences the answer opens with, and when they were ready (ms after the question).
+    evidence: tuple[Evidence, ...] = ()
+    evidence_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

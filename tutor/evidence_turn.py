@@ -1,0 +1,109 @@
+"""One evidence-first answer: the sources' sentences at once, then their renderings and the model's explanation.
+
+The stages are tutor/evidence.py (which sentences), tutor/render_check.py (is a rendering
+faithful) and tutor/explain.py (the prompts and the text); this module runs them against a
+`Tutor`'s selector, generator and judge, streaming as it goes:
+
+1. the evidence block, as soon as the sentences are picked (no model involved);
+2. for a Chinese question on English sources, each sentence's Chinese rendering, checked 1:1;
+3. the model's explanation of the evidence, checked like any cited text. What fails a
+   check is left out silently: the evidence stands on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Iterator, Sequence
+
+from tutor.cite import MARKER, SupportScorer, check, parse_markers, sentence_spans
+from tutor.evidence import needs_rendering
+from tutor.explain import (HEADINGS, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
+                           render_turn, renumber)
+from tutor.language import question_language, zh_or_en
+from tutor.refusal import unanswered_text
+from tutor.render_check import check_rendering, similarities, split_renderings
+from tutor.replies import reply
+from tutor.types import Answer, Citation, Evidence, Hit, Step
+
+log = logging.getLogger(__name__)
+
+
+def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, started: float,
+                    prefix: str = "") -> Iterator[Step]:
+    """The token and answer steps of an evidence-first answer (the sources step is the caller's)."""
+    hits = tuple(retrieval.hits)
+    topic = retrieval.query or question
+    selection = tutor.selector.select(topic, hits, retrieval.english)
+    if not selection.answers:
+        yield from reply(question, prefix + unanswered_text(topic, hits), (), hits, mode, started,
+                         model="evidence", refused=True)
+        return
+    lang = zh_or_en(topic)
+    evidence = selection.sentences
+    yield Step("token", text=prefix + evidence_block(evidence, lang))
+    evidence_ms = (time.perf_counter() - started) * 1000
+    generator = tutor.generator
+    explanation, more, ttft = "", [], 0.0
+    if generator.can_translate:  # a model: it renders and explains; the extractive backend shows the evidence alone
+        if needs_rendering(topic, evidence):
+            evidence = render(generator, tutor.judge, topic, hits, evidence)
+        yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
+        turn, numbers = evidence_turn(topic, hits, evidence, level)
+        parts: list[str] = []
+        for delta in generator.stream(turn):
+            ttft = ttft or (time.perf_counter() - started) * 1000
+            parts.append(delta)
+            yield Step("token", text=delta)
+        explanation, more = checked_explanation(tutor, turn, "".join(parts), numbers, hits, evidence)
+    text = prefix + compose(evidence, explanation, lang)
+    total = (time.perf_counter() - started) * 1000
+    yield Step("answer", answer=Answer(question, text, tuple(merge_citations(evidence_citations(evidence), more)), hits,
+                                       mode=mode, ttft_ms=ttft or total, total_ms=total, model=generator.model_id,
+                                       checked="evidence", evidence=tuple(evidence), evidence_ms=evidence_ms))
+
+
+def render(generator, judge, question: str, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
+    """The evidence with each sentence's rendering in the question's language, where it passed the check."""
+    turn = render_turn(question, hits, evidence)
+    text = "".join(generator.stream(turn))
+    renderings = split_renderings(generator.tidy(turn, text), len(evidence))
+    language = question_language(question) or "zh"
+    sources = [h.chunk.text for h in turn.hits]
+    said = [renderings.get(i + 1, "") for i in range(len(evidence))]
+    sims = similarities(judge, sources, [s or " " for s in said])
+    out = []
+    for e, source, rendering, sim in zip(evidence, sources, said, sims):
+        verdict = check_rendering(source, rendering, sim, language)
+        if not verdict.ok:
+            log.info("rendering of [%d] not shown (%s): %r", e.n, verdict.reason, rendering)
+        out.append(dataclasses.replace(e, rendering=rendering if verdict.ok else ""))
+    return tuple(out)
+
+
+def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Sequence[Hit],
+                        evidence: Sequence[Evidence]) -> tuple[str, list[Citation]]:
+    """The explanation's sentences that the evidence supports, renumbered to the answer's passages."""
+    text = tutor.generator.tidy(turn, text)
+    settings = tutor.settings
+    checked = check(text, list(turn.hits), SupportScorer(tutor.judge), settings.support_threshold,
+                    drop_unsupported=True)
+    said = [" ".join(e.sentence.split()) for e in evidence]
+    allowed = allowed_text(turn.question, evidence)
+    kept = [checked.text[a:b] for a, b in sentence_spans(checked.text)
+            if restates(MARKER.sub("", checked.text[a:b]), allowed)]
+    body = " ".join(kept) if question_language(turn.question) != "zh" else "".join(kept)
+    if not kept or not parse_markers(body) or any(_copies(body, s) for s in said):
+        return "", []  # nothing supported, or the evidence said again: the evidence alone reads better
+    cited = set(parse_markers(body))
+    checked = dataclasses.replace(checked, citations=[c for c in checked.citations if c.n in cited])
+    citations = []
+    for c in checked.citations:
+        n = numbers[c.n - 1]
+        citations.append(dataclasses.replace(c, n=n, chunk_id=hits[n - 1].chunk.id))
+    return renumber(body, numbers), citations
+
+
+def _copies(explanation: str, sentence: str) -> bool:
+    return len(sentence) > 40 and sentence[:60] in " ".join(MARKER.sub("", explanation).split())
