@@ -23,7 +23,8 @@ from tutor.explain import (HEADINGS, allowed_text, compose, restates, evidence_b
                            render_turn, renumber)
 from tutor.language import question_language, zh_or_en
 from tutor.refusal import unanswered_text
-from tutor.render_check import check_rendering, similarities, split_renderings
+from tutor.evidence import clean
+from tutor.render_check import check_rendering, similarities
 from tutor.replies import reply
 from tutor.types import Answer, Citation, Evidence, Hit, Step
 
@@ -35,7 +36,7 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     """The token and answer steps of an evidence-first answer (the sources step is the caller's)."""
     hits = tuple(retrieval.hits)
     topic = retrieval.query or question
-    selection = tutor.selector.select(topic, hits, retrieval.english)
+    selection = tutor.selector.select(topic, hits, english_terms(topic, retrieval.english))
     if not selection.answers:
         yield from reply(question, prefix + unanswered_text(topic, hits), (), hits, mode, started,
                          model="evidence", refused=True)
@@ -48,7 +49,7 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     explanation, more, ttft = "", [], 0.0
     if generator.can_translate:  # a model: it renders and explains; the extractive backend shows the evidence alone
         if needs_rendering(topic, evidence):
-            evidence = render(generator, tutor.judge, topic, hits, evidence)
+            evidence = render(generator, tutor.judge, topic, evidence)
         yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
         turn, numbers = evidence_turn(topic, hits, evidence, level)
         parts: list[str] = []
@@ -64,21 +65,42 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
                                        checked="evidence", evidence=tuple(evidence), evidence_ms=evidence_ms))
 
 
-def render(generator, judge, question: str, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
+MAX_RENDERED = 4  # each rendering costs the model about two seconds on 2 cores
+
+
+def english_terms(question: str, english: str) -> str:
+    """The question's English side for scoring sentences: the model's translation and the glossary's names
+    (the 1.5B model renders 投机解码 as "arbitrage decoding"; the glossary knows it is speculative decoding)."""
+    from index.glossary import expand
+
+    return " ".join(x for x in (english, expand(question)) if x)
+
+
+def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
     """The evidence with each sentence's rendering in the question's language, where it passed the check."""
-    turn = render_turn(question, hits, evidence)
-    text = "".join(generator.stream(turn))
-    renderings = split_renderings(generator.tidy(turn, text), len(evidence))
     language = question_language(question) or "zh"
-    sources = [h.chunk.text for h in turn.hits]
-    said = [renderings.get(i + 1, "") for i in range(len(evidence))]
+    said = []
+    for e in evidence[:MAX_RENDERED]:
+        source = clean(e.sentence)
+        if question_language(source) == language:
+            said.append("")
+            continue
+        text = ""
+        for delta in generator.stream(render_turn(e)):
+            text += delta
+            if "\n" in text.strip() or len(text) > 3 * len(source):
+                break  # one line is the rendering; more is the model running on
+        said.append(text.strip().split("\n", 1)[0].strip())
+    sources = [clean(e.sentence) for e in evidence[:MAX_RENDERED]]
     sims = similarities(judge, sources, [s or " " for s in said])
-    out = []
-    for e, source, rendering, sim in zip(evidence, sources, said, sims):
+    out = list(evidence)
+    for i, (e, source, rendering, sim) in enumerate(zip(evidence, sources, said, sims)):
+        if not rendering:
+            continue
         verdict = check_rendering(source, rendering, sim, language)
         if not verdict.ok:
             log.info("rendering of [%d] not shown (%s): %r", e.n, verdict.reason, rendering)
-        out.append(dataclasses.replace(e, rendering=rendering if verdict.ok else ""))
+        out[i] = dataclasses.replace(e, rendering=rendering if verdict.ok else "")
     return tuple(out)
 
 
@@ -89,13 +111,15 @@ def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Se
     settings = tutor.settings
     checked = check(text, list(turn.hits), SupportScorer(tutor.judge), settings.support_threshold,
                     drop_unsupported=True)
-    said = [" ".join(e.sentence.split()) for e in evidence]
+    said = [clean(e.sentence) for e in evidence]
     allowed = allowed_text(turn.question, evidence)
+    # A sentence stays if it adds no claim of its own and does not just say an evidence sentence again.
     kept = [checked.text[a:b] for a, b in sentence_spans(checked.text)
-            if restates(MARKER.sub("", checked.text[a:b]), allowed)]
+            if restates(MARKER.sub("", checked.text[a:b]), allowed)
+            and not any(_copies(checked.text[a:b], s) for s in said)]
     body = " ".join(kept) if question_language(turn.question) != "zh" else "".join(kept)
-    if not kept or not parse_markers(body) or any(_copies(body, s) for s in said):
-        return "", []  # nothing supported, or the evidence said again: the evidence alone reads better
+    if not kept or not parse_markers(body):
+        return "", []  # nothing left to add: the evidence alone reads better
     cited = set(parse_markers(body))
     checked = dataclasses.replace(checked, citations=[c for c in checked.citations if c.n in cited])
     citations = []
@@ -106,4 +130,8 @@ def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Se
 
 
 def _copies(explanation: str, sentence: str) -> bool:
-    return len(sentence) > 40 and sentence[:60] in " ".join(MARKER.sub("", explanation).split())
+    """Whether the explanation says an evidence sentence again, nearly word for word."""
+    from index.bm25 import tokenize
+
+    mine, theirs = set(tokenize(MARKER.sub("", explanation))), set(tokenize(sentence))
+    return len(theirs) >= 6 and len(mine & theirs) >= 0.8 * len(theirs) and len(mine - theirs) <= 3

@@ -12,6 +12,7 @@ pipeline's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Sequence
 
@@ -43,11 +44,10 @@ def evidence_turn(question: str, hits: Sequence[Hit], evidence: Sequence[Evidenc
     return Turn(question, tuple(reduced), mode="evidence", level=level), numbers
 
 
-def render_turn(question: str, hits: Sequence[Hit], evidence: Sequence[Evidence]) -> Turn:
-    """The model's turn for rendering: one source per evidence sentence, in order."""
-    one = [dataclasses.replace(hits[e.n - 1], chunk=dataclasses.replace(hits[e.n - 1].chunk, text=clean(e.sentence)))
-           for e in evidence]
-    return Turn(question, tuple(one), mode="render")
+def render_turn(evidence: Evidence) -> Turn:
+    """The model's turn for rendering one evidence sentence (one at a time: given four, the 1.5B model
+    rendered one of them in a run-on sentence and dropped the rest)."""
+    return Turn(clean(evidence.sentence), (), mode="render")
 
 
 def renumber(text: str, numbers: Sequence[int]) -> str:
@@ -83,7 +83,7 @@ _GLUE = frozenset(
     "such example words word idea ideas work works called call like same different able need needs one two "
     "意味着 通过 使得 使 可以 能够 因此 所以 也就是说 就是 即 用于 用来 这样 这种 这些 那么 而 并 并且 但 但是 "
     "一种 一个 来 会 让 能 对 从 把 被 将 更 最 不 没有 需要 进行 实现 作用 方法 方式 简单 来说 换句话说 例如 比如".split())
-MAX_NOVEL_SHARE = 0.25  # of an explanation sentence's content words, at most this share may be new
+MAX_NOVEL_SHARE = 0.34  # of an explanation sentence's content words, at most this share may be new
 MAX_NOVEL = 3
 
 
@@ -91,8 +91,15 @@ def novel_words(sentence: str, allowed: str) -> list[str]:
     """The content words of `sentence` that `allowed` (the evidence, its renderings, the question) does not hold."""
     from index.bm25 import tokenize
 
-    known = set(tokenize(allowed))
-    return [t for t in dict.fromkeys(tokenize(sentence)) if t not in known and t not in _GLUE and not t.isdigit()]
+    known = set(tokenize(allowed)) | _glue()
+    return [t for t in dict.fromkeys(tokenize(sentence)) if t not in known and not t.isdigit()]
+
+
+@functools.cache
+def _glue() -> frozenset[str]:
+    from index.bm25 import tokenize
+
+    return frozenset(t for w in _GLUE for t in tokenize(w))
 
 
 def restates(sentence: str, allowed: str) -> bool:
@@ -107,7 +114,7 @@ def restates(sentence: str, allowed: str) -> bool:
     numbers = re.findall(r"\d+(?:[.,]\d+)?", sentence)
     if any(n not in allowed for n in numbers):
         return False
-    content = [t for t in dict.fromkeys(tokenize(sentence)) if t not in _GLUE]
+    content = [t for t in dict.fromkeys(tokenize(sentence)) if t not in _glue()]
     novel = novel_words(sentence, allowed)
     return bool(content) and len(novel) <= MAX_NOVEL and len(novel) <= MAX_NOVEL_SHARE * len(content)
 

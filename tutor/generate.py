@@ -80,7 +80,7 @@ class ChatGenerator:
         """The streamed answer with the grammar's artefacts repaired (see `close_cut_sentences`)."""
         if self.request_options is not _cite_by_grammar or turn.mode not in CITED_MODES:
             return text  # no length cap was imposed, so a long sentence is the model's own
-        return close_cut_sentences(text, _sentence_cap(turn))
+        return close_cut_sentences(text, sentence_cap(turn.question))
 
     @property
     def chat_model(self) -> "BaseChatModel":
@@ -213,10 +213,6 @@ def sentence_cap(question: str) -> int:
     return 100 if question_language(question) == "zh" else 250
 
 
-def _sentence_cap(turn: Turn) -> int:
-    # A rendering says a whole source sentence (up to ~400 English characters) in one Chinese sentence.
-    return 250 if turn.mode == "render" else sentence_cap(turn.question)
-
 
 def close_cut_sentences(text: str, cap: int) -> str:
     """End each sentence the grammar's length cap cut mid-phrase at its last clause break.
@@ -236,7 +232,7 @@ def close_cut_sentences(text: str, cap: int) -> str:
     return _CUT.sub(close, text)
 
 
-CITED_MODES = ("explain", "restate", "evidence", "render")  # the prompt modes whose every sentence ends with a marker
+CITED_MODES = ("explain", "restate", "evidence")  # the prompt modes whose every sentence ends with a marker
 
 # A sentence as the citation grammar produces it: a body, then "[n]" markers and an end mark.
 _CUT = re.compile(r"([^.。!?！？\[\]\n]+?)( ?(?:\[\d{1,2}\])+[.。!?！？])")
@@ -246,7 +242,7 @@ def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
     # A quiz question cites nothing, so only answers (and restated quotes) are constrained.
     if turn.mode not in CITED_MODES:
         return llama_cpp_options("")
-    return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=_sentence_cap(turn)))
+    return llama_cpp_options(citation_grammar(len(turn.hits), max_sentence_chars=sentence_cap(turn.question)))
 
 
 def _extractive_generator(settings: Settings) -> Generator:

@@ -18,7 +18,7 @@ from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor.evidence import PASSAGES, EvidenceSelector
-from tutor.evidence_turn import evidence_answer
+from tutor.evidence_turn import english_terms, evidence_answer
 from tutor.translate import QuestionTranslator
 from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.language import zh_or_en
@@ -217,7 +217,8 @@ class Tutor:
         if mode == "socratic" and stage < HINTS - 1:
             key = None
             if evidence_first:  # the hints lead to the sentence that answers, not to the first passage
-                selection = self.selector.select(retrieval.query or topic, hits, retrieval.english)
+                selection = self.selector.select(retrieval.query or topic, hits,
+                                                 english_terms(retrieval.query or topic, retrieval.english))
                 if not selection.answers:
                     yield from reply(question, unanswered_text(topic, hits), (), hits, mode, started,
                                      model="evidence", refused=True)

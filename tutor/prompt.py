@@ -59,10 +59,10 @@ MODES = {
     "evidence": "Task: the numbered sources are the sentences that answer the question. Explain what they mean for "
     "the question in 2 to 4 short sentences, each ending with the number of the source it uses. Use only what they "
     "say; do not repeat them word for word and add no facts, names or numbers of your own.",
-    # Each source is one quoted sentence; its rendering is checked against it (tutor/render_check.py).
-    "render": "Task: translate each numbered source into the language of the question, in order: one sentence per "
-    "source, ending with that source's number, like: ...[1]. ...[2]. Translate faithfully and completely; keep "
-    "names, code and technical terms in English; add nothing.",
+    # One quoted sentence at a time (tutor/evidence_turn.py); the rendering is checked against it (tutor/render_check.py).
+    "render": "Task: translate this sentence from a machine-learning text into Chinese. Translate faithfully and "
+    "completely, add nothing, and keep names, code and technical terms in English. Output only the translation, "
+    "on one line.",
     # Crossing languages once, on purpose (tutor/translate.py): a Chinese question searched in English too.
     "translate": "Task: translate the question about machine learning into English. Output only the English "
     "question, on one line.",
@@ -224,8 +224,9 @@ def _check(turn: Turn) -> None:
 
 
 def _user_text(turn: Turn, texts: list[str]) -> str:
-    if turn.mode == "translate":  # no sources: a short, cheap prompt after the cached system prompt
-        return MODES["translate"] + "\nQuestion: " + _CONTROL.sub(_spoil, turn.question.strip())
+    if turn.mode in ("translate", "render"):  # no sources: a short, cheap prompt after the cached system prompt
+        label = "Question" if turn.mode == "translate" else "Sentence"
+        return MODES[turn.mode] + f"\n{label}: " + _CONTROL.sub(_spoil, turn.question.strip())
     blocks = [f"[{i}] {_source_label(hit)}\n{text}".rstrip() for i, (hit, text) in enumerate(zip(turn.hits, texts), 1)]
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"
     n = len(turn.hits)

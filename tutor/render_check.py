@@ -26,6 +26,12 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
+_PLAIN_ENGLISH = frozenset(
+    "a an the one two this that these those it its they we you he she is are was were be been being has have had "
+    "do does did of to in on at by for from with as and or but not no so if then than such which who what when "
+    "where why how can could will would should may might must also only more most very each all some any other "
+    "into over under about after before between while because".split())
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,16 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
         return Verdict(False, "not in the learner's language", similarity)
     if sorted(_NUMBER.findall(source)) != sorted(_NUMBER.findall(rendering)):
         return Verdict(False, "numbers differ", similarity)
-    known = {w.lower() for w in _LATIN_WORD.findall(source)}
-    invented = [w for w in _LATIN_WORD.findall(rendering) if w.lower() not in known]
+    from index.bm25 import tokenize
+
+    known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
+    latin = _LATIN_WORD.findall(rendering)
+    invented = [w for w in latin if not set(tokenize(w)) <= known]  # "RNN" for the source's "RNNs" is fine
     if invented:
         return Verdict(False, f"words the source does not use: {', '.join(invented[:3])}", similarity)
+    untranslated = [w for w in latin if w.lower() in _PLAIN_ENGLISH and (len(w) > 1 or w == "a")]  # "A": a name  # "One流行的LSTM变种": left half in English
+    if untranslated:
+        return Verdict(False, f"left untranslated: {', '.join(untranslated[:3])}", similarity)
     words = max(len(_WORD.findall(source)), 1)
     ratio = len(_HAN.findall(rendering)) / words
     if not MIN_CHARS_PER_WORD <= ratio <= MAX_CHARS_PER_WORD:

@@ -1,0 +1,203 @@
+"""Evidence first: which sentences answer, what the learner is shown, and what the model may add."""
+
+import pytest
+
+from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
+from tutor.types import Chunk, Hit
+from tutor.evidence import EvidenceSelector, clean, prose_spans
+from tutor.explain import restates
+from tutor.pipeline import Tutor
+from tutor.render_check import check_rendering, split_renderings
+from tutor.translate import usable
+
+
+def spans_text(text: str) -> list[str]:
+    return [text[a:b].strip() for a, b in prose_spans(text)]
+
+
+def test_only_whole_prose_sentences_can_be_evidence():
+    text = (
+        "# The LSTM cell\n"
+        "The forget gate decides what information to throw away from the cell state.\n\n"
+        "Computing the input gate, the forget gate, and the output gate in an LSTM model.\n\n"
+        "```python\nforget = torch.sigmoid(W_f @ x)  # the gate in code, with a long enough comment\n```\n"
+        "Let's begin with the base interface for the decoder that we use in this section.\n"
+        "- Multi Head Attention in Transformer Neural Networks with Code!\n"
+        "- LoRA insights by Sebastian Raschka: Practical insights about LoRA and how to pick its rank.\n"
+        "- \"Understanding LSTM Networks\" (blog post, Chris Olah)\n"
+        "Do the encoder and the decoder have to be the same type of neural network?\n"
+        "Read more about the gates in the original paper by Hochreiter and Schmidhuber.\n"
+        "Special thanks to our reviewers for their detailed comments on this chapter.\n"
+        "the output gate decides what part of the cell state goes out as the hidden state.\n"
+        "The output gate decides what part of the cell state goes out as the"
+    )
+    assert spans_text(text) == ["The forget gate decides what information to throw away from the cell state."]
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_shown_on_one_line():
+    text = "The *forget gate* determines whether to keep\nthe current value of the memory or flush it.\n"
+    [sentence] = spans_text(text)
+    assert clean(sentence) == "The forget gate determines whether to keep the current value of the memory or flush it."
+
+
+GATES = [
+    ("https://example.org/d2l-lstm", "LSTM", "Input Gate, Forget Gate, and Output Gate",
+     "LSTMs have input gates, forget gates, and output gates that control the flow of information. "
+     "The input gate determines how much of the new value should be added to the memory cell. "
+     "The forget gate determines whether to keep the current value of the memory or flush it. "
+     "The output gate determines whether the memory cell should influence the output at this step."),
+    ("https://example.org/gru", "GRU", "Reset Gate and Update Gate",
+     "A GRU replaces the three gates with a reset gate and an update gate. "
+     "Gated units are popular in speech recognition because they are cheap to train."),
+]
+
+
+def gate_hits():
+    return [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0 / i, i)
+            for i, (url, title, heading, text) in enumerate(GATES, start=1)]
+
+
+def select(question, hits, **kw):
+    embedder = HashEmbedder()
+    return EvidenceSelector(embedder, lambda term: 1.0).select(question, hits, **kw)
+
+
+def test_evidence_covers_each_part_of_the_question():
+    got = select("What does each of the forget, input and output gates of an LSTM decide?", gate_hits())
+    said = " ".join(e.sentence for e in got.sentences)
+    assert got.answers and 2 <= len(got.sentences) <= 4
+    for gate in ("forget gate determines", "input gate determines", "output gate determines"):
+        assert gate in said
+    assert all(e.url == "https://example.org/d2l-lstm" and e.n == 1 for e in got.sentences)
+    for e in got.sentences:  # verbatim, and where it says it is
+        assert gate_hits()[e.n - 1].chunk.text[e.start:e.start + len(e.sentence)] == e.sentence
+
+
+def test_sentences_that_only_share_the_topic_do_not_answer():
+    got = select("How is the learning rate warmed up in the Adam optimizer?", gate_hits())
+    assert not got.answers
+
+
+def test_an_english_rendering_of_the_question_finds_english_sentences():
+    hits = gate_hits()
+    assert not select("GRU 用了哪几个门？", hits).answers
+    got = select("GRU 用了哪几个门？", hits, english="Which gates does a GRU use?")
+    assert got.answers and "reset gate and an update gate" in got.sentences[0].sentence
+
+
+@pytest.mark.parametrize("raw, question, expected", [
+    ("What does the forget gate decide?\n", "遗忘门决定什么？", "What does the forget gate decide?"),
+    ("English question: What is LoRA?", "LoRA 是什么？", "What is LoRA?"),
+    # The model answered instead of translating: a statement is no translation of a question.
+    ("LoRA is a fine-tuning technique that updates only a few parameters.", "LoRA 是什么？", ""),
+    ("What does beta control in DPO? Typically it is set between 0 and 1.", "DPO 的 beta 控制什么？",
+     "What does beta control in DPO?"),
+    ("遗忘门决定什么？", "遗忘门决定什么？", ""),
+])
+def test_a_translation_is_used_only_when_it_reads_as_the_question_in_english(raw, question, expected):
+    assert usable(raw, question) == expected
+
+
+SOURCE = "The forget gate decides what information to throw away from the cell state, using 3 weights."
+
+
+@pytest.mark.parametrize("rendering, similarity, ok, why", [
+    ("遗忘门决定从细胞状态中丢弃哪些信息，使用 3 个权重。", 0.8, True, ""),
+    ("遗忘门决定从细胞状态中丢弃哪些信息，使用 4 个权重。", 0.8, False, "numbers"),
+    ("遗忘门通过 sigmoid_gate 决定从细胞状态中丢弃哪些信息，使用 3 个权重。", 0.8, False, "words"),
+    ("遗忘门很重要，有 3 个。", 0.8, False, "length"),
+    ("遗忘门决定从细胞状态中丢弃哪些信息，使用 3 个权重。", 0.3, False, "far"),
+    ("The forget gate throws away information, with 3 weights.", 0.9, False, "language"),
+])
+def test_a_rendering_is_held_to_its_sentence(rendering, similarity, ok, why):
+    verdict = check_rendering(SOURCE, rendering, similarity)
+    assert verdict.ok is ok and why in verdict.reason
+
+
+def test_renderings_are_split_one_per_source():
+    text = "遗忘门决定丢弃哪些信息[1]。输入门决定写入多少[2]。两者都用 sigmoid[1][2]。"
+    assert split_renderings(text, 2) == {1: "遗忘门决定丢弃哪些信息。", 2: "输入门决定写入多少。"}
+
+
+def test_an_explanation_may_restate_the_evidence_but_not_add_to_it():
+    evidence = "In PagedAttention, memory waste only happens in the last block of a sequence."
+    assert restates("So with PagedAttention, memory waste happens only in the last block of a sequence.", evidence)
+    assert not restates("PagedAttention only uses memory for the last block, the most recent information "
+                        "in the sequence being processed, minimizing the memory required.", evidence)
+    assert not restates("It saves 0,4 bits per parameter.", "It saves 0.4 bits per parameter.")
+
+
+def evidence_tutor(settings, built_index, embedder, *scripts, can_translate=True):
+    gen = ScriptedGenerator(*scripts, can_translate=can_translate)
+    return Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen), gen
+
+
+def test_the_answer_opens_with_the_evidence_before_the_model_speaks(evidence_settings, built_index, embedder):
+    tutor, gen = evidence_tutor(evidence_settings, built_index, embedder,
+                                "In other words, the pretrained weights stay frozen and only the two small matrices are trained [1].")
+    steps = list(tutor.stream("What does LoRA freeze and train?"))
+    kinds = [s.kind for s in steps]
+    assert kinds[0] == "sources" and kinds[-1] == "answer"
+    first = steps[1]
+    assert first.kind == "token" and first.text.startswith("**From the sources**") and not gen.turns[1:]
+    answer = steps[-1].answer
+    assert answer.evidence and answer.evidence_ms > 0 and answer.checked == "evidence"
+    assert "LoRA freezes the pretrained weights" in answer.evidence[0].sentence
+    assert [t.mode for t in gen.turns] == ["evidence"]  # the model read only the evidence
+    assert "LoRA freezes the pretrained weights" in gen.turns[0].hits[0].chunk.text
+    assert len(gen.turns[0].hits[0].chunk.text) < 200
+    assert "**What it means**" in answer.text and "only the two small matrices are trained" in answer.text
+    assert not answer.notes  # nothing was taken out, and nothing is said about it
+    for c in answer.citations:  # every citation is a verbatim span of the stored passage
+        assert c.quote in built_index.chunk(c.chunk_id).text
+
+
+def test_an_explanation_that_adds_claims_is_left_out_silently(evidence_settings, built_index, embedder):
+    tutor, _ = evidence_tutor(evidence_settings, built_index, embedder,
+                              "LoRA was invented at Google in 2019 and replaces attention with convolutions [1].")
+    answer = tutor.ask("What does LoRA freeze and train?")
+    assert answer.evidence and not answer.refused
+    assert "2019" not in answer.text and "convolutions" not in answer.text
+    assert "**What it means**" not in answer.text and not answer.notes
+
+
+def test_without_a_model_the_evidence_stands_alone(evidence_settings, built_index, embedder):
+    tutor, gen = evidence_tutor(evidence_settings, built_index, embedder, "unused", can_translate=False)
+    answer = tutor.ask("What does LoRA freeze and train?")
+    assert answer.evidence and gen.turns == [] and answer.text.startswith("**From the sources**")
+
+
+def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(evidence_settings, built_index):
+    sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
+    good = "LoRA 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。"
+    judge = TranslatingEmbedder({good: sentence, "LoRA 冻结什么，训练什么？": "What does LoRA freeze and train?"})
+    tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
+                  generator=ScriptedGenerator("What does LoRA freeze and train?", good,
+                                              "LoRA 冻结预训练权重[1]。", can_translate=True))
+    answer = tutor.ask("LoRA 冻结什么，训练什么？")
+    shown = [e for e in answer.evidence if e.rendering]
+    assert shown and shown[0].rendering == good
+    assert answer.text.startswith("**来源原文（附中文对照）**") and f"中文：{good}" in answer.text
+
+
+def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_index):
+    sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
+    bad = "LoRA 用 generate_json 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。"
+    judge = TranslatingEmbedder({bad: sentence})
+    tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
+                  generator=ScriptedGenerator("What does LoRA freeze and train?", bad, "。", can_translate=True))
+    answer = tutor.ask("LoRA 冻结什么，训练什么？")
+    assert answer.evidence and not any(e.rendering for e in answer.evidence)
+    assert "generate_json" not in answer.text and answer.text.startswith("**来源原文**")
+
+
+def test_socratic_hints_lead_to_the_answering_sentence(evidence_settings, built_index, embedder):
+    from tutor.types import Message
+
+    tutor, _ = evidence_tutor(evidence_settings, built_index, embedder, "unused", can_translate=False)
+    q = "How do diffusion models generate samples?"
+    first = tutor.ask(q, mode="socratic")
+    second = tutor.ask("hint", [Message("user", q), Message("assistant", first.text, mode="socratic")],
+                       mode="socratic")
+    assert "diffusion" in first.citations[0].url
+    assert "denoises step by step" in second.text or "reverse a gradual noising" in second.text
