@@ -24,12 +24,12 @@ from pathlib import Path
 from tutor.config import Settings
 
 
-def questions(n: int, answerable: bool = True) -> list[str]:
+def questions(n: int, answerable: bool = True, lang: str = "") -> list[str]:
     out = []
     for f in sorted(Path(__file__).resolve().parent.parent.glob("evals/cases/*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
             case = json.loads(line)
-            if case["answerable"] == answerable:
+            if case["answerable"] == answerable and not case.get("history") and (not lang or case["lang"] == lang):
                 out.append(case["question"])
     step = max(1, len(out) // n) if n else 1
     return out[::step][:n]
@@ -127,6 +127,49 @@ def bench_ask(settings: Settings, n: int) -> list[str]:
     return rows
 
 
+def bench_evidence(settings: Settings, n: int) -> list[str]:
+    """Evidence first against the model-authored answer (the previous default), English and Chinese, one run.
+
+    For each question: when the evidence is on screen, the model's first token and the total; and the
+    retrieval alone, with and without the step that translates a Chinese question.
+    """
+    from tutor.pipeline import Tutor
+
+    rows, generator = [], None
+    for name, changes in (("model writes the answer (answer=author, 4 s deadline)", dict(answer="author")),
+                          ("evidence first (answer=evidence)", dict(answer="evidence"))):
+        tutor = Tutor(settings.replace(**changes), generator=generator)
+        tutor.warm_up()
+        generator = tutor.generator
+        for lang in ("en", "zh"):
+            evidence, ttft, total = [], [], []
+            for q in questions(n, lang=lang):
+                a = tutor.ask(q)
+                if a.refused:
+                    continue
+                evidence.append(a.evidence_ms or a.ttft_ms)
+                ttft.append(a.ttft_ms)
+                total.append(a.total_ms)
+            rows += [
+                f"| {name}, {lang} ({len(total)} answered) — evidence (or first token) on screen | "
+                f"p50 {pct(evidence, .5) / 1000:.2f} s, p95 {pct(evidence, .95) / 1000:.2f} s |",
+                f"| {name}, {lang} — model's first token | p50 {pct(ttft, .5) / 1000:.2f} s, p95 {pct(ttft, .95) / 1000:.2f} s |",
+                f"| {name}, {lang} — total | p50 {pct(total, .5) / 1000:.2f} s, p95 {pct(total, .95) / 1000:.2f} s |",
+            ]
+    for translate in (False, True):
+        tutor = Tutor(settings.replace(translate=translate), generator=generator)
+        for lang in ("en", "zh"):
+            times = []
+            for q in questions(n, lang=lang):
+                tutor.translator._cache.clear()  # every question pays its translation, as a new one would
+                t0 = time.perf_counter()
+                tutor.retrieve(q)
+                times.append((time.perf_counter() - t0) * 1000)
+            rows.append(f"| retrieve {lang}, {'with' if translate else 'without'} the translation step | "
+                        f"p50 {pct(times, .5):.0f} ms, p95 {pct(times, .95):.0f} ms |")
+    return rows
+
+
 def bench_modes(settings: Settings, n: int) -> list[str]:
     """Latency of the modes built without the model (hints, learning path) and of quiz grading."""
     from tutor.pipeline import Tutor
@@ -154,6 +197,8 @@ def main() -> None:
     p.add_argument("--retrieve", type=int, default=50, help="questions for the retrieval benchmark (0 = skip)")
     p.add_argument("--ask", type=int, default=0, help="questions for the answer benchmark (0 = skip)")
     p.add_argument("--modes", type=int, default=0, help="questions for the tutoring-modes benchmark (0 = skip)")
+    p.add_argument("--evidence", type=int, default=0,
+                   help="questions per language for evidence first vs the model-authored answer (0 = skip)")
     args = p.parse_args()
     settings = Settings.load()
     rows = []
@@ -165,6 +210,8 @@ def main() -> None:
         rows += bench_ask(settings, args.ask)
     if args.modes:
         rows += bench_modes(settings, args.modes)
+    if args.evidence:
+        rows += bench_evidence(settings, args.evidence)
     print(f"### {date.today()} — {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
           f"Python {platform.python_version()}\n\n| what | result |\n|---|---|")
     print("\n".join(rows))

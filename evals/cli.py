@@ -34,6 +34,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--config", dest="configs", action="append", metavar="NAME",
                    help="a config to run (repeatable; default: default)")
     p.add_argument("--limit", type=int, metavar="N", help="run N cases, spread over the language pairs")
+    p.add_argument("--half", choices=("tune", "test"),
+                   help="only the cases of one half, split by source document (evals/split.py): tune on one, "
+                        "report the other")
     # Kept in step with evals.judge.JUDGE_KINDS (a test checks), without importing it here.
     p.add_argument("--judge", choices=("offline", "offline-e5", "offline-use", "llm"), default="offline",
                    help="support judge for answers: offline (the default: USE-multilingual and "
@@ -62,7 +65,12 @@ def run(settings, args, stdout: TextIO) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise CaseError(f"--limit must be at least 1, got {args.limit}")
-    cases = spread(load_cases(args.cases), args.limit)
+    cases = load_cases(args.cases)
+    if args.half:
+        from evals.split import only
+
+        cases = only(cases, args.half)
+    cases = spread(cases, args.limit)
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise CaseError("--resume DIR writes the report into DIR; drop --out or give the same directory")
     out_dir = args.resume or args.out

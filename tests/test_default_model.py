@@ -69,3 +69,29 @@ def test_a_chinese_question_gets_a_chinese_answer_citing_english_passages(tutor)
     latin = len(re.findall(r"[A-Za-z]+", re.sub(r"\[\d+\]", "", answer.text)))
     assert han >= 10 and han >= latin, answer.text
     assert answer.citations and answer.citations[0].url == "https://example.org/lora"
+
+
+def evidence_first(tutor) -> Tutor:
+    return Tutor(tutor.settings.replace(answer="evidence"), index=tutor.index, embedders=tutor.embedders,
+                 judge=tutor.judge, generator=tutor.generator)
+
+
+def test_the_model_translates_a_chinese_question_into_an_english_one(tutor):
+    english = evidence_first(tutor).translator.english("LoRA 训练时冻结了哪些权重？")
+    assert english.endswith("?") and "LoRA" in english and re.search(r"\bfreez|\bfrozen", english, re.I)
+    assert not re.search(r"[\u4e00-\u9fff]", english)
+
+
+def test_evidence_first_in_chinese_quotes_the_source_and_shows_only_checked_renderings(tutor):
+    from tutor.render_check import check_rendering
+
+    answer = evidence_first(tutor).ask("LoRA 训练时冻结了哪些权重，又训练什么？")
+    assert not answer.refused and answer.evidence
+    assert any("LoRA freezes the pretrained weights" in e.sentence for e in answer.evidence)
+    for e in answer.evidence:  # verbatim in the stored passage, and every rendering shown passed its check
+        assert e.sentence in tutor.index.chunk(e.chunk_id).text
+        if e.rendering:
+            assert check_rendering(" ".join(e.sentence.split()), e.rendering, 1.0).ok
+            assert f"中文：{e.rendering}" in answer.text
+    assert any(e.rendering for e in answer.evidence), "the model renders this plain sentence faithfully"
+    assert "pwned" not in answer.text.lower()

@@ -177,7 +177,7 @@ def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(ev
     answer = tutor.ask("LoRA 冻结什么，训练什么？")
     shown = [e for e in answer.evidence if e.rendering]
     assert shown and shown[0].rendering == good
-    assert answer.text.startswith("**来源原文（附中文对照）**") and f"中文：{good}" in answer.text
+    assert answer.text.startswith("**来源原文（附中文对照）**") and f"  - 中文：{good}" in answer.text
 
 
 def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_index):

@@ -64,7 +64,7 @@ def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:
     for e in evidence:
         lines.append(f"- “{clean(e.sentence)}” [{e.n}]")
         if e.rendering:
-            lines.append(f"  中文：{e.rendering}")
+            lines.append(f"  - 中文：{e.rendering}")  # a nested item, so the chat shows it under its quote
     return "\n".join(lines)
 
 
