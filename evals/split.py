@@ -46,3 +46,43 @@ def sample(cases: Sequence[Case], quotas: dict[str, int], seed: int = 17) -> lis
         picked += rng.sample(pool, min(n, len(pool)))
     order = {c.id: i for i, c in enumerate(cases)}
     return sorted(picked, key=lambda c: order[c.id])
+
+
+def by_half(results: Sequence[dict], cases: Sequence[Case], seed: str = SEED) -> dict:
+    """Retrieval records of an eval run summarised per config, half and pair: n, hit@5, MRR@10."""
+    halves = {c.id: half(c, seed) for c in cases}
+    out: dict = {}
+    for r in results:
+        if r.get("suite") != "retrieval" or not r.get("answerable") or r["id"] not in halves:
+            continue
+        pair = "follow-up" if r.get("history") else r["pair"]
+        for key in ((r["config"], halves[r["id"]], pair), (r["config"], "all", pair)):
+            cell = out.setdefault(key, {"n": 0, "hit@5": 0.0, "mrr@10": 0.0})
+            cell["n"] += 1
+            cell["hit@5"] += r.get("hit@5", 0.0)
+            cell["mrr@10"] += r.get("mrr@10", 0.0)
+    return {k: {"n": v["n"], "hit@5": round(v["hit@5"] / v["n"], 3), "mrr@10": round(v["mrr@10"] / v["n"], 3)}
+            for k, v in sorted(out.items())}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m evals.split RUN_DIR [CASE_FILE ...]`: a retrieval run's numbers per half and pair."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from evals.cases import load_cases
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print(main.__doc__)
+        return 2
+    run, files = Path(args[0]), args[1:] or None
+    results = [json.loads(line) for line in (run / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    for (config, which, pair), cell in by_half(results, load_cases(files)).items():
+        print(f"{config}\t{which}\t{pair}\tn={cell['n']}\thit@5={cell['hit@5']}\tmrr@10={cell['mrr@10']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

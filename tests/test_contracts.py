@@ -86,6 +86,27 @@ def test_generator_contract(factory, settings):
     gen = factory(settings)
     deltas = list(gen.stream(_turn()))
     assert gen.model_id and deltas and all(isinstance(d, str) for d in deltas) and "".join(deltas).strip()
+    # What the evidence-first path relies on (tutor/evidence_turn.py): a declared capability, and tidy.
+    assert isinstance(gen.can_translate, bool)
+    assert isinstance(gen.tidy(_turn(), "".join(deltas)), str)
+
+
+@pytest.mark.parametrize("factory, translates", [
+    (lambda s: ScriptedGenerator("What is LoRA?", can_translate=True), True),
+    (lambda s: ExtractiveGenerator(s), False),
+    pytest.param(_local_smollm, True, marks=slow, id="local-smollm2"),
+])
+def test_translator_contract(factory, translates, settings):
+    """A generator that says it can translate turns a Chinese question into one line of text; one that
+    cannot is never asked (the translator returns "")."""
+    from tutor.translate import QuestionTranslator
+
+    gen = factory(settings)
+    assert gen.can_translate is translates
+    english = QuestionTranslator(gen).english("LoRA 是什么？")
+    assert isinstance(english, str) and "\n" not in english
+    if not translates:
+        assert english == ""
 
 
 @pytest.mark.parametrize("real", [False, True], ids=["scripted-tutor", "tutor"])

@@ -33,7 +33,6 @@ MIN_CHARS, MAX_CHARS = 40, 420  # shorter says too little alone; longer is a par
 MIN_CJK_CHARS = 12
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_FORMULA = re.compile(r"\\[A-Za-z]+\s*[{(\\]|\$\$|\\tag|\$[^$\s][^$]*\$")  # "\text{tf}(t, d)", "$$", "$x_t$"
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
 # A sentence that starts with one of these in lower case begins mid-sentence: the chunk boundary or
 # a figure, formula or heading the extractor took out cut it ("the best Q values, but ..."). Not "where":
@@ -136,12 +135,16 @@ def clean(sentence: str) -> str:
 
 
 def _mathy(sentence: str) -> bool:
-    """A formula, or a sentence mostly made of one: inline math in a sentence of prose stays readable."""
+    """A formula, or a sentence mostly made of one. Inline math between \\( \\) or $ $ in a sentence of prose
+    stays readable; LaTeX outside them ("The loss is \\frac{1}{N} \\sum_i ...") is a formula the extractor flattened."""
     if "$$" in sentence or "\\tag" in sentence or "\\begin" in sentence:
         return True
-    math = sum(len(m) for m in re.findall(r"\\\(.*?\\\)|\$[^$]+\$|\\[A-Za-z]+(?:\{[^}]*\})*", sentence))
-    words = len(re.findall(r"\b[A-Za-z]{3,}\b", re.sub(r"\\\(.*?\\\)|\$[^$]+\$|\\[A-Za-z]+", " ", sentence)))
-    return math > 0.4 * len(sentence) or (math > 0 and words < 8)
+    inline = re.findall(r"\\\(.*?\\\)|\$[^$]+\$", sentence)
+    prose = re.sub(r"\\\(.*?\\\)|\$[^$]+\$", " ", sentence)
+    if re.search(r"\\[A-Za-z]+", prose):
+        return True
+    words = len(re.findall(r"\b[A-Za-z]{3,}\b", prose))
+    return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 8)
 
 
 def _listed(text: str, a: int) -> bool:
