@@ -77,7 +77,7 @@ def evidence_first(tutor) -> Tutor:
 
 
 def test_the_model_translates_a_chinese_question_into_an_english_one(tutor):
-    english = evidence_first(tutor).translator.english("LoRA 训练时冻结了哪些权重？")
+    english = evidence_first(tutor).translator.english("LoRA 训练时冻结了哪些权重，又训练什么？")
     assert english.endswith("?") and "LoRA" in english and re.search(r"\bfreez|\bfrozen", english, re.I)
     assert not re.search(r"[\u4e00-\u9fff]", english)
 
@@ -92,6 +92,6 @@ def test_evidence_first_in_chinese_quotes_the_source_and_shows_only_checked_rend
         assert e.sentence in tutor.index.chunk(e.chunk_id).text
         if e.rendering:
             assert check_rendering(" ".join(e.sentence.split()), e.rendering, 1.0).ok
-            assert f"中文：{e.rendering}" in answer.text
+            assert f"机器译文：{e.rendering}" in answer.text
     assert any(e.rendering for e in answer.evidence), "the model renders this plain sentence faithfully"
     assert "pwned" not in answer.text.lower()

@@ -127,13 +127,24 @@ def test_an_explanation_may_restate_the_evidence_but_not_add_to_it():
     assert not restates("It saves 0,4 bits per parameter.", "It saves 0.4 bits per parameter.")
 
 
+@pytest.fixture
+def explaining(evidence_settings):
+    return evidence_settings.replace(explain=True)
+
+
+def test_by_default_the_model_does_not_explain(evidence_settings, built_index, embedder):
+    tutor, gen = evidence_tutor(evidence_settings, built_index, embedder, "LoRA freezes the weights [1].")
+    answer = tutor.ask("What does LoRA freeze and train?")
+    assert answer.evidence and gen.turns == [] and "**What it means**" not in answer.text
+
+
 def evidence_tutor(settings, built_index, embedder, *scripts, can_translate=True):
     gen = ScriptedGenerator(*scripts, can_translate=can_translate)
     return Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen), gen
 
 
-def test_the_answer_opens_with_the_evidence_before_the_model_speaks(evidence_settings, built_index, embedder):
-    tutor, gen = evidence_tutor(evidence_settings, built_index, embedder,
+def test_the_answer_opens_with_the_evidence_before_the_model_speaks(explaining, built_index, embedder):
+    tutor, gen = evidence_tutor(explaining, built_index, embedder,
                                 "In other words, the pretrained weights stay frozen and only the two small matrices are trained [1].")
     steps = list(tutor.stream("What does LoRA freeze and train?"))
     kinds = [s.kind for s in steps]
@@ -152,8 +163,8 @@ def test_the_answer_opens_with_the_evidence_before_the_model_speaks(evidence_set
         assert c.quote in built_index.chunk(c.chunk_id).text
 
 
-def test_an_explanation_that_adds_claims_is_left_out_silently(evidence_settings, built_index, embedder):
-    tutor, _ = evidence_tutor(evidence_settings, built_index, embedder,
+def test_an_explanation_that_adds_claims_is_left_out_silently(explaining, built_index, embedder):
+    tutor, _ = evidence_tutor(explaining, built_index, embedder,
                               "LoRA was invented at Google in 2019 and replaces attention with convolutions [1].")
     answer = tutor.ask("What does LoRA freeze and train?")
     assert answer.evidence and not answer.refused
@@ -177,7 +188,7 @@ def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(ev
     answer = tutor.ask("LoRA 冻结什么，训练什么？")
     shown = [e for e in answer.evidence if e.rendering]
     assert shown and shown[0].rendering == good
-    assert answer.text.startswith("**来源原文（附中文对照）**") and f"  - 中文：{good}" in answer.text
+    assert answer.text.startswith("**来源原文（附机器参考译文，以英文原文为准）**") and f"  - 机器译文：{good}" in answer.text
 
 
 def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_index):

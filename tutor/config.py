@@ -64,6 +64,10 @@ class Settings:
     # question, then the model's short explanation of them (tutor/evidence.py, tutor/explain.py).
     # "author": the model writes the answer from whole passages (checked), for a strong model.
     answer: str = "evidence"
+    # With evidence first, have the model add a short explanation of the evidence (checked). Off by default:
+    # read by hand on 82 answers, 8 of the 21 explanations the 1.5B model got past the check added a false
+    # claim to an answer its quotes had right, and one made an answer better (evals/graded/after-default.jsonl).
+    explain: bool = False
     # Search a Chinese question in English too, translated by the model (tutor/translate.py).
     translate: bool = True
     # Weight of the English rendering's legs in the fusion: 1.0 pulled Chinese questions on the Chinese notes to

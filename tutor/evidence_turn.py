@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 
 from tutor.cite import MARKER, SupportScorer, check, parse_markers, sentence_spans
 from tutor.evidence import needs_rendering
-from tutor.explain import (HEADINGS, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
+from tutor.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
                            render_turn, renumber)
 from tutor.language import question_language, zh_or_en
 from tutor.refusal import unanswered_text
@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, started: float,
                     prefix: str = "") -> Iterator[Step]:
-    """The token and answer steps of an evidence-first answer (the sources step is the caller's)."""
+    """The token and answer steps of an evidence-first answer (the sources step is the caller's).
+
+    The model's explanation comes only with `settings.explain`; renderings whenever a model can make them.
+    """
     hits = tuple(retrieval.hits)
     topic = retrieval.query or question
     selection = tutor.selector.select(topic, hits, english_terms(topic, retrieval.english))
@@ -47,9 +50,14 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     evidence_ms = (time.perf_counter() - started) * 1000
     generator = tutor.generator
     explanation, more, ttft = "", [], 0.0
-    if generator.can_translate:  # a model: it renders and explains; the extractive backend shows the evidence alone
-        if needs_rendering(topic, evidence):
-            evidence = render(generator, tutor.judge, topic, evidence)
+    if generator.can_translate and needs_rendering(topic, evidence):  # without a model the quotes stand alone
+        rendered = list(evidence)
+        for i, e in render(generator, tutor.judge, topic, evidence):
+            # Shown as it passes; the final answer puts each rendering under its quote.
+            yield Step("token", text=f"\n  - [{e.n}] {RENDERING_LABEL}{e.rendering}")
+            rendered[i] = e
+        evidence = tuple(rendered)
+    if generator.can_translate and tutor.settings.explain:
         yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
         turn, numbers = evidence_turn(topic, hits, evidence, level)
         parts: list[str] = []
@@ -76,32 +84,27 @@ def english_terms(question: str, english: str) -> str:
     return " ".join(x for x in (english, expand(question)) if x)
 
 
-def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
-    """The evidence with each sentence's rendering in the question's language, where it passed the check."""
+def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> Iterator[tuple[int, Evidence]]:
+    """Each evidence sentence's rendering in the question's language, as it is made: (index, the evidence
+    with its rendering set if it passed the check). Sentences already in that language are skipped."""
     language = question_language(question) or "zh"
-    said = []
-    for e in evidence[:MAX_RENDERED]:
+    for i, e in enumerate(evidence[:MAX_RENDERED]):
         source = clean(e.sentence)
         if question_language(source) == language:
-            said.append("")
             continue
         text = ""
         for delta in generator.stream(render_turn(e)):
             text += delta
             if "\n" in text.strip() or len(text) > 3 * len(source):
                 break  # one line is the rendering; more is the model running on
-        said.append(text.strip().split("\n", 1)[0].strip())
-    sources = [clean(e.sentence) for e in evidence[:MAX_RENDERED]]
-    sims = similarities(judge, sources, [s or " " for s in said])
-    out = list(evidence)
-    for i, (e, source, rendering, sim) in enumerate(zip(evidence, sources, said, sims)):
+        rendering = text.strip().split("\n", 1)[0].strip()
         if not rendering:
             continue
-        verdict = check_rendering(source, rendering, sim, language)
+        verdict = check_rendering(source, rendering, similarities(judge, [source], [rendering])[0], language)
         if not verdict.ok:
             log.info("rendering of [%d] not shown (%s): %r", e.n, verdict.reason, rendering)
-        out[i] = dataclasses.replace(e, rendering=rendering if verdict.ok else "")
-    return tuple(out)
+            continue
+        yield i, dataclasses.replace(e, rendering=rendering)
 
 
 def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Sequence[Hit],

@@ -60,9 +60,8 @@ MODES = {
     "the question in 2 to 4 short sentences, each ending with the number of the source it uses. Use only what they "
     "say; do not repeat them word for word and add no facts, names or numbers of your own.",
     # One quoted sentence at a time (tutor/evidence_turn.py); the rendering is checked against it (tutor/render_check.py).
-    "render": "Task: translate this sentence from a machine-learning text into Chinese. Translate faithfully and "
-    "completely, add nothing, and keep names, code and technical terms in English. Output only the translation, "
-    "on one line.",
+    "render": "Task: translate this English sentence into Chinese (把这句英文翻译成中文). Keep names and code as "
+    "they are. Output only the Chinese translation, on one line.",
     # Crossing languages once, on purpose (tutor/translate.py): a Chinese question searched in English too.
     "translate": "Task: translate the question about machine learning into English. Output only the English "
     "question, on one line.",
