@@ -171,7 +171,9 @@ def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Gr
 
 
 _STOPWORDS = _STOP | set("what how why when where who which does do did not more most many much very just only one two "
-                         "some any each every other same new first like about over under between".split())
+                         "some any each every other same new first like about over under between during another "
+                         "while through without within especially often usually also still even then there here "
+                         "well way ways thing things make makes made get gets got lot lots really quite rather".split())
 
 
 def key_words(reference: str, question: str) -> list[str]:
