@@ -15,6 +15,14 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"[A-Za-z]+")
+# English function words (articles, pronouns, auxiliaries, question words, connectives): one home for the
+# list the modules that read English words share; each adds the words its own purpose needs
+# (tutor/rewrite.py: a learner's generic requests; tutor/render_check.py: words a translation translates).
+ENGLISH_FUNCTION_WORDS = frozenset("""
+a about also an and any are as at be been but by can could did do does for from has have how if in
+into is it its may might more must no not of on one only or other should so some that the then these
+this those to very was we were what when where which who why will with would you
+""".split())
 
 
 def estimate_tokens(text: str) -> int:

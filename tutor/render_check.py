@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tutor.cite import MARKER, parse_markers, sentence_spans
-from tutor.language import question_language
+from tutor.language import ENGLISH_FUNCTION_WORDS, question_language
 
 MIN_SIMILARITY = 0.6
 # Han characters per English word in a faithful translation: ~1.5-2.2 measured on the renderings read;
@@ -27,11 +27,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
-_PLAIN_ENGLISH = frozenset(
-    "a an the one two this that these those it its they we you he she is are was were be been being has have had "
-    "do does did of to in on at by for from with as and or but not no so if then than such which who what when "
-    "where why how can could will would should may might must also only more most very each all some any other "
-    "into over under about after before between while because".split())
+_PLAIN_ENGLISH = ENGLISH_FUNCTION_WORDS | frozenset(
+    "after all because before being between each had he most over she such than they two under while".split())
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from tutor.language import ENGLISH_FUNCTION_WORDS
 from tutor.types import Message
 
 STRATEGIES = ("rules", "concat", "off")
@@ -36,13 +37,12 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Words that carry no topic: question words, auxiliaries and the learner's
 # generic requests ("explain", "example"). A question made only of these
 # cannot be searched without its context.
-_GENERIC_EN = frozenset(
-    "a an and are as at be been but by can could do does did for from has have how i if in into is it its of on or "
-    "so that the their then there these this those to was were what when where which who whom why will with would "
-    "you your me my we our us about also more any some please tell explain explained explaining example examples "
-    "give show mean means meant work works working use used using difference differences different better worse "
-    "else again detail details elaborate other another one ones thing things way ways kind idea good bad need needs "
-    "should shall may might must not no yes ok okay really exactly like just only very much many".split())
+_GENERIC_EN = ENGLISH_FUNCTION_WORDS | frozenset("""
+again another bad better detail details difference differences different elaborate else exactly
+example examples explain explained explaining give good i idea just kind like many me mean means
+meant much my need needs ok okay ones our please really shall show tell their there thing things us
+use used using way ways whom work working works worse yes your
+""".split())
 # Chinese verbs and nouns a follow-up asks with ("怎么训练的？", "有什么优点？"): not a topic.
 _GENERIC_ZH = re.compile(r"训练|工作|实现|使用|计算|理解|学习|优化|应用|运行|推理|部署|评估|例子|比较|原理|作用|优点|"
                          r"缺点|效果|意思|局限|问题|用途|好处|细节|步骤|多少|多大|为啥|能|会|要|需要|还|又")
