@@ -73,6 +73,68 @@ def test_evidence_covers_each_part_of_the_question():
         assert gate_hits()[e.n - 1].chunk.text[e.start:e.start + len(e.sentence)] == e.sentence
 
 
+COURSE = ("The LLM course is divided into three parts:\n\n"
+          "1. **LLM Fundamentals** is optional and covers mathematics, Python, and neural networks.\n"
+          "2. **The LLM Scientist** focuses on building the best possible LLMs.\n"
+          "3. **The LLM Engineer** focuses on creating LLM-based applications.\n\n"
+          "For a more comprehensive version of this course, check out the wiki.")
+
+
+def one_hit(text, heading="", url="https://example.org/page"):
+    return [Hit(Chunk(url, "Page", heading, text, 0, len(text)), 1.0, 1)]
+
+
+def test_a_lead_in_is_quoted_with_the_list_it_announces():
+    got = select("Which three parts is the LLM course divided into?", one_hit(COURSE))
+    first = got.sentences[0]
+    assert got.answers and first.sentence.startswith("The LLM course is divided into three parts:")
+    assert first.sentence.endswith("creating LLM-based applications.")
+    assert COURSE[first.start:first.start + len(first.sentence)] == first.sentence  # verbatim, where it says
+    assert clean(first.sentence) == ("The LLM course is divided into three parts: (1) LLM Fundamentals is optional "
+                                     "and covers mathematics, Python, and neural networks. (2) The LLM Scientist "
+                                     "focuses on building the best possible LLMs. (3) The LLM Engineer focuses on "
+                                     "creating LLM-based applications.")
+
+
+def test_a_lead_in_without_its_list_is_no_evidence():
+    text = "Throughout the implementation, there are a few parameters one can tune:\nalpha: the start of the ramp,\n"
+    assert spans_text(text) == []
+
+
+def test_labelled_parts_in_prose_come_with_the_sentence_that_announces_them():
+    text = ("There are two types of hallucination: In-context hallucination: The output should be consistent with "
+            "the context. Extrinsic hallucination: The output should be grounded by the pre-training dataset. "
+            "However, the pre-training dataset is too large to check per generation.")
+    got = select("What two types of hallucination are there?", one_hit(text))
+    assert got.sentences[0].sentence.endswith("grounded by the pre-training dataset.")
+
+
+def test_a_sentence_that_the_next_one_goes_on_from_takes_it_along():
+    text = ("Whenever we say VQGAN-CLIP, we refer to the interaction between these two networks. They are separate "
+            "models that work in tandem.\n\nOther things follow here in a new paragraph of the page.")
+    got = select("What is VQGAN-CLIP?", one_hit(text))
+    assert got.sentences[0].sentence.endswith("work in tandem.")
+
+
+def test_a_question_that_asks_for_several_things_can_be_answered_by_a_list():
+    text = ("estimated time: 4 hrs\n\n# Graph Neural Networks\n\n- Stanford CS224W: Machine Learning with Graphs\n"
+            "    - lectures 3 and 4.1\n\n- Graph Representation Learning Book\n    - Chapter 3\n\n## Notes")
+    got = select("Which resources on graph neural networks did the author study?",
+                 one_hit(text, "Graph Neural Networks"))
+    assert got.sentences and "Graph Representation Learning Book" in got.sentences[0].sentence
+    assert clean(got.sentences[0].sentence).startswith("• Stanford CS224W: Machine Learning with Graphs – lectures")
+    # ... but a question asking for one thing gets no list, and a list of titles by authors is a reading list
+    assert not select("What is a graph neural network?", one_hit(text)).sentences
+    reading = ("- LoRA insights by Sebastian Raschka: Practical insights about LoRA.\n"
+               "- Fine-tune with DPO by Maxime Labonne: A tutorial.\n")
+    assert not select("Which resources explain LoRA?", one_hit(reading)).sentences
+
+
+def test_inline_math_in_a_hard_wrapped_sentence_keeps_it_one_sentence():
+    text = "During training, we employed label smoothing of value\n$\\epsilon_{ls}=0.1$ (cite).\nThis hurts perplexity."
+    assert spans_text(text)[0] == "During training, we employed label smoothing of value\n$\\epsilon_{ls}=0.1$ (cite)."
+
+
 def test_sentences_that_only_share_the_topic_do_not_answer():
     got = select("How is the learning rate warmed up in the Adam optimizer?", gate_hits())
     assert not got.answers
@@ -179,8 +241,10 @@ def test_without_a_model_the_evidence_stands_alone(evidence_settings, built_inde
 
 
 def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(evidence_settings, built_index):
-    sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
-    good = "LoRA 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。"
+    # The quote goes on into the sentence that leans on it ("This cuts ..."): one rendering for both.
+    sentence = ("LoRA freezes the pretrained weights and trains two small low-rank matrices A and B. "
+                "This cuts the number of trainable parameters by up to 10,000 times.")
+    good = "LoRA 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。这使可训练参数的数量最多减少 10,000 倍。"
     judge = TranslatingEmbedder({good: sentence, "LoRA 冻结什么，训练什么？": "What does LoRA freeze and train?"})
     tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
                   generator=ScriptedGenerator("What does LoRA freeze and train?", good,
@@ -192,8 +256,9 @@ def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(ev
 
 
 def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_index):
-    sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
-    bad = "LoRA 用 generate_json 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。"
+    sentence = ("LoRA freezes the pretrained weights and trains two small low-rank matrices A and B. "
+                "This cuts the number of trainable parameters by up to 10,000 times.")
+    bad = "LoRA 用 generate_json 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。这使可训练参数的数量最多减少 10,000 倍。"
     judge = TranslatingEmbedder({bad: sentence})
     tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
                   generator=ScriptedGenerator("What does LoRA freeze and train?", bad, "。", can_translate=True))

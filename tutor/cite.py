@@ -28,11 +28,11 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 _ABBREV = r"\b(?:e\.g|i\.e|et al|vs|cf|Fig|Figs|Eq|Eqs|Sec|approx|Dr|Mr|Mrs|Ms|Prof)\.(?=\s)"
 _LIST_ITEM = r"(?<![^\n])[ \t]*\d{1,2}\.(?=[ \t])"  # "1. " opening a line numbers an item, it ends nothing
 # A line break ends a sentence (headings, list items, table rows are lines), except between a word or
-# comma and a lower-case word: hard-wrapped markdown (d2l writes a phrase per line) renders it as a space,
+# comma and a lower-case word or inline math ("of value\n$\\epsilon=0.1$"): hard-wrapped markdown (d2l writes a phrase per line) renders it as a space,
 # and splitting there quoted "should be excluded from loss calculations." without its subject. Code and
 # YAML lines ("dtype: bfloat16", "    x = 1") stay apart.
 _SENTENCE = re.compile(
-    rf"(?:{_LIST_ITEM}|{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n]|(?<=[A-Za-z,])\n(?=[a-z]+(?:-[a-z]+)*[ ,.;]))*"
+    rf"(?:{_LIST_ITEM}|{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n]|(?<=[A-Za-z,])\n(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$))*"
     r"(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

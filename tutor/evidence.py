@@ -67,13 +67,14 @@ _REFERENCE = re.compile(r"arXiv[: ]\d|\bdoi:|\b(?:19|20)\d\d\)?\.?\s*(?:\[\d+\])
 _THANKS = re.compile(r"^(?:Special thanks|Thanks to|Thank you|A (?:big )?shout[- ]out|We (?:would like to )?thank|Many thanks)\b", re.IGNORECASE)
 # A sentence ends with its full stop (a closing quote or bracket may follow): "Substep 1: Activation
 # normalization (short for "actnorm")" is a heading the extractor kept as text, not a sentence.
-_ENDS = re.compile(r"[.!?。！？；][”\"')）\]]*\s*(?:\[[\d,\s]+\])*$")
+_ENDS = re.compile(r"[.!?。！？；:：][”\"')）\]]*\s*(?:\[[\d,\s]+\])*$")
 _EXERCISES = re.compile(r"(?:^|> )(?:Exercises?|练习|习题)\s*$", re.IGNORECASE)
 _ACKNOWLEDGEMENTS = re.compile(r"(?:^|> )(?:Acknowledge?ments?|Thanks|致谢|References?|Bibliography|Citations?|参考文献|参考资料)\s*$",
                                re.IGNORECASE)
 # A pointer or an exercise is not an answer: "Read more about LoRA in ...", "Do the encoder and ...?".
 _POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|More on|Try|For more|If you(?:'re| are) "
-                      r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？:：]\s*$")
+                      r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？]\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*•·●▪]|\d+[.)])\s+")
 _OPENING = re.compile(r"^[\s*_\"“(]*(?:The|A|An)\s+", re.IGNORECASE)
 SUBJECT_WORDS = 5
 # Calibrated on the tune half of the dev cases: 95% of answerable questions whose evidence came from a gold
@@ -106,6 +107,7 @@ class _Candidate:
     text: str
     leans_back: bool
     previous: tuple[int, int] | None  # the prose sentence right before it, if any
+    listing: bool = False  # a whole list (`list_spans`), not a sentence
 
 
 def prose_spans(text: str) -> list[tuple[int, int]]:
@@ -123,15 +125,34 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
                 or _caption(text, a, b) or sentence.count("|") >= 2 or _RESOURCE.search(_MARKUP.sub("", sentence))
                 or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and _GERUND_CAPTION.match(sentence)
                 or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)
-                or _listed(text, a) and _LIST_TITLE.match(_MARKUP.sub("", sentence).strip())):
+                or _listed(text, a) and _LIST_TITLE.match(_MARKUP.sub("", sentence).strip())
+                or _LEAD_IN.search(sentence) and (_listed(text, a) or not _list_end(text, b, a + MAX_BLOCK))):
+            # (a lead-in "... three parts:" is evidence only with the list it opens: `attach` takes it along)
             continue
         out.append((a, b))
     return out
 
 
 def clean(sentence: str) -> str:
-    """A sentence as shown: one line (hard-wrapped sources keep their breaks), list, quote and emphasis marks off."""
-    return " ".join(_EMPHASIS.sub("", _MARKUP.sub("", sentence)).split())
+    """A sentence as shown: one line (hard-wrapped sources keep their breaks), list, quote and emphasis marks off.
+
+    A lead-in with its list (`attach`) keeps its items apart: "... three parts: (1) ... (2) ...".
+    """
+    lines = sentence.split("\n")
+    if len(lines) > 1 and any(_ITEM.match(line) for line in lines[1:]):
+        return " ".join(_item_mark(line) + _one_line(_ITEM.sub("", line)) for line in lines if line.strip())
+    return _one_line(_MARKUP.sub("", sentence))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_EMPHASIS.sub("", text).split())
+
+
+def _item_mark(line: str) -> str:
+    number = re.match(r"\s*(\d+)[.)]\s", line)
+    if number:
+        return f"({number.group(1)}) "
+    return ("– " if line[:1].isspace() else "• ") if _ITEM.match(line) else ""
 
 
 def _mathy(sentence: str) -> bool:
@@ -144,7 +165,9 @@ def _mathy(sentence: str) -> bool:
     if re.search(r"\\[A-Za-z]+", prose):
         return True
     words = len(re.findall(r"\b[A-Za-z]{3,}\b", prose))
-    return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 8)
+    # "During training, we employed label smoothing of value $\epsilon_{ls}=0.1$." reads as prose; a formula
+    # with a word or two around it does not.
+    return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 6)
 
 
 def _listed(text: str, a: int) -> bool:
@@ -162,7 +185,8 @@ def _caption(text: str, a: int, b: int) -> bool:
     return bool(_CREDIT_NEXT.match(text, b)) and (a == 0 or text[max(0, a - 2):a].count("\n") == 2)
 
 
-def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
+def _candidates(hits: Sequence[Hit], lists: bool = False) -> list[_Candidate]:
+    """The prose sentences of the passages and, when `lists`, their lists as whole units."""
     out = []
     for n, hit in enumerate(hits, start=1):
         text = hit.chunk.text
@@ -174,6 +198,32 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
             before = [s for s in all_spans if s[1] <= a]
             previous = before[-1] if before and before[-1] in spans else None
             out.append(_Candidate(n, hit, a, b, text[a:b], bool(_LEANS_BACK.match(text[a:b].lstrip())), previous))
+        if lists:
+            out.extend(_Candidate(n, hit, a, b, text[a:b], False, None, True) for a, b in list_spans(text))
+    return out
+
+
+def _reading_list(block: str) -> bool:
+    """A list of titles with their authors ("OWASP LLM Top 10 by HEGO Wiki: ...") points to reading; it explains nothing."""
+    items = [_ITEM.sub("", line).strip() for line in block.split("\n") if _ITEM.match(line) and not line[:1].isspace()]
+    titles = [i for i in items if _RESOURCE.search(i) or i.startswith(('"', "“"))]
+    return len(titles) * 2 >= len(items)
+
+
+def list_spans(text: str) -> list[tuple[int, int]]:
+    """The lists of a passage (2 to MAX_ITEMS items, nested ones included): the answer to "which resources
+    did the author work through?" is a list with no sentence around it. Fenced code is no list."""
+    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    out, start, end, items, at = [], -1, -1, 0, 0
+    for line in text.split("\n") + [""]:
+        if _ITEM.match(line) and not any(s <= at < e for s, e in fenced):
+            start = at if start < 0 else start
+            end, items = at + len(line.rstrip()), items + (0 if line[:1].isspace() else 1)
+        elif line.strip() or start >= 0 and at >= len(text):
+            if start >= 0 and 2 <= items <= MAX_ITEMS and end - start <= MAX_BLOCK and not _reading_list(text[start:end]):
+                out.append((start, end))
+            start, items = -1, 0
+        at += len(line) + 1
     return out
 
 
@@ -200,7 +250,8 @@ class EvidenceSelector:
         """
         from index.bm25 import tokenize
 
-        candidates = _candidates(hits[:PASSAGES])
+        enumerating = any(_ENUMERATES.search(q) for q in (question, english))
+        candidates = _candidates(hits[:PASSAGES], lists=enumerating)
         if not candidates:
             return Selection((), False)
         queries = [q for q in dict.fromkeys((question, english)) if q]
@@ -250,6 +301,10 @@ class EvidenceSelector:
                 value[i] = -np.inf
             if picked:
                 value[(vectors @ vectors[picked].T).max(axis=1) > 0.8] = -np.inf  # says again what one picked says
+                # A list answers as a whole or not at all: after the answer, another list is a reading list.
+                listed = any(candidates[i].listing for i in picked)
+                value[[i for i, c in enumerate(candidates)
+                       if c.listing and (listed or similarity[i] < similarity[picked[0]])]] = -np.inf
             best = int(np.argmax(value))
             if not np.isfinite(value[best]):
                 break
@@ -270,16 +325,89 @@ class EvidenceSelector:
         answers = bool(score[first] >= self.min_score)
         chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
         evidence: list[Evidence] = []
+
+        def shown(chunk_id: str, at: int) -> bool:
+            return any(e.chunk_id == chunk_id and e.start <= at < e.start + len(e.sentence) for e in evidence)
+
         for i in chosen:
             c = candidates[i]
-            if c.leans_back and c.previous and not any(e.chunk_id == c.hit.chunk.id and e.start == c.previous[0]
-                                                       for e in evidence):
+            if len(evidence) > max_sentences:
+                break  # a pick's lead-in sentence came along: enough to read
+            if shown(c.hit.chunk.id, c.start):
+                continue  # part of a list or a sentence already shown with an earlier pick
+            if c.leans_back and c.previous and not shown(c.hit.chunk.id, c.previous[0]):
                 a, b = c.previous
                 evidence.append(_evidence(c.n, c.hit, a, b, float(score[i])))
-            if not any(e.chunk_id == c.hit.chunk.id and e.start == c.start for e in evidence):
-                evidence.append(_evidence(c.n, c.hit, c.start, c.end, float(score[i])))
+            evidence.append(_evidence(c.n, c.hit, c.start, attach(c.hit.chunk.text, c.start, c.end, enumerating),
+                                      float(score[i])))
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
+
+
+# A sentence that announces what follows: "The course is divided into three parts:", "There are two types
+# of hallucination: ...", "下面是一个问题清单……". Quoted without what it announces it says nothing.
+_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|seven|several|following|as follows)\b|以下|下面|如下|清单"
+                        r"|[两二三四五六七几][个种类部步点条项大]", re.IGNORECASE)
+_LEAD_IN = re.compile(r"[:：]\s*(?:\[[\d,\s]+\])*$")  # "... divided into three parts:"
+# A question that asks for several things by name ("which resources ...", "what two types ...", "哪些").
+_ENUMERATES = re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}(?!(?:does|is|was|has|class|process|loss|bias)\b)\w{3,}s\b"
+                         r"|\blist\b|哪些|哪几|几个|几种|几部分", re.IGNORECASE)
+_LABELLED = re.compile(r"^[^:：\n.。!?]{2,48}[:：]\s*\S")  # "Extrinsic hallucination: The model output ..."
+# A sentence that goes on with what the one before said: "They're separate models that work in tandem."
+_GOES_ON = re.compile(r"^(?:This|These|That|Those|It|They|Thus|Therefore|Hence|In other words|As a result|That is|"
+                      r"This is why|Such)\b|^(?:这|它|因此|所以|也就是说|换句话说)")
+MAX_ITEMS, MAX_BLOCK = 8, 900  # a list longer than this is a table of contents, not an answer
+
+
+def attach(text: str, start: int, end: int, enumerating: bool = False) -> int:
+    """Where the evidence that starts with `text[start:end]` ends.
+
+    A sentence that announces a list or labelled parts takes them along (up to
+    MAX_ITEMS, MAX_BLOCK characters), and one that the next sentence of its
+    paragraph goes on from ("It ...", "This is why ...") takes that sentence.
+    When the question asks for several things (`enumerating`), any sentence
+    right before a list leads into it.
+    """
+    spans = [s for s in sentence_spans(text) if s[0] >= end]
+    sentence = text[start:end]
+    announces = bool(_ANNOUNCES.search(sentence))
+    if (announces or enumerating or _LEAD_IN.search(sentence)) and not _listed(text, start):
+        listed = _list_end(text, end, start + MAX_BLOCK)  # a list item's own label ("- **Training:** ...") is no lead-in
+        if listed:
+            return listed
+    if announces and (":" in sentence or "：" in sentence):
+        # Labelled parts in prose: "There are two types: In-context ...: ... . Extrinsic ...: ... ."
+        last = end
+        for a, b in spans[:MAX_ITEMS]:
+            if "\n\n" in text[last:a] or not _LABELLED.match(text[a:b]) or b - start > MAX_BLOCK:
+                break
+            last = b
+        if last > end:
+            return last
+    if spans and "\n\n" not in text[end:spans[0][0]] and _GOES_ON.match(text[spans[0][0]:spans[0][1]]) \
+            and spans[0][1] - start <= MAX_CHARS + 200 and spans[0] in prose_spans(text):
+        return spans[0][1]
+    return end
+
+
+def _list_end(text: str, end: int, limit: int) -> int:
+    """The end of the list that follows `end` (after at most one more sentence of its paragraph), or 0."""
+    lines = text[end:].split("\n")
+    at = end + len(lines[0]) + 1
+    if len(lines[0].strip()) > 160:
+        return 0  # the paragraph goes on: whatever list comes later is not this sentence's
+    items, last = 0, 0
+    for line in lines[1:]:
+        if _ITEM.match(line):
+            items += 1
+            if items > MAX_ITEMS or at + len(line) > limit:
+                break
+            last = at + len(line.rstrip())
+        elif line.strip() and (items or not line.startswith((" ", "\t"))):
+            if not items or not line.startswith((" ", "\t")):
+                break  # the list ended (or never began): an indented line continues an item
+        at += len(line) + 1
+    return last if items >= 2 else 0
 
 
 _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is called|are called|describes?|"
