@@ -4,7 +4,8 @@ import pytest
 
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
 from tutor.types import Chunk, Hit
-from tutor.evidence import EvidenceSelector, clean, prose_spans
+from tutor.evidence import EvidenceSelector
+from tutor.quotable import clean, prose_spans
 from tutor.explain import restates
 from tutor.pipeline import Tutor
 from tutor.render_check import check_rendering, split_renderings

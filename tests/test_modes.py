@@ -8,7 +8,7 @@ import pytest
 
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.evidence import clean
+from tutor.quotable import clean
 from tutor.extractive import ExtractiveGenerator
 from tutor.modes import is_more_request, ladder
 from tutor.outline import HANDBOOK_URL, load_outline, locate

@@ -3,7 +3,8 @@ import pytest
 from tests.fake_backends import ScriptedGenerator
 from tutor.errors import ConfigError
 from tutor.extractive import ExtractiveGenerator
-from tutor.pipeline import Tutor, is_chinese
+from tutor.pipeline import Tutor
+from tutor.refusal import is_chinese
 from tutor.config import Settings
 from tutor.types import Message
 

@@ -23,7 +23,7 @@ from tutor.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, res
                            render_turn, renumber)
 from tutor.language import question_language, zh_or_en
 from tutor.refusal import unanswered_text
-from tutor.evidence import clean
+from tutor.quotable import clean
 from tutor.render_check import check_rendering, similarities
 from tutor.replies import reply
 from tutor.types import Answer, Citation, Evidence, Hit, Step

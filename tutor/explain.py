@@ -16,7 +16,7 @@ import functools
 import re
 from typing import Sequence
 
-from tutor.evidence import clean
+from tutor.quotable import clean
 from tutor.fragment import fragment_link
 from tutor.types import Citation, Evidence, Hit, Turn
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from tutor.evidence import clean, prose_spans
+from tutor.quotable import clean, prose_spans
 from tutor.types import Turn
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

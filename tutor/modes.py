@@ -12,7 +12,7 @@ import re
 from typing import Mapping, Sequence
 
 from tutor.cite import SupportScorer, sentence_spans
-from tutor.evidence import clean
+from tutor.quotable import clean
 from tutor.fragment import fragment_link
 from tutor.outline import Section, locate, neighbours
 from tutor.types import Citation, Hit, Message

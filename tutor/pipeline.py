@@ -26,7 +26,7 @@ from tutor.latency import Budget, latency_budget
 from tutor.outline import load_outline
 from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens
 from tutor.quiz_turn import quiz_turn
-from tutor.refusal import covers, declined, is_chinese, names, refusal_text, unanswered_text  # noqa: F401
+from tutor.refusal import covers, declined, names, refusal_text, unanswered_text
 from tutor.replies import reply
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query

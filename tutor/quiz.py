@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tutor.cite import SupportScorer
-from tutor.evidence import clean
+from tutor.quotable import clean
 from tutor.modes import cite, sentences
 from tutor.types import Citation, Hit, Message
 
@@ -90,7 +90,7 @@ _TEACHES = re.compile(r"\b(?:is|are|was|were|means|refers to|called|known as|all
 def worth_asking(hit: Hit) -> list[str]:
     """The passage's sentences a quiz may ask about: whole prose sentences (tutor/evidence.py) that teach
     something (a definition, a mechanism, a number), never a title, a code line or a "Let's begin with ..." lead-in."""
-    from tutor.evidence import prose_spans
+    from tutor.quotable import prose_spans
 
     text = hit.chunk.text
     return [text[a:b] for a, b in prose_spans(text) if _TEACHES.search(text[a:b]) and len(text[a:b].split()) >= 6
@@ -180,7 +180,7 @@ def key_words(reference: str, question: str) -> list[str]:
     """The words of the reference sentence that carry its content and the question does not give away."""
     from index.bm25 import tokenize
 
-    from tutor.evidence import clean
+    from tutor.quotable import clean
 
     asked = set(tokenize(question))
     words = re.findall(r"[A-Za-z][A-Za-z\-]{2,}|\d+(?:\.\d+)?%?|[\u3400-\u9fff]{2,}", clean(reference))
