@@ -278,3 +278,21 @@ def test_socratic_hints_lead_to_the_answering_sentence(evidence_settings, built_
                        mode="socratic")
     assert "diffusion" in first.citations[0].url
     assert "denoises step by step" in second.text or "reverse a gradual noising" in second.text
+
+
+def test_translations_are_kept_across_runs_per_model(tmp_path):
+    """A second process (a restart, an eval rerun) reads the translation instead of asking the model again;
+    another model translates afresh, and a damaged cache file is replaced, never fatal."""
+    from tutor.translate import QuestionTranslator
+
+    store = tmp_path / "cache" / "translations.sqlite"
+    first = ScriptedGenerator("What is LoRA?", can_translate=True)
+    assert QuestionTranslator(first, store).english("LoRA 是什么？") == "What is LoRA?"
+    again = ScriptedGenerator("something else entirely?", can_translate=True)
+    assert QuestionTranslator(again, store).english("LoRA 是什么？") == "What is LoRA?" and again.turns == []
+    other = ScriptedGenerator("What's LoRA?", can_translate=True)
+    other.model_id = "another-model"
+    assert QuestionTranslator(other, store).english("LoRA 是什么？") == "What's LoRA?"
+    store.write_bytes(b"not a database at all" * 100)
+    assert QuestionTranslator(ScriptedGenerator("What is LoRA?", can_translate=True), store).english("LoRA 是什么？") \
+        == "What is LoRA?"

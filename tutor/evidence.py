@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tutor.cite import sentence_spans
+from tutor.definition import defining, subject as asked_about
 from tutor.language import question_language
 from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, says_nothing
 from tutor.types import Evidence, Hit
@@ -143,8 +144,11 @@ class EvidenceSelector:
         rank = np.array([1.0 / c.n for c in candidates])
         defines = np.array([_defines(t, opening_credit[i]) for i, t in enumerate(texts)], dtype=float)
         kind = np.array([_fits(queries, t) for t in texts], dtype=float)
+        # "What is X?" is answered first by the sentence that says what X is (tutor/definition.py).
+        terms = [defining(s) for s in dict.fromkeys(asked_about(q) for q in queries) if s]
+        says_what = np.array([any(p.search(t) for p in terms) for t in texts], dtype=float)
         score = (0.5 * similarity + 0.3 * lexical + 0.2 * subject + 0.05 * heading + 0.04 * rank + 0.08 * defines
-                 + 0.06 * kind)
+                 + 0.06 * kind + 0.2 * says_what)
         picked: list[int] = []
         held: set[str] = set()
         about: dict[str, float] = {}
@@ -167,7 +171,8 @@ class EvidenceSelector:
             best = int(np.argmax(value))
             if not np.isfinite(value[best]):
                 break
-            top = score[picked[0]] if picked else 0.0
+            # (the definition's bonus puts it first; it does not raise the bar for what may follow it)
+            top = score[picked[0]] - 0.2 * says_what[picked[0]] if picked else 0.0
             worth = score[best] + flow[best]
             # The second sentence needs to be nearly as good as the first; later ones must add what the
             # question asks about, or be nearly as good.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from tutor.checker import AnswerChecker, term_note
@@ -109,7 +110,8 @@ class Tutor:
     def translator(self) -> QuestionTranslator:
         with self._lock:
             if self._translator is None:
-                self._translator = QuestionTranslator(self.generator)
+                store = Path(self.settings.home) / "cache" / "translations.sqlite"
+                self._translator = QuestionTranslator(self.generator, store)
             return self._translator
 
     @property

@@ -14,10 +14,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.glossary import expand
+from tutor.definition import defining, subject
 from tutor.types import Chunk, Hit
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
+DEFINITIONS = 2  # passages that define what a "what is X" question asks about, moved up to ranks 2-3
 
 
 def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
@@ -133,6 +135,7 @@ class Retriever:
             weights += [self.english_weight] * (len(rankings) - len(weights))
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
         fused = diversify(fuse([r[: self.candidates] for r in rankings], weights=weights), chunks, self.per_document)
+        fused = self._definitions_up(fused, [question, english], where)
         fused = fused[: max(k, self.rerank_candidates) if reranking else k]
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
         if reranking and hits:
@@ -155,6 +158,30 @@ class Retriever:
             relevance = max(relevance, float(self._judge_cosines(english, None, positions).max()))
             coverage = max(coverage, keyword_coverage(english, [chunks[p].text for p in positions[:3]]))
         return Retrieval(hits, relevance, coverage, question, english)
+
+    def _definitions_up(self, fused: list[tuple[int, float]], questions: Sequence[str], where) -> list[tuple[int, float]]:
+        """For a "what is X" question, the passages that say what X is, right after the best hit.
+
+        Found by the term (BM25) and then by the sentence's shape (tutor/definition.py); at most
+        DEFINITIONS of them, and only when the fused ranking has not put them in its top three already.
+        """
+        terms = [t for t in dict.fromkeys(subject(q) for q in questions if q) if t]
+        if not terms or self.mode == "dense" or not fused:
+            return fused
+        chunks = self.index.chunks
+        found: list[int] = []
+        for term in terms:
+            pattern = defining(term)
+            found += [p for p, _ in self.index.keyword(term, self.candidates)
+                      if (not where or where(chunks[p])) and pattern.search(chunks[p].text) and p not in found]
+        found = found[:DEFINITIONS]
+        top = [p for p, _ in fused[:3]]
+        if not found or all(p in top for p in found):
+            return fused
+        score = dict(fused)
+        up = [(p, score.get(p, fused[0][1])) for p in found if p not in top]
+        rest = [(p, s) for p, s in fused[1:] if p not in {q for q, _ in up}]
+        return fused[:1] + up + rest
 
     def _english_rankings(self, english: str, pool: int, where) -> list[list[int]]:
         chunks = self.index.chunks

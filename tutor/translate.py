@@ -4,16 +4,23 @@ The multilingual leg pulls a Chinese question toward Chinese text (the handbook'
 Chinese roadmap, which only names a topic), and the glossary reaches only terms it
 lists, not paraphrases ("把两个微调过的模型合成一个"). The local model translates
 the question into English in about a second: one short task after the cached
-system prompt, greedy, stopped at the first line break. Translations are cached,
-so a repeated question (a Socratic ladder, a quiz topic) pays once.
+system prompt, greedy, stopped at the first line break. Translations are cached
+in memory and, given a `store`, on disk (`<home>/cache/translations.sqlite`), so a
+repeated question (a Socratic ladder, a quiz topic, a class asking the same
+thing, an eval rerun) pays once, across restarts too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
+from contextlib import closing
+from functools import lru_cache
+from pathlib import Path
 
 from tutor.language import question_language
 from tutor.types import Turn
@@ -30,10 +37,13 @@ class QuestionTranslator:
 
     Args:
         generator: a `tutor.protocols.Generator`; one that cannot translate makes this a no-op.
+        store: an SQLite file that keeps translations across runs (None: memory only). Entries are
+            keyed by the model id and the prompt code, so another model or prompt translates afresh.
     """
 
-    def __init__(self, generator) -> None:
+    def __init__(self, generator, store: Path | None = None) -> None:
         self.generator = generator
+        self.store = Path(store) if store else None
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -46,18 +56,65 @@ class QuestionTranslator:
             if question in self._cache:
                 self._cache.move_to_end(question)
                 return self._cache[question]
+            stored = self._stored(question)
+        if stored is not None:
+            self._remember(question, stored)
+            return stored
         text = ""
         for delta in self.generator.stream(Turn(question, (), mode="translate")):
             text += delta
             if "\n" in text.strip() or len(text) > MAX_CHARS:
                 break  # closing the stream stops the model: the rest would be commentary
         english = usable(text, question)
+        self._remember(question, english)
+        with self._lock:
+            self._keep(question, english)
+        log.debug("translated %r -> %r", question, english)
+        return english
+
+    def _remember(self, question: str, english: str) -> None:
         with self._lock:
             self._cache[question] = english
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        log.debug("translated %r -> %r", question, english)
-        return english
+
+    def _key(self, question: str) -> str:
+        return hashlib.sha256("\x1f".join((self.generator.model_id, _prompt_version(), question)).encode()).hexdigest()
+
+    def _stored(self, question: str) -> str | None:
+        if self.store is None:
+            return None
+        try:
+            with closing(_connect(self.store)) as con:
+                row = con.execute("SELECT english FROM translations WHERE key = ?", (self._key(question),)).fetchone()
+            return row[0] if row else None
+        except sqlite3.DatabaseError as e:  # a cache is disposable: a damaged one is started afresh
+            log.warning("translation cache %s is unreadable (%s); starting a new one", self.store, e)
+            self.store.unlink(missing_ok=True)
+            return None
+
+    def _keep(self, question: str, english: str) -> None:
+        if self.store is None:
+            return
+        try:
+            with closing(_connect(self.store)) as con, con:
+                con.execute("INSERT OR REPLACE INTO translations (key, question, english) VALUES (?, ?, ?)",
+                            (self._key(question), question, english))
+        except (sqlite3.DatabaseError, OSError) as e:
+            log.warning("could not keep a translation in %s: %s", self.store, e)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=5)
+    con.execute("CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, question TEXT, english TEXT)")
+    return con
+
+
+@lru_cache(maxsize=1)
+def _prompt_version() -> str:
+    """A hash of the prompt code: a changed translation prompt translates afresh."""
+    return hashlib.sha256(Path(__file__).with_name("prompt.py").read_bytes()).hexdigest()[:16]
 
 
 def usable(text: str, question: str = "") -> str:
