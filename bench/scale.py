@@ -106,7 +106,7 @@ def main() -> None:
     from index.search import Index
 
     settings = Settings.load()
-    embedders = make_embedders(settings.embedder)
+    embedders = make_embedders(settings.embedder, settings.models_dir)
     live = Index.load(settings.index_dir, [e.model_id for e in embedders])
     base = live.vectors[args.leg].reconstruct_n(0, live.vectors[args.leg].ntotal)
     english_only = not getattr(embedders[args.leg], "multilingual", True)  # its leg is skipped for Chinese questions

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -202,28 +203,62 @@ def _minilm() -> SentenceTransformerEmbedder:
                                        multilingual=False)
 
 
+class GemmaEmbedder(SentenceTransformerEmbedder):
+    """EmbeddingGemma-300M (index/gemma.py): the strongest multilingual leg, and the slowest to build.
+
+    Questions and passages get the model's own retrieval prompts. Passages are cut at
+    `max_seq_length` tokens: 256 keeps a chunk's heading and its first paragraphs, at
+    about half the cost of 512.
+    """
+
+    def __init__(self, models_dir: Path = Path("data/models"), max_seq_length: int = 256) -> None:
+        from index.gemma import folder
+
+        self.models_dir, self.max_seq_length = Path(models_dir), max_seq_length
+        super().__init__(str(Path(models_dir) / "embeddinggemma-300m"), model_id="google/embeddinggemma-300m",
+                         query_prefix="task: search result | query: ", document_prefix="title: none | text: ",
+                         batch_size=16)
+        self._folder = folder
+
+    def _load(self):
+        self._folder(self.models_dir)  # a clear "run make gemma" rather than a library error
+        model = super()._load()
+        model.max_seq_length = self.max_seq_length
+        return model
+
+
 EMBEDDERS: dict[str, Callable[[], object]] = {
     "minilm": _minilm,
     "use-multilingual": UseEmbedder,
     "e5-multilingual": E5Embedder,
 }
+# Models prepared into the models folder (`<home>/models`) rather than shipped inside an installed package.
+FOLDER_EMBEDDERS: dict[str, Callable[[Path], object]] = {
+    "embeddinggemma": GemmaEmbedder,
+}
 
 
-def make_embedder(name: str):
+def make_embedder(name: str, models_dir: Path | None = None):
     """Return the embedder for a registry name, or a sentence-transformers model name/path.
+
+    Args:
+        name: a name in EMBEDDERS or FOLDER_EMBEDDERS, a hub id or a folder path.
+        models_dir: where prepared models live (`Settings.models_dir`); default `data/models`.
 
     Raises:
         ConfigError: an empty name.
     """
     if not name:
         raise ConfigError(f"TUTOR_EMBEDDER is empty; use one of {', '.join(EMBEDDERS)} or a sentence-transformers model")
+    if name in FOLDER_EMBEDDERS:
+        return FOLDER_EMBEDDERS[name](Path(models_dir or "data/models"))
     factory = EMBEDDERS.get(name)
     return factory() if factory else SentenceTransformerEmbedder(name)
 
 
-def make_embedders(spec: str) -> list:
+def make_embedders(spec: str, models_dir: Path | None = None) -> list:
     """Embedders for a comma-separated spec ("minilm,use-multilingual"): one dense leg each."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise ConfigError(f"TUTOR_EMBEDDER is empty; use one or more of {', '.join(EMBEDDERS)} (comma-separated)")
-    return [make_embedder(n) for n in names]
+    return [make_embedder(n, models_dir) for n in names]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,11 @@ class Index:
         self._by_id = {c.id: c for c in chunks}
 
     @classmethod
-    def load(cls, index_dir: Path, embedder_ids: str | list[str]) -> "Index":
+    def load(cls, index_dir: Path, embedder_ids: str | list[str], optional: Sequence[str] = ()) -> "Index":
         """Load the live build, checking its manifest against the configured embedder.
+
+        Args:
+            optional: model ids of legs built in the background (index/legs.py), read when present.
 
         Raises:
             IndexMissing: nothing has been built yet.
@@ -42,7 +46,7 @@ class Index:
 
         build = current_build(Path(index_dir))
         manifest = read_manifest(build)
-        manifest.check([embedder_ids] if isinstance(embedder_ids, str) else list(embedder_ids))
+        manifest.check([embedder_ids] if isinstance(embedder_ids, str) else list(embedder_ids), optional)
         try:
             vectors = [faiss.read_index(str(build / f"vectors-{j}.faiss")) for j in range(len(manifest.embedders))]
             chunks, tokens = read_chunks(build / "store.sqlite")

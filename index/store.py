@@ -18,7 +18,7 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from tutor.errors import IndexMismatch, IndexMissing
 from tutor.types import Chunk, Document
@@ -56,13 +56,19 @@ class Manifest:
     def index_type(self, leg: int) -> str:
         return self.index_types[leg] if self.index_types else "flat"
 
-    def check(self, embedder_ids: list[str]) -> None:
-        """Raise IndexMismatch unless this build can be read with these embedders."""
+    def check(self, embedder_ids: list[str], optional: Sequence[str] = ()) -> None:
+        """Raise IndexMismatch unless this build can be read with these embedders.
+
+        `optional` legs (built after ingest, in the background: index/legs.py) may follow the
+        configured ones; a build without them is read on the configured legs alone.
+        """
         if self.format_version != FORMAT_VERSION:
             raise IndexMismatch(
                 f"the index has format {self.format_version}, this tutor reads {FORMAT_VERSION}: run `tutor ingest` to rebuild it"
             )
-        if list(self.embedders) != list(embedder_ids):
+        required = list(embedder_ids)
+        extra = list(self.embedders[len(required):])
+        if list(self.embedders[:len(required)]) != required or any(e not in optional for e in extra):
             raise IndexMismatch(
                 f"the index was built with embedder {self.embedder!r} but {','.join(embedder_ids)!r} is configured: "
                 "run `tutor ingest` to rebuild, or set TUTOR_EMBEDDER to the index's embedder"

@@ -72,8 +72,14 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
         raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
                           "Check the paths/URLs (see the report in last_ingest.json)")
     chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
-    embedders = embedders or make_embedders(settings.embedder)
+    embedders = embedders or make_embedders(settings.embedder, settings.models_dir)
     embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]
+    if live and settings.background_embedder.strip():
+        # A background leg the live index already holds (index/legs.py) is kept: its vectors are reused,
+        # only new and changed passages are embedded with it.
+        slow = make_embedders(settings.background_embedder, settings.models_dir)
+        held = set(live.embedders[len(embedders):])
+        embedders += [e for e in slow if e.model_id in held and e.model_id not in {f.model_id for f in embedders}]
     ids = [e.model_id for e in embedders]
     for doc, origin in kept:
         before = old_docs.get(doc.url)
@@ -94,7 +100,7 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
         report.notes.append(f"the embedding model changed ({','.join(live.embedders)} -> {','.join(ids)}): "
                             "every chunk is embedded again with the new model (full rebuild)")
     manifest, report.embedded = build_index(settings.index_dir, documents, chunks, embedders,
-                                            progress=_progress_bar(show_progress))
+                                            progress=progress_bar(show_progress))
     report.build, report.rebuilt = manifest.build, True
 
 
@@ -124,7 +130,7 @@ def _live(index_dir: Path) -> _Live | None:
     return _Live(build.name, list(manifest.embedders), documents, chunks, intact)
 
 
-def _progress_bar(enabled: bool):
+def progress_bar(enabled: bool):
     if not enabled:
         return None
     from tqdm import tqdm

@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     export = feedback_sub.add_parser("export", help="write every rating as a JSON line")
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
+    leg = sub.add_parser("leg", help="build the background retrieval leg (TUTOR_BACKGROUND_EMBEDDER, default "
+                         "EmbeddingGemma) into the live index; resumes where a stopped build left off")
+    leg.add_argument("--quiet", action="store_true", help="no progress bar")
+
     chat = sub.add_parser("chat", help="start the Gradio chat")
     chat.add_argument("--host", help="bind address (default 127.0.0.1)")
     chat.add_argument("--port", type=int, help="port (default 7860)")
@@ -257,6 +261,25 @@ def _chat(settings: Settings, args, stdin, stdout) -> int:
     return 0
 
 
+def _leg(settings: Settings, args, stdin, stdout) -> int:
+    from index.embed import make_embedders
+    from index.legs import add_leg, write_failure
+    from ingest.refresh import progress_bar
+
+    spec = settings.background_embedder.strip()
+    if not spec:
+        print("no background leg is configured (TUTOR_BACKGROUND_EMBEDDER is empty)", file=stdout)
+        return 0
+    for embedder in make_embedders(spec, settings.models_dir):
+        try:
+            build = add_leg(settings.index_dir, embedder, progress=progress_bar(not args.quiet))
+        except TutorError as e:
+            write_failure(settings.index_dir, embedder.model_id, str(e))
+            raise
+        print(f"the {embedder.model_id} leg is in the live index ({build.name})", file=stdout)
+    return 0
+
+
 def _feedback(settings: Settings, args, stdin, stdout) -> int:
     from tutor.feedback import FeedbackStore
 
@@ -273,7 +296,8 @@ def _feedback(settings: Settings, args, stdin, stdout) -> int:
     return 0
 
 
-_COMMANDS = {"train-reranker": _train_reranker, "ingest": _ingest, "sources": _sources, "retrieve": _retrieve, "ask": _ask, "eval": _eval, "chat": _chat, "feedback": _feedback}
+_COMMANDS = {"train-reranker": _train_reranker, "ingest": _ingest, "sources": _sources, "retrieve": _retrieve, "ask": _ask, "eval": _eval, "chat": _chat, "feedback": _feedback,
+             "leg": _leg}
 
 if __name__ == "__main__":
     sys.exit(main())

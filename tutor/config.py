@@ -44,6 +44,9 @@ class Settings:
     snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
     embedder: str = "minilm,use-multilingual"  # comma-separated: one dense retrieval leg per embedder
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
+    # A leg too slow to build at ingest: built afterwards in the background (index/legs.py) and read once it is
+    # there; "" for none. EmbeddingGemma needs `make gemma` (a 1.2 GB model); without it the fast legs serve.
+    background_embedder: str = "embeddinggemma"
     reranker: str = "none"  # "none", "trained" (tutor train-reranker), or a CrossEncoder name/path
     # Top fused hits the reranker re-scores, and tokens per question+passage pair: cost grows with both.
     # 10 x 128 in bfloat16 keeps retrieve-with-rerank at p50 160 / p95 230 ms on 2 cores (bench/RESULTS.md).

@@ -17,7 +17,7 @@ from tutor.checker import AnswerChecker, term_note
 from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
-from tutor.errors import ConfigError
+from tutor.errors import ConfigError, TutorError
 from tutor.evidence import PASSAGES, EvidenceSelector
 from tutor.evidence_turn import english_terms, evidence_answer
 from tutor.translate import QuestionTranslator
@@ -57,20 +57,34 @@ class Tutor:
         if embedders is not None and not isinstance(embedders, (list, tuple)):
             embedders = [embedders]
         self._index, self._embedders, self._judge = index, embedders, judge
+        self._given_embedders = embedders
         self._generator, self._retriever = generator, retriever
         self._translator: QuestionTranslator | None = None
         self._selector: EvidenceSelector | None = None
         self._lock = threading.RLock()  # properties call each other
+        self._own_index = False
 
     @property
     def embedders(self) -> list:
-        """The index's embedders, one per dense leg."""
+        """The index's embedders, one per dense leg: the configured ones, then any background leg it holds."""
         with self._lock:
             if self._embedders is None:
-                from index.embed import make_embedders
-
-                self._embedders = make_embedders(self.settings.embedder)
+                fast = self._configured()
+                held = self.index.manifest.embedders
+                slow = {e.model_id: e for e in self._background()}
+                self._embedders = fast + [slow[m] for m in held[len(fast):]]
             return self._embedders
+
+    def _configured(self) -> list:
+        from index.embed import make_embedders
+
+        return make_embedders(self.settings.embedder, self.settings.models_dir)
+
+    def _background(self) -> list:
+        from index.embed import make_embedders
+
+        spec = self.settings.background_embedder
+        return make_embedders(spec, self.settings.models_dir) if spec.strip() else []
 
     @property
     def judge(self):
@@ -80,7 +94,7 @@ class Tutor:
                 from index.embed import make_embedder
 
                 by_id = {e.model_id: e for e in self.embedders}
-                judge = make_embedder(self.settings.judge_embedder)
+                judge = make_embedder(self.settings.judge_embedder, self.settings.models_dir)
                 self._judge = by_id.get(judge.model_id, judge)  # share a leg's model when it is one
             return self._judge
 
@@ -90,8 +104,30 @@ class Tutor:
             if self._index is None:
                 from index.search import Index
 
-                self._index = Index.load(self.settings.index_dir, [e.model_id for e in self.embedders])
+                fast = [e.model_id for e in (self._given_embedders or self._configured())]
+                self._index = Index.load(self.settings.index_dir, fast, [e.model_id for e in self._background()])
+                self._own_index = True
             return self._index
+
+    def follow_index(self) -> bool:
+        """Read the live build if it changed since it was loaded (a refresh, a background leg finished).
+
+        Only for an index this tutor loaded itself; one handed in (tests, evals) stays. Returns whether it changed.
+        """
+        from index.store import current_build
+
+        with self._lock:
+            if self._index is None or not self._own_index:
+                return False
+            try:
+                if current_build(self.settings.index_dir) == self._index.build_dir:
+                    return False
+            except TutorError:
+                return False  # a build being swapped: keep answering from the one loaded
+            log.info("the index changed: reading %s", current_build(self.settings.index_dir).name)
+            self._index = self._retriever = self._selector = None
+            self._embedders = self._given_embedders
+            return True
 
     @property
     def retriever(self) -> Retriever:
@@ -151,6 +187,7 @@ class Tutor:
         Args:
             part: keep only passages from this handbook part (as in `Tutor.parts()`).
         """
+        self.follow_index()
         query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
         english = self.translator.english(query) if self.settings.translate else ""

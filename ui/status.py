@@ -68,12 +68,25 @@ def status_to_markdown(info: dict[str, Any]) -> str:
         legs = ", ".join(f"{escape_text(e)} ({d}-d)" for e, d in zip(index["embedders"], index["dims"]))
         out += [f"- **{index['documents']}** documents, **{index['chunks']}** chunks",
                 f"- embedders: {legs}", f"- built {escape_text(index['created'])} (build `{escape_text(index['build'])}`)"]
+        for leg in index.get("background", []):
+            out.append(f"- {_leg_line(leg)}")
     out += ["", "### Models", "", "| role | model | from | detail |", "|---|---|---|---|"]
     for m in info["models"]:
         out.append("| " + " | ".join(escape_text(str(m[k])) for k in ("role", "name", "source", "detail")) + " |")
     out += ["", "### Last ingest"]
     out += _ingest_lines(info["ingest"])
     return "\n".join(out)
+
+
+def _leg_line(leg: dict[str, Any]) -> str:
+    name = escape_text(leg["model"])
+    if leg["state"] == "building":
+        share = leg["done"] / leg["total"] if leg["total"] else 0.0
+        return (f"background leg {name}: building, {leg['done']} of {leg['total']} passages ({share:.0%}); "
+                "answers use the legs above until it is done")
+    if leg["state"] == "failed":
+        return f"⚠ background leg {name} not built: {escape_text(leg['message'])}"
+    return f"background leg {name}: not built yet (`tutor leg` builds it; the chat starts it by itself)"
 
 
 def _index(settings: Settings) -> dict[str, Any]:
@@ -84,7 +97,26 @@ def _index(settings: Settings) -> dict[str, Any]:
     except TutorError as error:
         return {"error": str(error)}
     return {"documents": manifest.documents, "chunks": manifest.chunks, "embedders": list(manifest.embedders),
-            "dims": list(manifest.dims), "created": manifest.created, "build": manifest.build}
+            "dims": list(manifest.dims), "created": manifest.created, "build": manifest.build,
+            "background": _background(settings, manifest.embedders)}
+
+
+def _background(settings: Settings, held: list[str]) -> list[dict[str, Any]]:
+    """The background legs that are not in the index yet, and how far their build has got (index/legs.py)."""
+    from index.embed import make_embedders
+    from index.legs import status as leg_status
+
+    spec = settings.background_embedder.strip()
+    try:
+        ids = [e.model_id for e in make_embedders(spec, settings.models_dir)] if spec else []
+    except TutorError as error:
+        return [{"model": spec, "state": "failed", "done": 0, "total": 0, "message": str(error)}]
+    out = []
+    for model_id in (m for m in ids if m not in held):
+        leg = leg_status(settings.index_dir, model_id)
+        out.append({"model": model_id, "state": leg.state if leg else "not started", "done": leg.done if leg else 0,
+                    "total": leg.total if leg else 0, "message": leg.message if leg else ""})
+    return out
 
 
 def _models(settings: Settings) -> list[dict[str, str]]:

@@ -1,0 +1,127 @@
+"""A slow dense leg added after ingest, in the background: resumable, atomic, and read by a running tutor."""
+
+import json
+
+import pytest
+
+from tests.conftest import DOCS, make_chunks
+from tests.fake_backends import HashEmbedder
+from index.store import current_build, read_manifest
+from tutor.errors import IndexMismatch
+
+
+class SlowEmbedder(HashEmbedder):
+    """The background leg's stand-in: another model id, and it can be told to die after n passages."""
+
+    model_id = "fake/slow-leg-256"
+
+    def __init__(self, die_after: int | None = None) -> None:
+        super().__init__(dim=256)
+        self.die_after = die_after
+
+    def embed_documents(self, texts):
+        if self.die_after is not None and self.calls + len(texts) > self.die_after:
+            raise KeyboardInterrupt("killed")
+        return super().embed_documents(texts)
+
+    embed_queries = embed_documents
+
+
+@pytest.fixture
+def many_docs():
+    from tutor.types import Document
+
+    extra = [Document(f"https://example.org/p{i}", f"Page {i}", f"Page {i} says something numbered {i}.")
+             for i in range(70)]
+    return DOCS + extra
+
+
+def build(settings, docs, embedder):
+    from index.build import build_index
+
+    build_index(settings.index_dir, docs, make_chunks(docs), embedder)
+
+
+def test_a_leg_is_added_to_the_live_index_atomically_and_resumes_after_a_kill(settings, embedder, many_docs):
+    from index.legs import BATCH, add_leg, status
+
+    build(settings, many_docs, embedder)
+    before = current_build(settings.index_dir)
+    with pytest.raises(KeyboardInterrupt):
+        add_leg(settings.index_dir, SlowEmbedder(die_after=BATCH + 5))
+    assert current_build(settings.index_dir) == before  # nothing published by a killed build
+    half = status(settings.index_dir, SlowEmbedder.model_id)
+    assert half.state == "building" and half.done == BATCH and half.total == len(many_docs)
+
+    resumed = SlowEmbedder()
+    after = add_leg(settings.index_dir, resumed)
+    assert resumed.calls == len(many_docs) - BATCH  # the checkpoint's passages are not embedded again
+    manifest = read_manifest(after)
+    assert manifest.embedders == [embedder.model_id, SlowEmbedder.model_id] and manifest.dims == [1024, 256]
+    assert current_build(settings.index_dir) == after and status(settings.index_dir, SlowEmbedder.model_id).state == "ready"
+    assert not list((settings.index_dir / "pending").glob("*.npz"))
+
+    from index.search import Index
+
+    index = Index.load(settings.index_dir, [embedder.model_id], optional=[SlowEmbedder.model_id])
+    positions = [p for p, _ in index.dense(SlowEmbedder().embed_queries(["Page 7 says something numbered 7."])[0], 1, leg=1)]
+    assert index.chunks[positions[0]].doc_url == "https://example.org/p7"
+    # ... read without it when it is not expected, never silently with a leg nobody configured
+    with pytest.raises(IndexMismatch):
+        Index.load(settings.index_dir, [embedder.model_id])
+    assert add_leg(settings.index_dir, SlowEmbedder()) == after  # already there: nothing to do
+
+
+def test_a_running_tutor_reads_the_new_build_once_the_leg_is_published(settings, embedder, monkeypatch):
+    from index import embed
+    from index.legs import add_leg
+    from tests.fake_backends import ScriptedGenerator
+    from tutor.pipeline import Tutor
+
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-fast", HashEmbedder)
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
+    settings = settings.replace(embedder="fake-fast", judge_embedder="fake-fast", background_embedder="fake-slow")
+    build(settings, DOCS, embedder)
+    tutor = Tutor(settings, generator=ScriptedGenerator("x [1]"))
+    assert tutor.retrieve("What does LoRA freeze?").hits and len(tutor.embedders) == 1
+    add_leg(settings.index_dir, SlowEmbedder())
+    hits = tutor.retrieve("What does LoRA freeze?").hits
+    assert [e.model_id for e in tutor.embedders] == [embedder.model_id, SlowEmbedder.model_id]
+    assert hits[0].chunk.doc_url == "https://example.org/lora" and len(tutor.index.vectors) == 2
+
+
+def test_a_refresh_keeps_the_background_leg(settings, embedder, monkeypatch):
+    from index import embed
+    from index.legs import add_leg
+    from ingest.refresh import refresh_index
+    from ingest.report import IngestReport
+    from tutor.types import Document
+
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-fast", HashEmbedder)
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
+    settings = settings.replace(embedder="fake-fast", background_embedder="fake-slow")
+    build(settings, DOCS, embedder)
+    add_leg(settings.index_dir, SlowEmbedder())
+    new = Document("https://example.org/new", "New", "A new page about tokenizers and byte pair encoding.")
+    refresh_index(settings, IngestReport(started="now"), [(d, "test") for d in [*DOCS, new]], None, False)
+    manifest = read_manifest(current_build(settings.index_dir))
+    assert manifest.embedders == [embedder.model_id, SlowEmbedder.model_id] and manifest.chunks == len(DOCS) + 1
+
+
+def test_the_status_panel_shows_the_leg_being_built(settings, embedder, monkeypatch):
+    from index import embed
+    from index.legs import BATCH, add_leg
+    from ui.status import status, status_to_markdown
+
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
+    settings = settings.replace(embedder="fake-fast", background_embedder="fake-slow")
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-fast", HashEmbedder)
+    build(settings, DOCS, embedder)
+    text = status_to_markdown(status(settings))
+    assert "background leg fake/slow-leg-256: not built yet" in text
+    (settings.index_dir / "pending").mkdir(exist_ok=True)
+    (settings.index_dir / "pending" / "fake_slow-leg-256.json").write_text(json.dumps(
+        {"model_id": SlowEmbedder.model_id, "done": BATCH, "total": 4 * BATCH, "state": "building", "updated": 0.0}))
+    assert f"building, {BATCH} of {4 * BATCH} passages (25%)" in status_to_markdown(status(settings))
+    add_leg(settings.index_dir, SlowEmbedder())
+    assert "background leg" not in status_to_markdown(status(settings))
