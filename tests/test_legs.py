@@ -125,3 +125,27 @@ def test_the_status_panel_shows_the_leg_being_built(settings, embedder, monkeypa
     assert f"building, {BATCH} of {4 * BATCH} passages (25%)" in status_to_markdown(status(settings))
     add_leg(settings.index_dir, SlowEmbedder())
     assert "background leg" not in status_to_markdown(status(settings))
+
+
+def test_tutor_leg_builds_it_and_says_so_and_records_a_failure(settings, embedder, monkeypatch, capsys):
+    import io
+
+    from index import embed
+    from index.legs import status
+    from tutor.cli import main
+
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-fast", HashEmbedder)
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
+    monkeypatch.setenv("TUTOR_HOME", str(settings.home))
+    monkeypatch.setenv("TUTOR_EMBEDDER", "fake-fast")
+    build(settings, DOCS, embedder)
+    monkeypatch.setenv("TUTOR_BACKGROUND_EMBEDDER", "embeddinggemma")  # its model is not prepared in this home
+    assert main(["leg", "--quiet"], stdout=io.StringIO()) == 1
+    assert "make gemma" in capsys.readouterr().err
+    failed = status(settings.index_dir, "google/embeddinggemma-300m")
+    assert failed.state == "failed" and "make gemma" in failed.message
+    monkeypatch.setenv("TUTOR_BACKGROUND_EMBEDDER", "fake-slow")
+    out = io.StringIO()
+    assert main(["leg", "--quiet"], stdout=out) == 0
+    assert "fake/slow-leg-256 leg is in the live index" in out.getvalue()
+    assert status(settings.index_dir, SlowEmbedder.model_id).state == "ready"
