@@ -149,3 +149,21 @@ def test_tutor_leg_builds_it_and_says_so_and_records_a_failure(settings, embedde
     assert main(["leg", "--quiet"], stdout=out) == 0
     assert "fake/slow-leg-256 leg is in the live index" in out.getvalue()
     assert status(settings.index_dir, SlowEmbedder.model_id).state == "ready"
+
+
+def test_a_leg_weighted_zero_for_a_language_is_not_asked(settings, embedder):
+    from index.legs import add_leg
+    from index.search import Index
+    from tutor.retrieve import Retriever
+
+    build(settings, DOCS, embedder)
+    add_leg(settings.index_dir, SlowEmbedder())
+    index = Index.load(settings.index_dir, [embedder.model_id], optional=[SlowEmbedder.model_id])
+    slow = SlowEmbedder()
+    retriever = Retriever(index, [embedder, slow], candidates=5, judge=embedder)
+    retriever.leg_weights, retriever.leg_weights_zh = {slow.model_id: 0.0}, {slow.model_id: 2.0}
+    assert retriever.search("What does LoRA freeze?", 2)[0].chunk.doc_url == "https://example.org/lora"
+    assert slow.calls == 0
+    retriever.search("LoRA 冻结什么？", 2)
+    retriever.retrieve("LoRA 冻结什么？", 2, english="What does LoRA freeze?")
+    assert slow.calls == 3  # the Chinese question, then the question and its English rendering
