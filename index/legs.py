@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from index.build import embed_text, faiss_index
-from index.store import current_build, read_chunks, read_manifest, write_manifest
+from index.store import current_build, publish, read_chunks, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,7 @@ def _publish(index_dir: Path, build: Path, manifest, model_id: str, matrix: np.n
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    pointer = index_dir / "CURRENT.tmp"
-    pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, index_dir / "CURRENT")
+    publish(index_dir, name)
     log.info("published build %s with the %s leg", name, model_id)
     return final
 

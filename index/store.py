@@ -15,6 +15,7 @@ A reader only ever follows CURRENT, so a crashed or killed build is invisible.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -88,6 +89,13 @@ def read_manifest(build_dir: Path) -> Manifest:
         raise IndexMissing(f"the index at {build_dir} has no manifest: run `tutor ingest` to rebuild it") from None
     except (ValueError, KeyError, TypeError) as e:
         raise IndexMismatch(f"the index manifest {path} is unreadable ({e}): run `tutor ingest` to rebuild it") from None
+
+
+def publish(index_dir: Path, name: str) -> None:
+    """Make builds/<name> the live build: CURRENT is replaced in one rename, so readers see the old or the new."""
+    pointer = index_dir / "CURRENT.tmp"
+    pointer.write_text(name + "\n", encoding="utf-8")
+    os.replace(pointer, index_dir / "CURRENT")
 
 
 def current_build(index_dir: Path) -> Path:

@@ -238,19 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tutor.models prepare NAME [--models-dir DIR]`: assemble and verify a model, print its path."""
     import argparse
 
+    from index import gemma
     from tutor.config import Settings
     from tutor.errors import TutorError
 
     parser = argparse.ArgumentParser(prog="python -m tutor.models", description="Prepare a local GGUF model.")
     sub = parser.add_subparsers(dest="command", required=True)
     prepare = sub.add_parser("prepare", help="assemble and verify a known model (or check a .gguf path)")
-    prepare.add_argument("name", help=f"one of: {', '.join(KNOWN_MODELS)}; or a .gguf path")
+    prepare.add_argument("name", help=f"one of: {', '.join(KNOWN_MODELS)}, embeddinggemma-300m; or a .gguf path")
     prepare.add_argument("--models-dir", help="where to put it (default: $TUTOR_HOME/models)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        models_dir = args.models_dir or Settings.load().models_dir
-        print(resolve_gguf(args.name, models_dir))
+        models_dir = Path(args.models_dir or Settings.load().models_dir)
+        if args.name == gemma.NAME:  # an embedding model, unpacked as a folder (index/gemma.py)
+            print(gemma.prepare(models_dir))
+        else:
+            print(resolve_gguf(args.name, models_dir))
     except TutorError as e:
         log.error("error: %s", e)
         return 1
