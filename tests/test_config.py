@@ -9,7 +9,7 @@ def test_env_overrides_toml_and_defaults(tmp_path):
     toml.write_text('[tutor]\nllm = "extractive"\ncontext_k = 6\nport = 9000\n')
     s = Settings.load(toml, env={"TUTOR_PORT": "9100", "TUTOR_MIN_RELEVANCE": "0.5"})
     assert (s.llm, s.context_k, s.port, s.min_relevance) == ("extractive", 6, 9100, 0.5)
-    assert s.embedder == "minilm,use-multilingual"
+    assert s.embedder == "use-multilingual" and s.background_embedder == "embeddinggemma"
 
 
 def test_overrides_win_and_none_is_ignored():

