@@ -19,6 +19,7 @@ from tutor.types import Chunk, Hit
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
+RELEVANCE_HITS = 10  # fused hits the relevance gate looks at (tutor/refusal.py), whatever k is
 DEFINITIONS = 2  # passages that define what a "what is X" question asks about, moved up to ranks 2-3
 
 
@@ -145,6 +146,9 @@ class Retriever:
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
         fused = diversify(fuse([r[: self.candidates] for r in rankings], weights=weights), chunks, self.per_document)
         fused = self._definitions_up(fused, [question, english], where)
+        # Whether the sources cover the question is judged on the top RELEVANCE_HITS, however few are shown:
+        # the fused order follows EmbeddingGemma, the judge (USE) may rate the 5th passage the most relevant.
+        judged = [p for p, _ in fused[:RELEVANCE_HITS]]
         fused = fused[: max(k, self.rerank_candidates) if reranking else k]
         hits = [Hit(chunks[p], score=float(s), rank=i, stage=self.mode) for i, (p, s) in enumerate(fused, start=1)]
         if reranking and hits:
@@ -153,18 +157,19 @@ class Retriever:
             positions = [position[h.chunk.id] for h in hits]
         else:
             positions = [p for p, _ in fused]
-        cosines = self._judge_cosines(question, vectors, positions)
+        positions_judged = list(dict.fromkeys(positions + judged))
+        cosines = self._judge_cosines(question, vectors, positions_judged)
         relevance = float(cosines.max()) if len(cosines) else 0.0
         if glossed and positions:
             # A two-word Chinese question ("什么是量化？") sits far from any English passage in
             # the judge's space; with its terms' English names beside it, it does not.
             # Measured on the eval cases: short in-scope questions answered 0.76 -> 0.93,
             # out-of-scope declined unchanged (evals/cases/short.jsonl, bench/RESULTS.md).
-            rendered = self._judge_cosines(f"{question} {glossed}", None, positions)
+            rendered = self._judge_cosines(f"{question} {glossed}", None, positions_judged)
             relevance = max(relevance, float(rendered.max()))
         coverage = keyword_coverage(question, [chunks[p].text for p in positions[:3]])
         if english and positions:
-            relevance = max(relevance, float(self._judge_cosines(english, None, positions).max()))
+            relevance = max(relevance, float(self._judge_cosines(english, None, positions_judged).max()))
             coverage = max(coverage, keyword_coverage(english, [chunks[p].text for p in positions[:3]]))
         return Retrieval(hits, relevance, coverage, question, english)
 
