@@ -1,5 +1,6 @@
-"""End to end on real parts: a slice of the real snapshot, the real MiniLM embedder,
-real FAISS, and a real local LLM through llama.cpp (SmolLM2-135M, for speed).
+"""End to end on real parts: a slice of the real snapshot, the real default embedders
+(USE at ingest, EmbeddingGemma added as the background leg), real FAISS, and a real
+local LLM through llama.cpp (SmolLM2-135M, for speed).
 
 Checks the contract that matters most to a learner: every citation resolves to
 a stored passage of the cited page, and its quote is a verbatim span of it.
@@ -79,3 +80,25 @@ def test_the_default_answer_opens_with_evidence_from_the_real_snapshot(real_home
         assert e.sentence in tutor.index.chunk(e.chunk_id).text
         assert f"[{e.n}]" in answer.text
     check_citations(tutor, answer)
+
+
+def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_tutor(real_home, tmp_path):
+    """Needs `make gemma` (the Makefile's `test` target runs it)."""
+    import shutil
+
+    from index.embed import GemmaEmbedder
+    from index.legs import add_leg
+    from tutor.config import REPO_ROOT
+
+    home = real_home.replace(home=tmp_path / "home", translate=False)  # the leg alone crosses the languages
+    shutil.copytree(real_home.index_dir, home.index_dir)
+    (home.models_dir).mkdir(parents=True)
+    (home.models_dir / "embeddinggemma-300m").symlink_to(REPO_ROOT / "data" / "models" / "embeddinggemma-300m")
+    tutor = Tutor(home)
+    question = "怎样只训练很少的参数就能把大模型适配到新任务上？"  # LoRA, paraphrased, in Chinese, no shared words
+    tutor.retrieve(question)
+    assert [e.model_id for e in tutor.embedders] == ["google/universal-sentence-encoder-multilingual-3"]
+    add_leg(home.index_dir, GemmaEmbedder(home.models_dir))
+    hits = tutor.retrieve(question).hits  # the same tutor: it follows the newly published build
+    assert [e.model_id for e in tutor.embedders][-1] == "google/embeddinggemma-300m"
+    assert hits[0].chunk.doc_url == "https://huggingface.co/blog/lora"
