@@ -252,7 +252,8 @@ def test_status_tab_shows_the_index_and_models(open_app):
     page.get_by_role("tab", name="Status").click()
     status = page.locator("#status")
     status.get_by_text("no index in").wait_for(timeout=WAIT)  # a fresh data directory: it says to run ingest
-    assert "sentence-transformers/all-MiniLM-L6-v2" in status.inner_text()
+    shown = status.inner_text()
+    assert "google/universal-sentence-encoder-multilingual-3" in shown and "google/embeddinggemma-300m" in shown
     assert "No ingest report yet" in status.inner_text()
 
 
