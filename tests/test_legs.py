@@ -167,3 +167,28 @@ def test_a_leg_weighted_zero_for_a_language_is_not_asked(settings, embedder):
     retriever.search("LoRA 冻结什么？", 2)
     retriever.retrieve("LoRA 冻结什么？", 2, english="What does LoRA freeze?")
     assert slow.calls == 3  # the Chinese question, then the question and its English rendering
+
+
+def test_the_chat_starts_the_leg_only_when_the_index_lacks_it(settings, embedder, monkeypatch):
+    from index import embed
+    from index.legs import add_leg
+    from ui import background
+
+    started = []
+
+    class Popen:
+        def __init__(self, args, **kw):
+            started.append((args, kw["env"]))
+            self.pid = 1
+
+    monkeypatch.setattr(background.subprocess, "Popen", Popen)
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
+    settings = settings.replace(background_embedder="fake-slow")
+    assert background.build_background_leg(settings) is None and not started  # no index yet: nothing to add to
+    build(settings, DOCS, embedder)
+    assert background.build_background_leg(settings) is not None
+    args, env = started[-1]
+    assert args[-3:] == ["tutor", "leg", "--quiet"] and env["TUTOR_BACKGROUND_EMBEDDER"] == "fake-slow"
+    add_leg(settings.index_dir, SlowEmbedder())
+    assert background.build_background_leg(settings) is None and len(started) == 1
+    assert background.build_background_leg(settings.replace(background_embedder="")) is None

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import threading
 import tempfile
 import uuid
@@ -29,6 +27,7 @@ from tutor.feedback import FeedbackStore, public_config
 from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
 from ui.session import (ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names,  # noqa: F401
                         rate, stream_turn)
+from ui.background import build_background_leg
 from ui.status import reingest, status, status_to_markdown
 
 log = logging.getLogger(__name__)
@@ -219,35 +218,9 @@ def main(settings: Settings) -> None:
 
     tutor = Tutor(settings)  # cheap: everything loads on first use, or in the warm-up below
     threading.Thread(target=_warm_up, args=(tutor,), name="warm-up", daemon=True).start()
-    _build_background_leg(settings)
+    build_background_leg(settings)
     launch(build_app(tutor, settings, reload=reload), settings)
 
-
-def _build_background_leg(settings: Settings) -> subprocess.Popen | None:
-    """Start `tutor leg` beside the chat, at low priority, when the index lacks the background leg.
-
-    The chat answers from the fast legs meanwhile and reads the new build when it is published
-    (`Tutor.follow_index`); the status panel shows the progress, or why the leg could not be built.
-    """
-    from index.embed import make_embedders
-    from index.legs import has_leg
-
-    spec = settings.background_embedder.strip()
-    try:
-        if not spec or all(has_leg(settings.index_dir, e.model_id) for e in make_embedders(spec, settings.models_dir)):
-            return None
-    except TutorError:
-        return None  # no index yet, or a bad name: the chat and its status panel say so
-    env = {**os.environ, "TUTOR_HOME": str(settings.home), "TUTOR_EMBEDDER": settings.embedder,
-           "TUTOR_BACKGROUND_EMBEDDER": spec}
-    log_path = Path(settings.home) / "logs" / "leg.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tutor", "leg", "--quiet"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   preexec_fn=lambda: os.nice(10))  # the chat's own work comes first
-    log.info("building the %s retrieval leg in the background (pid %d, log %s)", spec, process.pid, log_path)
-    return process
 
 
 def _warm_up(tutor: Any) -> None:
