@@ -88,7 +88,7 @@ _TEACHES = re.compile(r"\b(?:is|are|was|were|means|refers to|called|known as|all
 
 
 def worth_asking(hit: Hit) -> list[str]:
-    """The passage's sentences a quiz may ask about: whole prose sentences (tutor/evidence.py) that teach
+    """The passage's sentences a quiz may ask about: whole prose sentences (tutor/quotable.py) that teach
     something (a definition, a mechanism, a number), never a title, a code line or a "Let's begin with ..." lead-in."""
     from tutor.quotable import prose_spans
 
