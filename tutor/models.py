@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tutor.models prepare NAME [--models-dir DIR]`: assemble and verify a model, print its path."""
     import argparse
 
-    from index import gemma
+    from index import gemma, gemma_query
     from tutor.config import Settings
     from tutor.errors import TutorError
 
@@ -252,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         models_dir = Path(args.models_dir or Settings.load().models_dir)
         if args.name == gemma.NAME:  # an embedding model, unpacked as a folder (index/gemma.py)
-            print(gemma.prepare(models_dir))
+            path = gemma.prepare(models_dir)
+            gemma_query.export(path)  # the int8 question encoder; without it questions are embedded by torch
+            print(path)
         else:
             print(resolve_gguf(args.name, models_dir))
     except TutorError as e:
