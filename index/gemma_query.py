@@ -17,6 +17,7 @@ if they agree; `QueryEncoder` is used only when that stamp is there.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -64,8 +65,8 @@ def export(folder: Path) -> Path | None:
     if found := ready(folder):
         return found
     try:
-        import onnx  # noqa: F401  (the exporter and the quantizer need it)
-        import onnxruntime  # noqa: F401
+        for tool in ("onnx", "onnxscript", "onnxruntime"):  # the exporter, its translator, the quantizer and runtime
+            importlib.import_module(tool)
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
         from sentence_transformers import SentenceTransformer
