@@ -4,6 +4,7 @@ import pytest
 
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
 from tutor.types import Chunk, Hit
+from tutor.cite import sentence_spans
 from tutor.evidence import EvidenceSelector
 from tutor.quotable import clean, prose_spans
 from tutor.explain import restates
@@ -66,7 +67,8 @@ def select(question, hits, **kw):
 def test_evidence_covers_each_part_of_the_question():
     got = select("What does each of the forget, input and output gates of an LSTM decide?", gate_hits())
     said = " ".join(e.sentence for e in got.sentences)
-    assert got.answers and 2 <= len(got.sentences) <= 4
+    # three gates, each its sentence; next to each other in the passage, they are shown as one quote
+    assert got.answers and 2 <= len(sentence_spans(said)) <= 4
     for gate in ("forget gate determines", "input gate determines", "output gate determines"):
         assert gate in said
     assert all(e.url == "https://example.org/d2l-lstm" and e.n == 1 for e in got.sentences)
@@ -296,3 +298,48 @@ def test_translations_are_kept_across_runs_per_model(tmp_path):
     store.write_bytes(b"not a database at all" * 100)
     assert QuestionTranslator(ScriptedGenerator("What is LoRA?", can_translate=True), store).english("LoRA 是什么？") \
         == "What is LoRA?"
+
+
+BATCH = ("## Large Batch Size\n\n"
+         "Using a large batch size during training is a key ingredient in the success of contrastive methods "
+         "such as SimCLR and CLIP, especially with in-batch negatives. "
+         "Only when the batch size is big enough can contrastive methods like SimCLR see enough negative samples. "
+         "Data augmentation is another ingredient.\n\n"
+         "\"The Illustrated SimCLR\" from Jay Doe is a great blog post for building up this intuition about contrastive batch size.")
+
+
+def batch_hits():
+    return [Hit(Chunk("https://example.org/contrastive", "Contrastive", "Large Batch Size", BATCH, 0, len(BATCH)), 1.0, 1)]
+
+
+def test_a_why_question_gets_the_reason_from_the_next_sentence_of_the_paragraph():
+    got = select("Why do contrastive methods like SimCLR need a large batch size?", batch_hits())
+    said = " ".join(e.sentence for e in got.sentences)
+    assert said.startswith("Using a large batch size") and "Only when the batch size is big enough" in said
+    assert "Data augmentation" not in said  # the reason came along, not the paragraph
+
+
+def test_a_sentence_recommending_a_resource_is_evidence_only_when_reading_is_asked_for():
+    content = " ".join(e.sentence for e in select("Why do contrastive methods need a large batch size?",
+                                                  batch_hits()).sentences)
+    assert "great blog post" not in content
+    reading = " ".join(e.sentence for e in select("Which blog post should I read about contrastive batch size?",
+                                                  batch_hits()).sentences)
+    assert "great blog post" in reading
+
+
+MOE = ("In a normal MoE training, the gating network converges to mostly activate the same few experts. "
+       "This self-reinforces as favored experts are trained quicker and hence selected more. "
+       "To mitigate this, an auxiliary loss is added to encourage giving all experts equal importance. "
+       "This loss ensures that all experts receive a roughly equal number of training examples.")
+
+
+def test_a_sentence_leaning_on_the_one_before_is_shown_with_it_and_nothing_twice():
+    hits = [Hit(Chunk("https://example.org/moe", "MoE", "Load balancing", MOE, 0, len(MOE)), 1.0, 1)]
+    got = select("Why do MoE models add an auxiliary loss to balance the experts during training?", hits)
+    said = " ".join(e.sentence for e in got.sentences)
+    assert "This self-reinforces" in said and "To mitigate this, an auxiliary loss" in said
+    for sentence in sentence_spans(MOE):  # each sentence of the passage at most once
+        assert said.count(MOE[sentence[0]:sentence[1]]) <= 1
+    for e in got.sentences:
+        assert MOE[e.start:e.start + len(e.sentence)] == e.sentence

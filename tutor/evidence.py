@@ -26,7 +26,8 @@ import numpy as np
 from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
 from tutor.language import question_language
-from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, says_nothing
+from tutor.parts import parts
+from tutor.quotable import MAX_CHARS, attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
 from tutor.types import Evidence, Hit
 
 MAX_SENTENCES = 4
@@ -69,8 +70,17 @@ class _Candidate:
     listing: bool = False  # a whole list (`list_spans`), not a sentence
 
 
-def _candidates(hits: Sequence[Hit], lists: bool = False) -> list[_Candidate]:
-    """The prose sentences of the passages and, when `lists`, their lists as whole units."""
+# A question about what to read or watch: only then is a sentence recommending a resource an answer.
+_ASKS_READING = re.compile(r"\b(?:read|watch|resources?|recommend\w*|tutorials?|courses?|books?|videos?|blogs?|"
+                           r"learn (?:more|about)|where (?:can|should) I|start with)\b|资料|资源|推荐|教程|课程|视频|书|入门|怎么学|学习路线",
+                           re.IGNORECASE)
+
+
+def _candidates(hits: Sequence[Hit], lists: bool = False, reading: bool = False) -> list[_Candidate]:
+    """The prose sentences of the passages and, when `lists`, their lists as whole units.
+
+    A sentence recommending a resource is one only when the question asks what to read (`reading`).
+    """
     out = []
     for n, hit in enumerate(hits, start=1):
         text = hit.chunk.text
@@ -79,6 +89,8 @@ def _candidates(hits: Sequence[Hit], lists: bool = False) -> list[_Candidate]:
         spans = prose_spans(text)
         all_spans = sentence_spans(text)
         for a, b in spans:
+            if not reading and recommends(text[a:b]):
+                continue
             before = [s for s in all_spans if s[1] <= a]
             previous = before[-1] if before and before[-1] in spans else None
             out.append(_Candidate(n, hit, a, b, text[a:b], leans_back(text[a:b]), previous))
@@ -111,7 +123,8 @@ class EvidenceSelector:
         from index.bm25 import tokenize
 
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
-        candidates = _candidates(hits[:PASSAGES], lists=enumerating)
+        reading = any(_ASKS_READING.search(q) for q in (question, english))
+        candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading)
         if not candidates:
             return Selection((), False)
         queries = [q for q in dict.fromkeys((question, english)) if q]
@@ -185,27 +198,61 @@ class EvidenceSelector:
             picked.append(best)
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
+        for_parts = self._other_parts(question, english, candidates, texts, vectors, similarity, picked, tokenize)
+        if for_parts:  # each part's answer outranks the weakest of the other picks
+            keep = max_sentences - len(for_parts)
+            picked = picked[:1] + sorted(picked[1:], key=lambda i: -score[i])[:max(0, keep - 1)] + for_parts
         first = picked[0]
         answers = bool(score[first] >= self.min_score)
         chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
-        evidence: list[Evidence] = []
-
-        def shown(chunk_id: str, at: int) -> bool:
-            return any(e.chunk_id == chunk_id and e.start <= at < e.start + len(e.sentence) for e in evidence)
-
+        where = {(c.hit.chunk.id, c.start): k for k, c in enumerate(candidates)}
+        quotes: list[list] = []  # [passage n, hit, start, end, score]: a pick with what it takes along
         for i in chosen:
             c = candidates[i]
-            if len(evidence) > max_sentences:
-                break  # a pick's lead-in sentence came along: enough to read
-            if shown(c.hit.chunk.id, c.start):
-                continue  # part of a list or a sentence already shown with an earlier pick
-            if c.leans_back and c.previous and not shown(c.hit.chunk.id, c.previous[0]):
-                a, b = c.previous
-                evidence.append(_evidence(c.n, c.hit, a, b, float(score[i])))
-            evidence.append(_evidence(c.n, c.hit, c.start, attach(c.hit.chunk.text, c.start, c.end, enumerating),
-                                      float(score[i])))
+            text = c.hit.chunk.text
+            start = c.previous[0] if c.leans_back and c.previous else c.start  # "To address this, ..." needs its "this"
+            end = attach(text, c.start, c.end, enumerating)
+            if i == first:
+                follows = lambda a: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else 0.0
+                end = _completed(text, c.start, end, queries, follows, 0.7 * score[first])
+            quotes.append([c.n, c.hit, start, end, float(score[i])])
+        evidence = [_evidence(*q) for q in _merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
+
+
+    def _other_parts(self, question: str, english: str, candidates, texts, vectors, whole: np.ndarray,
+                     picked: list[int], tokenize) -> list[int]:
+        """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
+
+        A part counts as answered when a picked sentence scores nearly as well for it as the best
+        candidate does; otherwise that candidate is added if it is about the part on its own merit.
+        """
+        asked = parts(question)
+        english_parts = parts(english) if english else []
+        if len(asked) < 2:
+            return []
+        if len(english_parts) != len(asked):
+            english_parts = [""] * len(asked)
+        added: list[int] = []
+        for part, rendered in zip(asked, english_parts):
+            queries = [q for q in (part, rendered) if q]
+            similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
+            terms = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
+            lexical = np.array([max((sum(w for t, w in ts.items() if t in set(tokenize(x))) / sum(ts.values())
+                                     if ts else 0.0) for ts in terms) for x in texts])
+            # (the whole question's similarity keeps "what effect did it have?" on the question's subject)
+            value = 0.35 * similarity + 0.25 * whole + 0.4 * lexical
+            for i, c in enumerate(candidates):
+                if c.listing:
+                    value[i] = -np.inf
+            best = int(np.argmax(value))
+            chosen = picked + added
+            if best in chosen or max(value[i] for i in chosen) >= PART_ANSWERED * value[best]:
+                continue
+            if value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
+                added.append(best)
+        return added
 
 
 _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is called|are called|describes?|"
@@ -229,6 +276,64 @@ _ASKS = (
 def _fits(queries: Sequence[str], sentence: str) -> bool:
     """Whether the sentence gives the kind of answer the question asks for (a number, a reason, a means)."""
     return any(asks.search(q) and gives.search(sentence) for asks, gives in _ASKS for q in queries)
+
+
+PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
+PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
+
+
+def _completed(text: str, start: int, end: int, queries: Sequence[str], score: Callable[[int], float],
+               bar: float) -> int:
+    """Where the opening evidence ends once it gives the number or reason asked for.
+
+    "Why ...?" opened by "Using a large batch size is another key ingredient ..." has its reason
+    in the next sentence of the paragraph ("Only when the batch size is big enough, the loss ...");
+    "how much ...?" opened by a sentence without a number may have it in the next one. That next
+    sentence comes along when it is about the question too (its own score reaches `bar`) and,
+    for a number, holds one.
+    """
+    number, reason = _ASKS[0], _ASKS[1]
+    wants_number = any(number[0].search(q) for q in queries)
+    wants_reason = any(reason[0].search(q) for q in queries)
+    opening = text[start:end]
+    if not (wants_number and not number[1].search(opening) or wants_reason and not _REASONS.search(opening)):
+        return end
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if not following or "\n\n" in text[end:following[0]] or following[1] - start > 2 * MAX_CHARS:
+        return end
+    if score(following[0]) < bar or wants_number and not wants_reason and not number[1].search(text[following[0]:following[1]]):
+        return end
+    return following[1]
+
+
+# A sentence that gives a reason, or says it just did ("This is why BERT is a bidirectional encoder").
+_REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)\b|所以|因此", re.IGNORECASE)
+
+
+MAX_MERGED = 2 * MAX_CHARS
+
+
+def _merged(quotes: list[list]) -> list[tuple]:
+    """Quotes of one passage that overlap or follow each other in a paragraph become one; the first stays first."""
+    out: list[list] = []
+    for n, hit, start, end, score in quotes:
+        text = hit.chunk.text
+        for q in out:
+            if q[1] is not hit or start > q[3] + 2 or q[2] > end + 2:
+                continue
+            if q[2] <= start and end <= q[3]:
+                break  # already shown whole
+            if max(q[3], end) - min(q[2], start) > MAX_MERGED:
+                if start < q[3] and q[2] < end:
+                    break  # overlaps one too long to grow: what it adds is left out rather than shown twice
+                continue
+            if "\n\n" in text[min(end, q[3]):max(start, q[2])]:
+                continue  # next to it, but in another paragraph: two quotes
+            q[2], q[3], q[4] = min(q[2], start), max(q[3], end), max(q[4], score)
+            break
+        else:
+            out.append([n, hit, start, end, score])
+    return [tuple(q) for q in out]
 
 
 def _defines(text: str, opening: dict[str, float]) -> bool:

@@ -24,19 +24,24 @@ _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
 _FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|that|of|to|in|for|as|by|on|"
                        r"at|from|is|are|was|were|so|then|if|because|than|into|its|their|this|these|it|they|we|"
                        r"should|can|could|would|will|may|might|must|be|been|has|have|had|do|does|did|not|also|"
-                       r"such|each|both|after|before|since|until|over|using|based)\b")
+                       r"such|each|both|after|before|since|until|over|using|based|although|though|whereas|yet|nor|"
+                       r"proposed|introduced|showed|shows|found|demonstrated|suggested|argued|described|called)\b")
 # Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
 # "return d2l.reduce_sum(l * mask)", d2l's "[**mask irrelevant entries**]" markup, "(Image source: ...)",
 # d2l's ":numref:`fig_vit`" left as "fig_vit", "Let's begin with ..." (a code walk-through's lead-in).
 _NOT_PROSE = re.compile(r"^\s*[\w.\[\]]+\s*=[^=]|\w\([^)]*\)\.\w|\b[a-z_]\w*\.[a-z_]\w*\(|\[\*\*|\breturn\s+\w+[.(]"
-                        r"|\(Image source|\bfig_\w|:numref:|:label:|`[^`]*\(|^\s*(?:Let's|Let us|Now,? let's)\b"
+                        r"|\(Image source|\bfig_\w|:numref:|:label:|`[^`]*\([^)`]|^\s*(?:Let's|Let us|Now,? let's)\b"
                         r"|https?://|\]\(|^\s*!\[|^\s*\[[^\]]+\]\s*$")
 # A caption whose figure the extractor took out reads as a sentence ("The backup diagrams for Q-learning
 # and SARSA."): it is a paragraph of its own with a credit after it.
 _CREDIT_NEXT = re.compile(r"\s*\((?:Image|Figure)? ?(?:source|credit)", re.IGNORECASE)
 # A sentence that leans on the one before it ("This is why ...", "它的作用是……") is shown with it.
 _LEANS_BACK = re.compile(r"^(?:This|These|That|Those|It|They|Such|Thus|Therefore|Hence|However|Instead|"
-                         r"In this way|In other words|As a result|As such|Here|The resulting|The result)\b|^(?:这|它|因此|所以|但是|然而|于是|其中)")
+                         r"In this way|In other words|As a result|As such|Here|The resulting|The result)\b|^(?:这|它|因此|所以|但是|然而|于是|其中)"
+                         # "To address this, ...", "For this reason, ...", "In such cases, ..." (not "In this post, ...")
+                         r"|^(?:[A-Z]\w*|[a-z]\w*)(?:[ ,]+\w+){0,2}[ ,]+(?:this|these|such)\b(?:,|\s+(?!(?:post|article|blog|"
+                         r"book|chapter|section|tutorial|course|paper|video|series|guide|notes?|page|document|handbook|lecture|"
+                         r"episode|survey|work|repo|repository|site|website)\b)\w+)")
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 # A figure's caption left as a paragraph of its own: "Computing the input gate, ... in an LSTM model."
 _GERUND_CAPTION = re.compile(r"^[A-Z][a-z]+ing\b[^\n]{0,160}$")
@@ -65,6 +70,20 @@ _EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(
 def leans_back(sentence: str) -> bool:
     """Whether a sentence leans on the one before it ("This is why ...", "它的作用是……"): it is shown with it."""
     return bool(_LEANS_BACK.match(sentence.lstrip()))
+
+
+# A sentence that recommends a resource ("“The Illustrated Word2Vec” from Jay Alammar is great for building up
+# this intuition", "Here's also a nice video on ...", "推荐学习这篇文章") points to reading; it explains nothing.
+_RESOURCE_NOUN = re.compile(r"\b(?:video|blog|post|course|notes|lecture|tutorial|talk|playlist|book|article|thread|series|"
+                            r"guide|write-?up|survey|overview|explainer|walkthrough|resource|newsletter|podcast|textbook)s?\b"
+                            r"|视频|文章|博客|教程|课程|书|笔记|资料|资源", re.IGNORECASE)
+_PRAISE = re.compile(r"\b(?:great|nice|good|excellent|fun|helpful|useful|recommend\w*|check out|worth|classic|fantastic|"
+                     r"wonderful|solid|favou?rite|go-to|must-read|highly)\b|推荐|值得|不错|很好|相当好|非常好|强烈|出色|精彩|优秀|很棒|经典", re.IGNORECASE)
+
+
+def recommends(sentence: str) -> bool:
+    """Whether a sentence recommends a resource rather than saying something about the subject."""
+    return bool(_RESOURCE_NOUN.search(sentence) and _PRAISE.search(sentence))
 
 
 def says_nothing(heading: str) -> bool:

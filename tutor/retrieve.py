@@ -15,6 +15,7 @@ import numpy as np
 
 from index.glossary import expand
 from tutor.definition import defining, subject
+from tutor.parts import parts
 from tutor.types import Chunk, Hit
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -140,12 +141,13 @@ class Retriever:
         if english:
             # The English rendering's legs outvote the Chinese question's, which lean to Chinese text.
             # The glossary's names ride along: the model renders 混合专家 as "hybrid expert", the glossary knows better.
-            for ranking, weight in self._english_rankings(f"{english} {glossed}".strip(), pool, where, leg_weight):
+            for ranking, weight in self._rankings(f"{english} {glossed}".strip(), pool, where, leg_weight):
                 rankings.append(ranking)
                 weights.append(self.english_weight * weight)
         reranking = self.reranker is not None and _reads_language(self.reranker, question)
         fused = diversify(fuse([r[: self.candidates] for r in rankings], weights=weights), chunks, self.per_document)
         fused = self._definitions_up(fused, [question, english], where)
+        fused = self._parts_in(fused, k, question, english, pool, where, leg_weight)
         # Whether the sources cover the question is judged on the top RELEVANCE_HITS, however few are shown:
         # the fused order follows EmbeddingGemma, the judge (USE) may rate the 5th passage the most relevant.
         judged = [p for p, _ in fused[:RELEVANCE_HITS]]
@@ -197,18 +199,47 @@ class Retriever:
         rest = [(p, s) for p, s in fused[1:] if p not in {q for q, _ in up}]
         return fused[:1] + up + rest
 
-    def _english_rankings(self, english: str, pool: int, where, leg_weight) -> list[tuple[list[int], float]]:
+    def _parts_in(self, fused: list[tuple[int, float]], k: int, question: str, english: str, pool: int, where,
+                  leg_weight) -> list[tuple[int, float]]:
+        """For a question in parts ("X 是什么？需要什么基础？"), the passage that answers each further part, in the top k.
+
+        One search for the whole question finds the passages its words lean to; the one answering the
+        second part is often further down the same document. Each further part is searched alone and its
+        best passage from a document already in the top k (alone, "需要什么基础？" would match any
+        course's prerequisites) takes the place of the weakest of the top k.
+        """
+        further = parts(question)[1:] + (parts(english)[1:] if english else [])
+        if not further or len(fused) < 2:
+            return fused
+        chunks = self.index.chunks
+        top = [p for p, _ in fused[:k]]
+        documents = {chunks[p].doc_url for p in top}
+        found: list[tuple[int, float]] = []
+        for part in further:
+            ranked = fuse([r[: self.candidates] for r, _ in self._rankings(f"{part} {expand(part)}".strip(), pool, where,
+                                                                           leg_weight)])
+            best = next((p for p, _ in ranked if chunks[p].doc_url in documents and p not in top
+                         and p not in {q for q, _ in found}), None)
+            if best is not None:
+                found.append((best, fused[min(k, len(fused)) - 1][1]))
+        if not found:
+            return fused
+        keep = max(1, min(k, len(fused)) - len(found))
+        taken = {p for p, _ in found}
+        return fused[:keep] + found + [(p, s) for p, s in fused[keep:] if p not in taken]
+
+    def _rankings(self, text: str, pool: int, where, leg_weight) -> list[tuple[list[int], float]]:
         chunks = self.index.chunks
         rankings = []
         if self.mode in ("hybrid", "dense"):
             for leg, embedder in enumerate(self.embedders):
-                if leg_weight(embedder) <= 0:
+                if leg_weight(embedder) <= 0 or not self._reads(embedder, text):
                     continue
-                vector = embedder.embed_queries([english])[0]
+                vector = embedder.embed_queries([text])[0]
                 rankings.append(([p for p, _ in self.index.dense(vector, pool, leg) if not where or where(chunks[p])],
                                  leg_weight(embedder)))
         if self.mode in ("hybrid", "bm25"):
-            rankings.append(([p for p, _ in self.index.keyword(english, pool) if not where or where(chunks[p])], 1.0))
+            rankings.append(([p for p, _ in self.index.keyword(text, pool) if not where or where(chunks[p])], 1.0))
         return rankings
 
     def _leg_weight(self, question: str) -> Callable[[object], float]:
