@@ -343,3 +343,16 @@ def test_a_sentence_leaning_on_the_one_before_is_shown_with_it_and_nothing_twice
         assert said.count(MOE[sentence[0]:sentence[1]]) <= 1
     for e in got.sentences:
         assert MOE[e.start:e.start + len(e.sentence)] == e.sentence
+
+
+def test_the_chinese_notes_numbered_paragraphs_are_a_list_shown_whole():
+    from tutor.quotable import list_spans
+
+    text = ("本系列预计更新四个模块:\n\n【1】走进大语言模型:帮你对大模型有一个定性的认识。\n\n"
+            "【2】构建大语言模型:帮你对大模型有一个定量的认识。\n\n【3】典型大语言模型详细解读:分析热门大模型的技术细节。\n\n"
+            "【4】基于大语言模型的应用开发:开发框架和应用层技术。\n\n## 第一部分\n")
+    [(a, b)] = list_spans(text)
+    assert clean(text[a:b]).startswith("(1) 走进大语言模型") and "(4) 基于大语言模型的应用开发" in clean(text[a:b])
+    hits = [Hit(Chunk("seed:004", "带你自学大语言模型", "本系列大纲", text, 0, len(text)), 1.0, 1)]
+    said = " ".join(e.sentence for e in select("这个系列计划分成哪几个模块？", hits).sentences)
+    assert all(f"【{k}】" in said for k in range(1, 5))

@@ -212,9 +212,8 @@ class EvidenceSelector:
             text = c.hit.chunk.text
             start = c.previous[0] if c.leans_back and c.previous else c.start  # "To address this, ..." needs its "this"
             end = attach(text, c.start, c.end, enumerating)
-            if i == first:
-                follows = lambda a: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else 0.0
-                end = _completed(text, c.start, end, queries, follows, 0.7 * score[first])
+            follows = lambda a, c=c: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else 0.0
+            end = _completed(text, c.start, end, queries, follows, COMPLETES * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i])])
         evidence = [_evidence(*q) for q in _merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
@@ -278,39 +277,40 @@ def _fits(queries: Sequence[str], sentence: str) -> bool:
     return any(asks.search(q) and gives.search(sentence) for asks, gives in _ASKS for q in queries)
 
 
+MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
+COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
 
 
 def _completed(text: str, start: int, end: int, queries: Sequence[str], score: Callable[[int], float],
                bar: float) -> int:
-    """Where the opening evidence ends once it gives the number or reason asked for.
+    """Where a quote ends once it gives the mechanism, reason or number asked for.
 
-    "Why ...?" opened by "Using a large batch size is another key ingredient ..." has its reason
+    "Why ...?" answered by "Using a large batch size is another key ingredient ..." has its reason
     in the next sentence of the paragraph ("Only when the batch size is big enough, the loss ...");
-    "how much ...?" opened by a sentence without a number may have it in the next one. That next
-    sentence comes along when it is about the question too (its own score reaches `bar`) and,
-    for a number, holds one.
+    "How does QLoRA fit a 65B model on one GPU?" answered by "QLoRA uses 4-bit quantization to
+    compress a pretrained model" goes on with "The parameters are then frozen and ... adapters".
+    So for a how, why or how-much question the next sentence of the quote's paragraph comes along
+    when it is about the question too (its own score reaches `bar`) and: for "how", always; for
+    "why", when the quote gives no reason yet; for "how much", when it brings the number.
     """
-    number, reason = _ASKS[0], _ASKS[1]
-    wants_number = any(number[0].search(q) for q in queries)
-    wants_reason = any(reason[0].search(q) for q in queries)
-    opening = text[start:end]
-    if not (wants_number and not number[1].search(opening) or wants_reason and not _REASONS.search(opening)):
+    number = _ASKS[0]
+    wants = {kind for kind, (asks, _) in zip(("number", "reason", "means"), _ASKS) if any(asks.search(q) for q in queries)}
+    quote = text[start:end]
+    if not ("means" in wants or "reason" in wants and not _REASONS.search(quote)
+            or "number" in wants and not number[1].search(quote)):
         return end
     following = next((s for s in prose_spans(text) if s[0] >= end), None)
-    if not following or "\n\n" in text[end:following[0]] or following[1] - start > 2 * MAX_CHARS:
+    if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED or score(following[0]) < bar:
         return end
-    if score(following[0]) < bar or wants_number and not wants_reason and not number[1].search(text[following[0]:following[1]]):
+    if wants == {"number"} and not number[1].search(text[following[0]:following[1]]):
         return end
     return following[1]
 
 
 # A sentence that gives a reason, or says it just did ("This is why BERT is a bidirectional encoder").
 _REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)\b|所以|因此", re.IGNORECASE)
-
-
-MAX_MERGED = 2 * MAX_CHARS
 
 
 def _merged(quotes: list[list]) -> list[tuple]:

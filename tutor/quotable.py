@@ -63,7 +63,8 @@ _ACKNOWLEDGEMENTS = re.compile(r"(?:^|> )(?:Acknowledge?ments?|Thanks|致谢|Ref
 # A pointer or an exercise is not an answer: "Read more about LoRA in ...", "Do the encoder and ...?".
 _POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|More on|Try|For more|If you(?:'re| are) "
                       r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？]\s*$")
-_ITEM = re.compile(r"^\s*(?:[-*•·●▪]|\d+[.)])\s+")
+# A list item: "- ", "* ", "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
+_ITEM = re.compile(r"^\s*(?:(?:[-*•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
 _EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(?=[A-Za-z])|(?<=[A-Za-z])_(?!\w)")
 
 
@@ -76,9 +77,9 @@ def leans_back(sentence: str) -> bool:
 # this intuition", "Here's also a nice video on ...", "推荐学习这篇文章") points to reading; it explains nothing.
 _RESOURCE_NOUN = re.compile(r"\b(?:video|blog|post|course|notes|lecture|tutorial|talk|playlist|book|article|thread|series|"
                             r"guide|write-?up|survey|overview|explainer|walkthrough|resource|newsletter|podcast|textbook)s?\b"
-                            r"|视频|文章|博客|教程|课程|书|笔记|资料|资源", re.IGNORECASE)
+                            r"|视频|文章|博客|教程|课程|书|笔记|资料|资源|帖子|演讲|讲座", re.IGNORECASE)
 _PRAISE = re.compile(r"\b(?:great|nice|good|excellent|fun|helpful|useful|recommend\w*|check out|worth|classic|fantastic|"
-                     r"wonderful|solid|favou?rite|go-to|must-read|highly)\b|推荐|值得|不错|很好|相当好|非常好|强烈|出色|精彩|优秀|很棒|经典", re.IGNORECASE)
+                     r"wonderful|solid|favou?rite|go-to|must-read|highly)\b|推荐|值得|不错|很好|相当好|非常好|强烈|出色|精彩|优秀|很棒|经典|请参阅|参见|详见|可参考", re.IGNORECASE)
 
 
 def recommends(sentence: str) -> bool:
@@ -130,7 +131,7 @@ def _one_line(text: str) -> str:
 
 
 def _item_mark(line: str) -> str:
-    number = re.match(r"\s*(\d+)[.)]\s", line)
+    number = re.match(r"\s*[【（(]?(\d+)(?:[.)]\s|[】）)、])", line)
     if number:
         return f"({number.group(1)}) "
     return ("– " if line[:1].isspace() else "• ") if _ITEM.match(line) else ""
