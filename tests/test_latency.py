@@ -10,7 +10,8 @@ from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
 from tutor.compress import compress
 from tutor.latency import MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
-from tutor.pipeline import MIN_CONTEXT_TOKENS, Tutor
+from tutor.author_turn import MIN_CONTEXT_TOKENS
+from tutor.pipeline import Tutor
 from tutor.language import estimate_tokens
 from tutor.prompt import overhead_tokens, render_messages
 from tutor.types import Turn

@@ -100,7 +100,7 @@ def test_an_answer_that_says_nothing_is_replaced_by_the_sources_own_words(settin
     ("The sources do not cover it, but LoRA freezes weights [1].", True, False),
 ])
 def test_declined(text, cited, expected):
-    from tutor.pipeline import declined
+    from tutor.refusal import declined
 
     assert declined(text, cited) is expected
 

@@ -13,32 +13,26 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from tutor.checker import AnswerChecker, term_note
 from tutor.cite import SupportScorer
 from tutor.compress import compress
 from tutor.config import Settings
 from tutor.errors import ConfigError, TutorError
 from tutor.evidence import PASSAGES, EvidenceSelector
+from tutor.author_turn import authored_answer
 from tutor.evidence_turn import english_terms, evidence_answer
 from tutor.translate import QuestionTranslator
 from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
 from tutor.language import zh_or_en
-from tutor.latency import Budget, latency_budget
 from tutor.outline import load_outline
-from tutor.prompt import HISTORY_TOKENS, LEVELS, fit_budget, overhead_tokens
+from tutor.prompt import LEVELS
 from tutor.quiz_turn import quiz_turn
-from tutor.refusal import covers, declined, names, refusal_text, unanswered_text
+from tutor.refusal import covers, names, refusal_text, unanswered_text
 from tutor.replies import reply
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
 from tutor.types import Answer, Message, Step, Turn
 
 log = logging.getLogger(__name__)
-
-
-# The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
-# answer has too little to stand on, and a late answer beats an empty one.
-MIN_CONTEXT_TOKENS = 80
 
 
 class Tutor:
@@ -275,60 +269,13 @@ class Tutor:
             return
         if stage:  # the hints themselves are not context for the full answer (a small model copies them)
             history = history[:max(i for i, m in enumerate(history) if m.role == "user" and m.content == topic)]
-        yield from self._generate(question, Turn(topic, hits, tuple(history), mode="explain", level=level),
-                                  mode, started, prefix)
+        yield from authored_answer(self, question, Turn(topic, hits, tuple(history), mode="explain", level=level),
+                                   mode, started, prefix)
 
     def _term_weights(self, text: str) -> dict[str, float]:
         from index.bm25 import tokenize
 
         return {t: self.index.bm25.idf(t) for t in set(tokenize(text))}
-
-    def _generate(self, question: str, turn: Turn, mode: str, started: float, prefix: str = "") -> Iterator[Step]:
-        """Stream the model's answer to a turn, then verify its citations."""
-        generator = self.generator
-        notes: tuple[str, ...] = ()
-        shown = turn.hits
-        budget = getattr(generator, "max_prompt_tokens", None)
-        if budget:
-            deadline = self._deadline(generator, turn, started)
-            # Prompt tokens are the CPU's bottleneck: passages are cut to their best sentences.
-            turn = compress(turn, self.judge, self.settings.passage_tokens, deadline.passages if deadline else 0)
-            # Trimmed here, not silently inside the generator, so the learner is told.
-            turn, trimmed = fit_budget(turn, budget, **({"history_tokens": deadline.history} if deadline else {}))
-            rushed = deadline is not None and deadline.history < HISTORY_TOKENS
-            notes = trimmed.notes(f"to start answering within {self.settings.ttft_target:g} s (TUTOR_TTFT_TARGET)"
-                                  if rushed and trimmed.history_dropped else "to fit the model's context")
-        parts: list[str] = []
-        ttft = 0.0
-        if prefix:
-            yield Step("token", text=prefix)
-        for delta in generator.stream(turn):
-            if not parts:
-                ttft = (time.perf_counter() - started) * 1000
-            parts.append(delta)
-            yield Step("token", text=delta)
-        text = generator.tidy(turn, "".join(parts))  # e.g. sentences a grammar's length cap cut mid-phrase
-        checked = AnswerChecker(self.settings, self.judge, generator)(text, turn, shown)
-        text, citations = checked.text, checked.citations
-        notes += tuple(n for n in (checked.note(question), term_note(question, text)) if n)
-        total = (time.perf_counter() - started) * 1000
-        refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
-        yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,
-                                           mode=mode, ttft_ms=ttft or total, total_ms=total,
-                                           model=generator.model_id, notes=notes, checked=checked.how))
-
-    def _deadline(self, generator, turn: Turn, started: float) -> Budget | None:
-        """The passage and history budget that meets `ttft_target` at the model's measured speed, if it has a meter."""
-        meter = getattr(generator, "meter", None)
-        if meter is None or self.settings.ttft_target <= 0:
-            return None
-        if not meter.measured and hasattr(generator, "warm_up"):
-            generator.warm_up()  # reads the system prompt, which this question would read anyway, and times it
-        return latency_budget(self.settings.ttft_target, time.perf_counter() - started, meter.tokens_per_s,
-                              overhead_tokens(turn), floor_tokens=MIN_CONTEXT_TOKENS,
-                              passage_cap=self.settings.context_k * self.settings.passage_tokens
-                              if self.settings.passage_tokens > 0 else generator.max_prompt_tokens,
-                              history_tokens=HISTORY_TOKENS)
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
             level: str = "beginner", part: str | None = None) -> Answer:
