@@ -41,3 +41,18 @@ def test_settings_are_frozen():
     with pytest.raises(Exception):
         s.port = 1  # type: ignore[misc]
     assert s.replace(port=1).port == 1
+
+
+def test_numbers_out_of_range_are_refused_at_load_with_the_bound():
+    for key, bad in (("TUTOR_LLM_CTX", "-5"), ("TUTOR_PORT", "70000"), ("TUTOR_LLM_THREADS", "0"),
+                     ("TUTOR_SUPPORT_THRESHOLD", "1.5"), ("TUTOR_CONTEXT_K", "0")):
+        with pytest.raises(ConfigError, match=rf"out of range.*{key}"):
+            Settings.load(env={key: bad})
+    assert Settings.load(env={"TUTOR_LLM_CTX": "8192"}).llm_ctx == 8192
+
+
+def test_a_mistyped_switch_is_refused_not_read_as_off():
+    with pytest.raises(ConfigError, match="true or false"):
+        Settings.load(env={"TUTOR_TRANSLATE": "ture"})
+    assert Settings.load(env={"TUTOR_TRANSLATE": "off"}).translate is False
+    assert Settings.load(env={"TUTOR_EXPLAIN": "Yes"}).explain is True

@@ -216,6 +216,24 @@ def test_blank_question_does_nothing(serve):
     assert chat == [] and tutor.calls == []
 
 
+def test_several_logins_and_a_malformed_one_stops_the_chat(monkeypatch, tmp_path):
+    from tutor.cli import main as cli
+    from tutor.errors import ConfigError
+    from ui.app import logins
+
+    assert logins("") is None and logins("  ") is None
+    assert logins("ana:pw1, bo:p:w2") == [("ana", "pw1"), ("bo", "p:w2")]  # a password may hold a colon
+    for bad in ("userpass", "user:", ":pw", "ana:pw1,bo", "ana:pw1,,bo:pw2", "ana:a,ana:b"):
+        with pytest.raises(ConfigError, match="TUTOR_AUTH"):
+            logins(bad)
+    # `tutor chat` with a malformed login exits with one line and serves nothing
+    monkeypatch.setenv("TUTOR_AUTH", "teacher")
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    started = []
+    monkeypatch.setattr("ui.app.launch", lambda *a, **k: started.append(a))
+    assert cli(["chat"]) == 1 and started == []
+
+
 def test_basic_auth_from_tutor_auth(serve, monkeypatch):
     monkeypatch.setenv("TUTOR_AUTH", "learner:s3cret")
     with pytest.raises(AuthenticationError, match="credentials were not provided"):

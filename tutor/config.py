@@ -31,6 +31,21 @@ CHOICES = {
     "answer": ("evidence", "author"),
 }
 
+# Numbers outside these bounds are refused at load, with the bound, rather than failing later inside
+# llama.cpp or a search (TUTOR_LLM_CTX=-5 used to fail 40 s in, in llama.cpp's own words).
+RANGES = {
+    "llm_threads": (1, 256), "llm_ctx": (512, 1_048_576), "max_tokens": (1, 32_768), "temperature": (0.0, 2.0),
+    "candidates": (1, 1000), "context_k": (1, 50), "per_document": (0, 50), "passage_tokens": (0, 8192),
+    "ttft_target": (0.0, 600.0), "prefill_tps": (0.0, 1e6), "chunk_chars": (200, 20_000),
+    "rerank_candidates": (1, 200), "rerank_max_length": (16, 8192), "english_weight": (0.0, 10.0),
+    "background_weight_en": (0.0, 10.0), "background_weight_zh": (0.0, 10.0), "min_relevance": (0.0, 1.0),
+    "min_keyword_coverage": (0.0, 1.0), "keyword_min_relevance": (0.0, 1.0), "unknown_term_relevance": (0.0, 1.0),
+    "support_threshold": (0.0, 1.0), "port": (1, 65_535), "fetch_delay": (0.0, 3600.0),
+    "fetch_timeout": (0.1, 3600.0), "fetch_retries": (0, 20), "fetch_workers": (1, 64),
+    "fetch_max_bytes": (1, 2_000_000_000),
+}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
 # TUTOR_* variables read elsewhere, never stored in Settings (a secret must not
 # end up in a dataclass that gets logged or dumped).
 _NOT_SETTINGS = ("TUTOR_CONFIG", "TUTOR_AUTH", "TUTOR_SCREENSHOTS")
@@ -170,6 +185,10 @@ class Settings:
         for name, allowed in CHOICES.items():
             if getattr(settings, name) not in allowed:
                 raise ConfigError(f"setting {name}={getattr(settings, name)!r} is not one of: {', '.join(allowed)}")
+        for name, (low, high) in RANGES.items():
+            if not low <= getattr(settings, name) <= high:
+                raise ConfigError(f"setting {name}={getattr(settings, name)!r} is out of range: use a value from "
+                                  f"{low} to {high} (TUTOR_{name.upper()})")
         return settings
 
     def replace(self, **changes: Any) -> "Settings":
@@ -212,9 +231,14 @@ def _coerce(name: str, default: Any, raw: Any) -> Any:
         if isinstance(default, Path):
             return Path(raw)
         if kind is bool:
-            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() not in _TRUE + _FALSE:  # a typo must not silently switch a feature off
+                raise ValueError(raw)
+            return str(raw).strip().lower() in _TRUE
         if kind in (int, float):
             return kind(raw)
         return str(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"setting {name}={raw!r} must be a {kind.__name__}") from None
+        what = "true or false (1/0, yes/no, on/off)" if kind is bool else f"a {kind.__name__}"
+        raise ConfigError(f"setting {name}={raw!r} must be {what}") from None

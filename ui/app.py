@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 import gradio as gr
 
 from tutor.config import Settings
-from tutor.errors import TutorError
+from tutor.errors import ConfigError, TutorError
 from tutor.feedback import FeedbackStore, public_config
 from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
 from ui.session import (ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names,  # noqa: F401
@@ -213,6 +213,8 @@ def main(settings: Settings) -> None:
     """Launch the UI for `tutor chat`; the index and models load on first use."""
     from tutor.pipeline import Tutor  # here, so building the UI never needs the pipeline
 
+    _auth_from_env()  # a malformed login stops here, before models load or a leg starts building
+
     def reload(old: Tutor) -> Tutor:  # a re-ingested index, the same loaded models
         return Tutor(settings, embedders=old.embedders, judge=old.judge, generator=old.generator)
 
@@ -296,10 +298,27 @@ def _reingest(settings: Settings, holder: TutorHolder, ingest: Callable[[], Any]
     return "✓ Ingest finished; the tutor now reads the new index.\n\n" + _status(settings), _parts(holder)
 
 
-def _auth_from_env() -> tuple[str, str] | None:
-    """Basic auth from TUTOR_AUTH="user:password", read at call time and never logged."""
-    raw = os.environ.get("TUTOR_AUTH", "")
-    user, sep, password = raw.partition(":")
-    if raw and not (sep and user and password):
-        log.warning("TUTOR_AUTH is set but not 'user:password'; serving without a login")
-    return (user, password) if sep and user and password else None
+def _auth_from_env() -> list[tuple[str, str]] | None:
+    """The chat's logins from TUTOR_AUTH, read at call time and never logged (None: no login asked for)."""
+    return logins(os.environ.get("TUTOR_AUTH", ""))
+
+
+def logins(raw: str) -> list[tuple[str, str]] | None:
+    """TUTOR_AUTH="user:password" or several pairs separated by commas: the logins, or None when unset.
+
+    A value that is set but malformed stops the chat (ConfigError): serving without the login the
+    operator asked for would open the door they meant to close.
+    """
+    if not raw.strip():
+        return None
+    pairs: list[tuple[str, str]] = []
+    for entry in raw.split(","):
+        user, sep, password = entry.strip().partition(":")
+        if not (sep and user and password):
+            raise ConfigError(f"TUTOR_AUTH entry {len(pairs) + 1} is not 'user:password' (a user name, a colon and a "
+                              "non-empty password; separate several with commas): fix it or unset TUTOR_AUTH. "
+                              "The chat does not start without the login you asked for.")
+        if any(user == u for u, _ in pairs):
+            raise ConfigError(f"TUTOR_AUTH names the user {user!r} twice: give each learner one password")
+        pairs.append((user, password))
+    return pairs
