@@ -64,6 +64,23 @@ def test_cross_lingual_judge_contract(factory):
     assert support[0, 0].quote.strip() == TRANSLATION[1]
 
 
+SAYINGS = ("RAG combines an information retrieval component with a text generator model.",
+           "RAG 把信息检索组件和文本生成模型结合在一起。",  # the same, translated
+           "检索模型负责找出相关文档，并把它们交给大模型进一步处理。")  # the same topic, another claim
+
+
+@pytest.mark.parametrize("factory", [
+    lambda: TranslatingEmbedder({SAYINGS[1]: SAYINGS[0]}),
+    pytest.param(_real("use-multilingual"), marks=slow, id="use-multilingual"),
+])
+def test_a_sentence_and_its_translation_say_the_same_to_the_judge(factory):
+    """Evidence quotes one of a sentence and its translation (the handbook and its Chinese version), not both."""
+    from tutor.evidence import SAME_SAYING_TRANSLATED
+
+    v = factory().embed_documents(list(SAYINGS))
+    assert v[0] @ v[1] >= SAME_SAYING_TRANSLATED > v[0] @ v[2]
+
+
 def _turn() -> Turn:
     hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks()))
     return Turn("How does LoRA reduce the number of trainable parameters?", hits)

@@ -356,3 +356,59 @@ def test_the_chinese_notes_numbered_paragraphs_are_a_list_shown_whole():
     hits = [Hit(Chunk("seed:004", "带你自学大语言模型", "本系列大纲", text, 0, len(text)), 1.0, 1)]
     said = " ".join(e.sentence for e in select("这个系列计划分成哪几个模块？", hits).sentences)
     assert all(f"【{k}】" in said for k in range(1, 5))
+
+
+RL = [
+    ("https://example.org/sarsa", "TD control", "SARSA",
+     "SARSA is an on-policy TD control method that updates Q with the action the current policy actually takes next. "
+     "SARSA learns the value of the policy it follows, exploration included, and on-policy TD control of this kind "
+     "is safer while learning. Many TD control methods exist, and SARSA is the simplest of them to implement."),
+    ("https://example.org/q-learning", "Q-learning", "Q-learning",
+     "Q-learning is an off-policy method that updates Q with the greedy, best next action whatever action is taken. "
+     "Watkins introduced it in 1989."),
+]
+
+
+def test_a_question_about_each_of_two_names_gets_a_sentence_for_each():
+    hits = [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0 / i, i)
+            for i, (url, title, heading, text) in enumerate(RL, start=1)]
+    question = "How do SARSA and Q-learning differ in TD control?"
+    said = " ".join(e.sentence for e in select(question, hits).sentences)
+    assert "SARSA is an on-policy" in said and "Q-learning is an off-policy" in said
+    # asked as one question, the sentences about SARSA fill the answer (they share "TD control" with it)
+    import tutor.evidence
+    tutor.evidence.named_parts, real = (lambda q: [(q, "")]), tutor.evidence.named_parts
+    try:
+        alone = " ".join(e.sentence for e in select(question, hits).sentences)
+    finally:
+        tutor.evidence.named_parts = real
+    assert "Q-learning is an off-policy" not in alone
+
+
+def test_a_sentence_starting_mid_sentence_in_lower_case_is_not_evidence():
+    text = ("combines iterative prompting with queries to search APIs and adds the results back into the context. "
+            "occur often because they serve common syntactic roles in most sentences. "
+            "word2vec learns embeddings by predicting the words around each word in a window. "
+            "vLLM serves models with paged attention so the KV cache wastes little memory. "
+            "where beta is the temperature of the loss and controls how far the policy may move. "
+            "token 是模型读写文本的基本单位，一个词可能被切成几个 token。")
+    assert [s.split()[0] for s in spans_text(text)] == ["word2vec", "vLLM", "where", "token"]
+
+
+HANDBOOK = ("https://example.org/handbook", "Handbook", "Introduction",
+            "I am creating this document not as an expert, but as someone who recently ramped up on these topics.")
+HANDBOOK_ZH = ("https://example.org/handbook-zh", "手册", "引言", "我创建这个文档不是作为专家，而是作为一个最近快速了解这些主题的人。")
+
+
+@pytest.mark.parametrize("question, shown", [
+    ("Does the handbook's author present himself as an expert on these topics?", HANDBOOK[3]),
+    ("手册作者说自己是 expert 吗？", HANDBOOK_ZH[3]),  # its English word matches the English sentence better
+])
+def test_of_a_sentence_and_its_translation_the_one_in_the_learners_language_is_quoted(question, shown):
+    judge = TranslatingEmbedder({HANDBOOK_ZH[3]: HANDBOOK[3], "手册作者说自己是 expert 吗？":
+                                 "Does the handbook's author present himself as an expert on these topics?"})
+    for order in ((HANDBOOK, HANDBOOK_ZH), (HANDBOOK_ZH, HANDBOOK)):
+        hits = [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0 / i, i)
+                for i, (url, title, heading, text) in enumerate(order, start=1)]
+        got = EvidenceSelector(judge, lambda term: 1.0).select(question, hits)
+        assert [e.sentence for e in got.sentences] == [shown]

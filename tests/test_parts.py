@@ -9,8 +9,23 @@ def test_a_question_in_parts_is_split_where_it_asks_again():
     assert parts("What is label smoothing and what effect did it have?") == ["What is label smoothing",
                                                                              "what effect did it have?"]
     assert parts("Does it stream, and whether it can skip validation?")[1] == "whether it can skip validation?"
-    for one in ("How does LoRA work?", "Compare cats and dogs", "RLHF 和 DPO 的区别是什么？", "What is X? "):
+    for one in ("How does LoRA work?", "How do rewards and penalties shape a policy?", "What is X? ",
+                "能不能调用计算器、搜索引擎这类外部工具？", "第一、二天学了什么？"):
         assert parts(one) == [one]
+
+
+def test_a_question_about_each_of_several_names_asks_one_thing_per_name():
+    assert parts("学习幻觉时的位置偏差和曝光偏差分别是什么？") == ["学习幻觉时的位置偏差分别是什么？", "学习幻觉时的曝光偏差分别是什么？"]
+    assert parts("LSTM 里的输入门、遗忘门、输出门控制什么？") == [
+        "LSTM 里的输入门控制什么？", "LSTM 里的遗忘门控制什么？", "LSTM 里的输出门控制什么？"]
+    assert parts("RLHF 和 DPO 的区别是什么？") == ["RLHF 的区别是什么？", "DPO 的区别是什么？"]
+    assert parts("How do GANs, VAEs and flow-based models differ?") == [
+        "How do GANs differ?", "How do VAEs differ?", "How do flow-based models differ?"]
+    assert parts("What is the difference between top-k sampling and nucleus sampling?") == [
+        "What is the difference between top-k sampling?", "What is the difference between nucleus sampling?"]
+    # names in one part of a question in parts: the other parts stay as they are
+    assert parts("RAG 是谁提出的？参数化记忆和非参数化记忆分别指什么？") == [
+        "RAG 是谁提出的？", "参数化记忆分别指什么？", "非参数化记忆分别指什么？"]
 
 
 PYDANTIC = "https://example.org/pydantic"

@@ -26,8 +26,9 @@ import numpy as np
 from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
 from tutor.language import question_language
-from tutor.parts import parts
-from tutor.quotable import MAX_CHARS, attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
+from tutor.parts import named_parts
+from tutor.quote_extent import COMPLETES, COMPLETES_FIRST, completed, fits, merged
+from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
 from tutor.types import Evidence, Hit
 
 MAX_SENTENCES = 4
@@ -150,19 +151,22 @@ class EvidenceSelector:
             asked = [t for t in opening if any(t in terms for terms in term_sets)]
             return {t: 1.0 / len(asked) for t in asked}
 
+        chinese = np.array([question_language(t) == "zh" for t in texts])
         lexical = np.array([coverage(t) for t in tokens])
         opening_credit = [credits(o) for o in openings]
         subject = np.array([focus(c) for c in opening_credit])
         heading = np.array([coverage(headings[c.hit.chunk.heading]) for c in candidates])
         rank = np.array([1.0 / c.n for c in candidates])
         defines = np.array([_defines(t, opening_credit[i]) for i, t in enumerate(texts)], dtype=float)
-        kind = np.array([_fits(queries, t) for t in texts], dtype=float)
+        kind = np.array([fits(queries, t) for t in texts], dtype=float)
         # "What is X?" is answered first by the sentence that says what X is (tutor/definition.py).
         terms = [defining(s) for s in dict.fromkeys(asked_about(q) for q in queries) if s]
         says_what = np.array([any(p.search(t) for p in terms) for t in texts], dtype=float)
         score = (0.5 * similarity + 0.3 * lexical + 0.2 * subject + 0.05 * heading + 0.04 * rank + 0.08 * defines
                  + 0.06 * kind + 0.2 * says_what)
         picked: list[int] = []
+        lead = 0.0  # the first pick's score (before a translation of it may take its place)
+        asks_chinese = question_language(question) == "zh"
         held: set[str] = set()
         about: dict[str, float] = {}
         follows = {i: next((j for j, d in enumerate(candidates) if d.hit is c.hit and (d.start, d.end) == c.previous),
@@ -176,7 +180,11 @@ class EvidenceSelector:
             for i in picked:
                 value[i] = -np.inf
             if picked:
-                value[(vectors @ vectors[picked].T).max(axis=1) > 0.8] = -np.inf  # says again what one picked says
+                # says again what one picked says, in its words or in another language (the handbook and its
+                # Chinese translation say everything twice: a sentence and its translation score ~0.7)
+                same = (vectors @ vectors[picked].T) > np.where(chinese[:, None] == chinese[picked][None, :],
+                                                                 SAME_SAYING, SAME_SAYING_TRANSLATED)
+                value[same.any(axis=1)] = -np.inf
                 # A list answers as a whole or not at all: after the answer, another list is a reading list.
                 listed = any(candidates[i].listing for i in picked)
                 value[[i for i, c in enumerate(candidates)
@@ -185,7 +193,7 @@ class EvidenceSelector:
             if not np.isfinite(value[best]):
                 break
             # (the definition's bonus puts it first; it does not raise the bar for what may follow it)
-            top = score[picked[0]] - 0.2 * says_what[picked[0]] if picked else 0.0
+            top = lead - 0.2 * says_what[picked[0]] if picked else 0.0
             worth = score[best] + flow[best]
             # The second sentence needs to be nearly as good as the first; later ones must add what the
             # question asks about, or be nearly as good.
@@ -195,6 +203,14 @@ class EvidenceSelector:
                 adds = gain[best] > 0.02 and worth >= 0.5 * top and similarity[best] >= 0.4 * similarity[picked[0]]
                 if not adds and worth < (0.65 if len(picked) == 1 else 0.85) * top:
                     break
+            else:
+                lead = score[best]
+            # Of a sentence and its translation (the handbook and its Chinese version), the one in the
+            # learner's language is quoted: it needs no machine rendering.
+            twins = [j for j in np.flatnonzero(np.isfinite(value)) if j != best and chinese[j] == asks_chinese
+                     and chinese[best] != asks_chinese and vectors[j] @ vectors[best] >= SAME_SAYING_TRANSLATED]
+            if twins:
+                best = int(max(twins, key=lambda j: value[j]))
             picked.append(best)
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
@@ -203,7 +219,7 @@ class EvidenceSelector:
             keep = max_sentences - len(for_parts)
             picked = picked[:1] + sorted(picked[1:], key=lambda i: -score[i])[:max(0, keep - 1)] + for_parts
         first = picked[0]
-        answers = bool(score[first] >= self.min_score)
+        answers = bool(max(lead, score[first]) >= self.min_score)
         chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
         where = {(c.hit.chunk.id, c.start): k for k, c in enumerate(candidates)}
         quotes: list[list] = []  # [passage n, hit, start, end, score]: a pick with what it takes along
@@ -212,10 +228,14 @@ class EvidenceSelector:
             text = c.hit.chunk.text
             start = c.previous[0] if c.leans_back and c.previous else c.start  # "To address this, ..." needs its "this"
             end = attach(text, c.start, c.end, enumerating)
-            follows = lambda a, c=c: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else 0.0
-            end = _completed(text, c.start, end, queries, follows, COMPLETES * score[first])
+            follows = lambda a, c=c: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else -1.0
+            # The best sentence of a how/why question usually names the thing; what it does or why often
+            # follows in the next sentence in fewer of the question's words ("Only when the batch size is big
+            # enough, the loss ..."), so the first pick's bar is lower.
+            bar = (COMPLETES_FIRST if i == first else COMPLETES) * score[first]
+            end = completed(text, c.start, end, queries, follows, bar)
             quotes.append([c.n, c.hit, start, end, float(score[i])])
-        evidence = [_evidence(*q) for q in _merged(quotes)[: max_sentences + 1]]
+        evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
@@ -226,15 +246,18 @@ class EvidenceSelector:
 
         A part counts as answered when a picked sentence scores nearly as well for it as the best
         candidate does; otherwise that candidate is added if it is about the part on its own merit.
+        A part about one of several names ("位置偏差和曝光偏差分别是什么") is answered only by a sentence
+        naming it, and the best sentence naming it is added when no pick does.
         """
-        asked = parts(question)
-        english_parts = parts(english) if english else []
+        asked = named_parts(question)
+        english_parts = named_parts(english) if english else []
         if len(asked) < 2:
             return []
+        english_parts = english_parts[:len(asked)]  # (the glossary's names after the translation are no part)
         if len(english_parts) != len(asked):
-            english_parts = [""] * len(asked)
+            english_parts = [("", "")] * len(asked)
         added: list[int] = []
-        for part, rendered in zip(asked, english_parts):
+        for (part, name), (rendered, english_name) in zip(asked, english_parts):
             queries = [q for q in (part, rendered) if q]
             similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
             terms = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
@@ -242,98 +265,43 @@ class EvidenceSelector:
                                      if ts else 0.0) for ts in terms) for x in texts])
             # (the whole question's similarity keeps "what effect did it have?" on the question's subject)
             value = 0.35 * similarity + 0.25 * whole + 0.4 * lexical
+            # A part about one of several names ("SARSA 和 Q-learning 有什么区别") is answered only by a
+            # sentence that names it: one sharing the question's other words answers another name's part.
+            naming = [n for n in (name, english_name) if n]
+            holds = [not naming or any(_names(t, n, tokenize) for n in naming) for t in texts]
+            if not any(holds):  # named in other words, or in another language: its similarity has to say it
+                naming, holds = [], [True] * len(texts)
             for i, c in enumerate(candidates):
-                if c.listing:
+                if c.listing or not holds[i]:
                     value[i] = -np.inf
             best = int(np.argmax(value))
-            chosen = picked + added
-            if best in chosen or max(value[i] for i in chosen) >= PART_ANSWERED * value[best]:
+            if not np.isfinite(value[best]):
                 continue
-            if value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
+            chosen = [i for i in picked + added if holds[i]]
+            if best in chosen or chosen and max(value[i] for i in chosen) >= PART_ANSWERED * value[best]:
+                continue
+            # (for a named part, naming it is the sign of being about it that similarity gives otherwise)
+            if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
                 added.append(best)
         return added
+
+
+def _names(text: str, name: str, tokenize) -> bool:
+    """Whether a sentence names `name`: as written, or with most of its words ("flow-based generative models")."""
+    squeeze = lambda s: re.sub(r"[\s\-_]+", "", s.lower())  # "skip-gram", "skipgram", "Skip Gram"
+    if squeeze(name) in squeeze(text):
+        return True
+    wanted = set(tokenize(name))
+    return bool(wanted) and len(wanted & set(tokenize(text))) >= 2 / 3 * len(wanted)
 
 
 _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is called|are called|describes?|"
                      r"determines?|decides?|controls?|allows?|lets?|enables?)\b|^[^，；：]{0,20}?(?:是|指|称为|就是|决定|控制|用于)")
 
 
-# What kind of answer a question wants, and what a sentence giving it holds: "how much" wants a number,
-# "why" a reason, "how" a means. The lead-in "We compare the throughput of vLLM with ..." loses to the
-# sentence after it that says "up to 24x".
-_ASKS = (
-    (re.compile(r"\bhow (?:much|many|fast|big|large|long)\b|\bwhat (?:percentage|fraction|speed-?up)|多少|几|多大|多快|多长",
-                re.IGNORECASE), re.compile(r"\d")),
-    (re.compile(r"\bwhy\b|为什么|为何|原因", re.IGNORECASE),
-     re.compile(r"\b(?:because|since|so that|in order to|to avoid|to prevent|due to|as a result|the reason)\b|因为|由于|为了|以免|从而",
-                re.IGNORECASE)),
-    (re.compile(r"\bhow (?:does|do|is|are|can|did)\b|怎么|如何|怎样", re.IGNORECASE),
-     re.compile(r"\b(?:by|through|using|via|uses?|instead of)\b|通过|利用|使用|用", re.IGNORECASE)),
-)
-
-
-def _fits(queries: Sequence[str], sentence: str) -> bool:
-    """Whether the sentence gives the kind of answer the question asks for (a number, a reason, a means)."""
-    return any(asks.search(q) and gives.search(sentence) for asks, gives in _ASKS for q in queries)
-
-
-MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
-COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
+SAME_SAYING, SAME_SAYING_TRANSLATED = 0.8, 0.65  # similarity of two sentences saying the same thing
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
-
-
-def _completed(text: str, start: int, end: int, queries: Sequence[str], score: Callable[[int], float],
-               bar: float) -> int:
-    """Where a quote ends once it gives the mechanism, reason or number asked for.
-
-    "Why ...?" answered by "Using a large batch size is another key ingredient ..." has its reason
-    in the next sentence of the paragraph ("Only when the batch size is big enough, the loss ...");
-    "How does QLoRA fit a 65B model on one GPU?" answered by "QLoRA uses 4-bit quantization to
-    compress a pretrained model" goes on with "The parameters are then frozen and ... adapters".
-    So for a how, why or how-much question the next sentence of the quote's paragraph comes along
-    when it is about the question too (its own score reaches `bar`) and: for "how", always; for
-    "why", when the quote gives no reason yet; for "how much", when it brings the number.
-    """
-    number = _ASKS[0]
-    wants = {kind for kind, (asks, _) in zip(("number", "reason", "means"), _ASKS) if any(asks.search(q) for q in queries)}
-    quote = text[start:end]
-    if not ("means" in wants or "reason" in wants and not _REASONS.search(quote)
-            or "number" in wants and not number[1].search(quote)):
-        return end
-    following = next((s for s in prose_spans(text) if s[0] >= end), None)
-    if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED or score(following[0]) < bar:
-        return end
-    if wants == {"number"} and not number[1].search(text[following[0]:following[1]]):
-        return end
-    return following[1]
-
-
-# A sentence that gives a reason, or says it just did ("This is why BERT is a bidirectional encoder").
-_REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)\b|所以|因此", re.IGNORECASE)
-
-
-def _merged(quotes: list[list]) -> list[tuple]:
-    """Quotes of one passage that overlap or follow each other in a paragraph become one; the first stays first."""
-    out: list[list] = []
-    for n, hit, start, end, score in quotes:
-        text = hit.chunk.text
-        for q in out:
-            if q[1] is not hit or start > q[3] + 2 or q[2] > end + 2:
-                continue
-            if q[2] <= start and end <= q[3]:
-                break  # already shown whole
-            if max(q[3], end) - min(q[2], start) > MAX_MERGED:
-                if start < q[3] and q[2] < end:
-                    break  # overlaps one too long to grow: what it adds is left out rather than shown twice
-                continue
-            if "\n\n" in text[min(end, q[3]):max(start, q[2])]:
-                continue  # next to it, but in another paragraph: two quotes
-            q[2], q[3], q[4] = min(q[2], start), max(q[3], end), max(q[4], score)
-            break
-        else:
-            out.append([n, hit, start, end, score])
-    return [tuple(q) for q in out]
 
 
 def _defines(text: str, opening: dict[str, float]) -> bool:

@@ -25,7 +25,12 @@ _FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|that|of|t
                        r"at|from|is|are|was|were|so|then|if|because|than|into|its|their|this|these|it|they|we|"
                        r"should|can|could|would|will|may|might|must|be|been|has|have|had|do|does|did|not|also|"
                        r"such|each|both|after|before|since|until|over|using|based|although|though|whereas|yet|nor|"
-                       r"proposed|introduced|showed|shows|found|demonstrated|suggested|argued|described|called)\b")
+                       r"proposed|introduced|showed|shows|found|demonstrated|suggested|argued|described|called)\b"
+                       # ... or any plain lower-case word ("combines iterative CoT prompting with ...", "occur often
+                       # because ..."); names written in lower case carry a digit, a capital or a hyphen (word2vec,
+                       # vLLM, t-SNE) and stay.
+                       # (not in Chinese prose: "token 是……" starts with a term)
+                       r"|^(?!where\b)(?![^\n]*[\u3400-\u9fff])[a-z]+\b(?![\-\d_.(])")
 # Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
 # "return d2l.reduce_sum(l * mask)", d2l's "[**mask irrelevant entries**]" markup, "(Image source: ...)",
 # d2l's ":numref:`fig_vit`" left as "fig_vit", "Let's begin with ..." (a code walk-through's lead-in).
