@@ -71,6 +71,16 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
     if not documents:
         raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
                           "Check the paths/URLs (see the report in last_ingest.json)")
+    # An input that could not be read whole (a truncated WARC, a notes folder gone) says nothing about
+    # which of its pages left the sources: every page not seen this run keeps its indexed copy, and the
+    # report says so. A later run with the input mended drops the pages that really left.
+    broken = [i["source"] for i in report.inputs if i["status"] == "failed"]
+    if broken:
+        unseen = sorted(set(old_docs) - {d.url for d in documents})
+        documents += [old_docs[url] for url in unseen]
+        if unseen:
+            report.notes.append(f"kept the indexed copy of {len(unseen)} pages not read this run, because "
+                                f"{', '.join(broken)} failed (see above); mend it and ingest again")
     chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
     embedders = embedders or make_embedders(settings.embedder, settings.models_dir)
     embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]

@@ -7,6 +7,7 @@ folders are written per test. Every run reads the real ingest code path
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -115,6 +116,33 @@ def test_a_removed_source_leaves_the_index(settings, tmp_path):
     assert [(s["kind"], s["value"]) for s in json_sources] == [("notes", str(mine.resolve()))]
     unknown = ingest(settings, remember=True, remove=["https://never.example/added"])
     assert any("none of your saved sources matches" in n for n in unknown.notes)
+
+
+def test_an_input_that_fails_keeps_its_pages_indexed_copies_and_the_cli_says_so(settings, tmp_path, monkeypatch,
+                                                                                  capsys):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    warc = tmp_path / "mine.warc.gz"
+    with warc.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        for name, text in NOTES.items():
+            body = f"<html><body><article><h1>{name}</h1><p>{text}</p></article></body></html>".encode()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(f"https://example.org/{name}", "response",
+                                                          payload=io.BytesIO(body), http_headers=http))
+    ingest(settings, warcs=[str(warc)], remember=True)
+    before = indexed(settings)
+    assert len(before) == 3
+    data = warc.read_bytes()
+    warc.write_bytes(data[:len(data) // 2])  # the file is truncated later (a partial copy, a full disk)
+    monkeypatch.setenv("TUTOR_HOME", str(settings.home))
+    monkeypatch.setenv("TUTOR_EMBEDDER", "hash")
+    monkeypatch.setattr("index.embed.make_embedders", lambda *a, **k: [HashEmbedder()])
+    code = main(["ingest", "--no-default", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 2 and "failed" in out and "kept the indexed copy" in out
+    assert indexed(settings) == before  # nothing it could not read was removed
 
 
 def test_changing_the_embedding_model_rebuilds_everything_and_says_so(settings, tmp_path):

@@ -110,7 +110,8 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
                         show_progress=not args.quiet, sitemaps=args.sitemap, remember=True, remove=args.remove,
                         save_warc=args.save_warc)
     print(report.summary(), file=stdout)
-    return 0
+    # (exit 2: the index was refreshed, but an input failed and its pages' old copies were kept)
+    return 2 if any(i["status"] == "failed" for i in report.inputs) else 0
 
 
 def _sources(settings: Settings, args, stdin, stdout) -> int:
