@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -101,6 +102,7 @@ def build_index(
     builds.mkdir(parents=True, exist_ok=True)
     # Sortable by time, unique even for two builds in the same second.
     name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    remove_dead_partials(builds)
     partial = builds / f"{name}.partial"
     partial.mkdir()
     try:
@@ -168,10 +170,42 @@ def _embed_all(chunks, embedder, reused, progress, batch) -> tuple[np.ndarray, i
 
 
 def _remove_old_builds(builds: Path, keep: str) -> None:
-    cutoff = time.time() - 6 * 3600  # a fresh .partial may be a concurrent ingest: leave it
     for entry in builds.iterdir():
-        if entry.name == keep:
-            continue
-        if entry.name.endswith(".partial") and entry.stat().st_mtime > cutoff:
-            continue
+        if entry.name == keep or entry.name.endswith(".partial") and not _dead(entry):
+            continue  # (a live .partial is a concurrent ingest or leg build)
         shutil.rmtree(entry, ignore_errors=True)
+
+
+def remove_dead_partials(builds: Path) -> None:
+    """Remove the half-written builds of processes that died (a killed ingest or leg build) before starting one."""
+    if builds.is_dir():
+        for entry in builds.iterdir():
+            if entry.name.endswith(".partial") and _dead(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+# A build folder's name holds the pid of the process writing it: "<time>-<pid>-<hex>.partial" for an ingest,
+# "<build>+<leg>.<pid>.partial" for a background leg.
+_PID = re.compile(r"^\d{8}T\d{6}-(\d+)-[0-9a-f]+\.partial$|\.(\d+)\.partial$")
+STALE_PARTIAL = 6 * 3600  # seconds; a partial this old is dead even if its pid was reused
+
+
+def _dead(entry: Path) -> bool:
+    try:
+        if entry.stat().st_mtime < time.time() - STALE_PARTIAL:
+            return True
+    except FileNotFoundError:
+        return False
+    m = _PID.search(entry.name)
+    if not m:
+        return False
+    pid = int(m.group(1) or m.group(2))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

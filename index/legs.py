@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from index.build import embed_text, faiss_index
+from index.build import embed_text, faiss_index, remove_dead_partials
 from index.store import current_build, publish, read_chunks, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,8 @@ def _publish(index_dir: Path, build: Path, manifest, model_id: str, matrix: np.n
 
     builds = build.parent
     name = f"{build.name}+{_slug(model_id)[:24]}"
-    partial = builds / f"{name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
+    remove_dead_partials(builds)
+    partial = builds / f"{name}.{os.getpid()}.partial"
     partial.mkdir()
     try:
         for item in build.iterdir():

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -90,3 +91,21 @@ def test_one_dense_leg_per_embedder(settings):
     fresh = [HashEmbedder(), SmallHashEmbedder()]
     build_index(settings.index_dir, DOCS, make_chunks(), fresh)
     assert [e.calls for e in fresh] == [0, 0]
+
+
+def test_only_a_dead_process_s_half_written_build_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from index.build import remove_dead_partials
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    builds = tmp_path / "builds"
+    dead = [builds / f"20261205T101010-{gone.pid}-abc123.partial", builds / f"B+google_gemma.{gone.pid}.partial"]
+    alive = [builds / f"20261205T101010-{os.getpid()}-abc124.partial", builds / f"B+google_gemma.{os.getppid()}.partial",
+             builds / "20261205T101010-1-abc125"]  # (a finished build is not a partial)
+    for folder in dead + alive:
+        folder.mkdir(parents=True)
+    remove_dead_partials(builds)
+    assert [p.exists() for p in dead + alive] == [False, False, True, True, True]

@@ -320,3 +320,5 @@ def test_killing_ingest_mid_build_leaves_the_previous_index_loadable(settings, t
     assert json.loads((settings.home / "last_ingest.json").read_text())["build"] == old_build.name
     after = ingest(settings, notes=[str(notes)])  # the next run completes over the debris
     assert after.rebuilt and "tiny low-rank" in indexed(settings)[(notes / "lora.md").resolve().as_uri()]
+    # ... and clears it: the killed process's half-written build is gone, however young
+    assert not any(p.name.endswith(".partial") for p in (settings.index_dir / "builds").iterdir())
