@@ -107,9 +107,17 @@ def _fetch_pages(crawler, fetch: dict[str, str], report: IngestReport, saver, sh
     report.notes.append(f"fetched {len(order)} URLs: {same} not modified on the server (304 or same bytes)")
 
 
+# One page (a notes file, a WARC record) bigger than this is refused: a 50 MB notes file became 63,498 chunks
+# and ~41 minutes of embedding without a word. The curated sources' largest page is well under 1 MB.
+MAX_PAGE_BYTES = 5_000_000
+
+
 def extract_all(pages: Iterable[tuple[Page, str]], report: IngestReport, cache=None,
-                show_progress: bool = False) -> list[tuple[Document, str]]:
+                show_progress: bool = False, kept_copies: set[str] | None = None) -> list[tuple[Document, str]]:
     """Extract every page, dropping failures and duplicates (recorded in the report).
+
+    A page over MAX_PAGE_BYTES is refused with what to do, and its URL added to `kept_copies`:
+    its indexed copy, if any, stays.
 
     Returns:
         (document, origin) pairs in page order; the caller gives them their ok/unchanged status.
@@ -125,6 +133,12 @@ def extract_all(pages: Iterable[tuple[Page, str]], report: IngestReport, cache=N
     for page, origin in tqdm(pages, desc="extracting", unit="page", disable=not show_progress):
         if page.url in kept:
             report.add(page.url, "duplicate", f"same URL already read from {kept[page.url][1]} (first copy kept)", origin)
+            continue
+        if len(page.body) > MAX_PAGE_BYTES:
+            report.add(page.url, "failed", f"{len(page.body) / 1e6:.1f} MB, over the {MAX_PAGE_BYTES / 1e6:g} MB limit for "
+                       "one page or notes file: split it into smaller files (an indexed copy, if any, is kept)", origin)
+            if kept_copies is not None:
+                kept_copies.add(page.url)
             continue
         source = find_source(page.url)
         title = source.title if source else ""
@@ -191,7 +205,7 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
         with Crawler(settings, transport=transport) as crawler:
             pages = gather(settings, report, crawler, warcs, urls, notes, sitemaps, use_default, saver, show_progress,
                            transient)
-            kept = extract_all(pages, report, cache, show_progress)
+            kept = extract_all(pages, report, cache, show_progress, transient)
     except BaseException:
         if saver is not None:  # interrupted mid-record perhaps: never publish a damaged WARC
             saver.abandon()

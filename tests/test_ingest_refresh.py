@@ -322,3 +322,17 @@ def test_killing_ingest_mid_build_leaves_the_previous_index_loadable(settings, t
     assert after.rebuilt and "tiny low-rank" in indexed(settings)[(notes / "lora.md").resolve().as_uri()]
     # ... and clears it: the killed process's half-written build is gone, however young
     assert not any(p.name.endswith(".partial") for p in (settings.index_dir / "builds").iterdir())
+
+
+def test_a_notes_file_over_the_size_limit_is_refused_with_what_to_do_and_nothing_else_is_lost(settings, tmp_path,
+                                                                                               monkeypatch):
+    notes = write_notes(tmp_path / "notes")
+    ingest(settings, notes=[str(notes)])
+    monkeypatch.setattr("ingest.run.MAX_PAGE_BYTES", 2_000)  # (the real limit is 5 MB; a small file stands in)
+    (notes / "lora.md").write_text(NOTES["lora.md"] * 5, encoding="utf-8")
+    (notes / "huge.md").write_text("# Huge\n\n" + "A line of notes about transformers. " * 100, encoding="utf-8")
+    report = ingest(settings, notes=[str(notes)])
+    got = {Path(i["source"]).name: (i["status"], i["reason"]) for i in report.items}
+    assert got["huge.md"][0] == "failed" and "split it" in got["huge.md"][1]
+    assert got["lora.md"][0] == "failed"  # grew over the limit: refused, and its indexed copy kept
+    assert sorted(Path(u).name for u in indexed(settings)) == ["attention.md", "diffusion.md", "lora.md"]
