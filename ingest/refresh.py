@@ -38,8 +38,13 @@ class _Live:
     intact: bool  # manifest, vectors and store agree
 
 
+# More documents than this leaving the index in one run ("--no-default" drops the whole default corpus)
+# need an explicit --allow-removal: the run stops first and says which would go.
+MAX_QUIET_REMOVALS = 10
+
+
 def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Document, str]], embedders,
-                   show_progress: bool, transient: set[str] = frozenset()) -> None:
+                  show_progress: bool, transient: set[str] = frozenset(), *, allow_removal: bool = True) -> None:
     """Chunk the kept documents, give each its status in `report`, and rebuild the index if anything changed.
 
     Args:
@@ -81,6 +86,12 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
         if unseen:
             report.notes.append(f"kept the indexed copy of {len(unseen)} pages not read this run, because "
                                 f"{', '.join(broken)} failed (see above); mend it and ingest again")
+    leaving = sorted(set(old_docs) - {d.url for d in documents})
+    if len(leaving) > MAX_QUIET_REMOVALS and not allow_removal:
+        raise SourceError(f"this run would remove {len(leaving)} indexed documents that no source given yields any "
+                          f"more (e.g. {', '.join(leaving[:3])}); nothing was changed. Run again with "
+                          "--allow-removal to remove them, or add back their source (without --no-default the "
+                          "default corpus stays)")
     chunks: list[Chunk] = [c for doc in documents for c in chunk(doc, max_chars=settings.chunk_chars)]
     embedders = embedders or make_embedders(settings.embedder, settings.models_dir)
     embedders = list(embedders) if isinstance(embedders, (list, tuple)) else [embedders]

@@ -170,7 +170,7 @@ def extract_all(pages: Iterable[tuple[Page, str]], report: IngestReport, cache=N
 def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str] = (), notes: Sequence[str] = (),
                use_default: bool = True, embedders=None, show_progress: bool = True, *, sitemaps: Sequence[str] = (),
                remember: bool = False, remove: Sequence[str] = (), save_warc: str | Path | None = None,
-               transport=None) -> IngestReport:
+               transport=None, allow_removal: bool = False) -> IngestReport:
     """Ingest the sources and refresh the index (atomically, and only if something changed).
 
     Args:
@@ -180,6 +180,8 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
         embedders: Embedders to use instead of the configured ones (tests).
         remember: save the given sources in `<home>/user_sources.json` and ingest every saved
             one (what `tutor ingest` does), minus those named in `remove`.
+        allow_removal: let the run remove more than `refresh.MAX_QUIET_REMOVALS` indexed documents that no
+            source yields any more (implied by `remove`); otherwise such a run stops and keeps the index.
         save_warc: write every page fetched over HTTP to this WARC file.
         transport: an httpx transport for the crawler (tests).
 
@@ -216,7 +218,8 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
         saver.close()
         report.notes.append(f"saved {saver.pages} fetched pages to {saver.path}")
     try:
-        refresh_index(settings, report, kept, embedders, show_progress, transient)
+        refresh_index(settings, report, kept, embedders, show_progress, transient,
+                      allow_removal=allow_removal or bool(remove))
     except SourceError:  # nothing to index: the report says why each source failed
         report.seconds = round(time.perf_counter() - started, 2)
         write_report(settings.home, report)

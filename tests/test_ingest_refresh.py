@@ -336,3 +336,16 @@ def test_a_notes_file_over_the_size_limit_is_refused_with_what_to_do_and_nothing
     assert got["huge.md"][0] == "failed" and "split it" in got["huge.md"][1]
     assert got["lora.md"][0] == "failed"  # grew over the limit: refused, and its indexed copy kept
     assert sorted(Path(u).name for u in indexed(settings)) == ["attention.md", "diffusion.md", "lora.md"]
+
+
+def test_a_run_that_would_empty_much_of_the_index_stops_unless_removal_is_allowed(settings, tmp_path):
+    many = write_notes(tmp_path / "many", {f"note{i}.md": f"# Note {i}\n\n" + NOTES["lora.md"].replace("LoRA", f"LoRA-{i}")
+                                           for i in range(12)})
+    ingest(settings, notes=[str(many)])
+    build = current_build(settings.index_dir)
+    other = write_notes(tmp_path / "other", {"attention.md": NOTES["attention.md"]})
+    with pytest.raises(SourceError, match=r"would remove 12 indexed documents.*--allow-removal"):
+        ingest(settings, notes=[str(other)])  # (like --no-default with one --url: the default corpus would go)
+    assert current_build(settings.index_dir) == build and len(indexed(settings)) == 12
+    report = ingest(settings, notes=[str(other)], allow_removal=True)
+    assert report.counts()["removed"] == 12 and len(indexed(settings)) == 1

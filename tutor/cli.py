@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--remove", action="append", default=[], metavar="SOURCE",
                      help="forget a source you added (URL, sitemap URL, notes folder or WARC file); "
                           "its pages leave the index in this run (repeatable)")
+    ing.add_argument("--allow-removal", action="store_true",
+                     help="let this run remove more than 10 indexed documents no source yields any more "
+                          "(e.g. with --no-default); without it such a run stops and changes nothing")
     ing.add_argument("--save-warc", metavar="FILE", help="also write every page fetched over HTTP to this WARC file")
 
     src = sub.add_parser("sources", help="list the curated and your own sources with their status in the last ingest")
@@ -108,7 +111,7 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
 
     report = run_ingest(settings, args.warc, args.url, args.notes, use_default=not args.no_default,
                         show_progress=not args.quiet, sitemaps=args.sitemap, remember=True, remove=args.remove,
-                        save_warc=args.save_warc)
+                        save_warc=args.save_warc, allow_removal=args.allow_removal)
     print(report.summary(), file=stdout)
     # (exit 2: the index was refreshed, but an input failed and its pages' old copies were kept)
     return 2 if any(i["status"] == "failed" for i in report.inputs) else 0
