@@ -107,6 +107,12 @@ def test_a_looping_answer_is_cut_short(caplog):
         text = "".join(gen.stream(TURN))
     assert text.startswith("It adds no latency. [2]") and text.count(loop) <= 3
     assert "repeating" in caplog.text
+    # what is kept ends with the last whole sentence, no bare markers and no unclosed "[1"
+    assert gen.tidy(TURN, text) == "It adds no latency. [2]"
+    looped = "LoRA freezes the base weights [1]. [3]! The adapters merge as shown in [1" + " as shown in [1" * 3
+    assert gen.tidy(TURN, looped) == "LoRA freezes the base weights [1]."
+    assert gen.tidy(TURN, "LoRA freezes the base weights [1]. It trains A and B [2].") == (
+        "LoRA freezes the base weights [1]. It trains A and B [2].")  # no loop: as it was
 
 
 def test_request_options_are_sent_per_turn():

@@ -52,6 +52,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_ENDS = re.compile(r"(?:[.!?。！？；:：)）\]`*]|\n)\s*$")
+_DEBRIS = re.compile(r"^[\s\[\]\d,!?.。！？:;*\-–]*$")  # "[3]!", "[1, 2]." alone: markers and punctuation, no words
+
+
+def whole_sentences(text: str) -> str:
+    """An answer cut off mid-way (a repetition loop stopped, the token cap hit) kept to its last whole sentence.
+
+    A sentence that never ended ("... as shown in [1") and lines of bare markers ("[3]!") are dropped;
+    an answer whose text ends whole comes back as it was.
+    """
+    spans = sentence_spans(text)
+    keep = [(a, b) for a, b in spans if not _DEBRIS.match(text[a:b])]
+    if keep and not _ENDS.search(text[keep[-1][0]:keep[-1][1]]):
+        keep = keep[:-1]
+    if keep == spans:
+        return text
+    kept = "".join(text[a:b] + (text[b:spans[spans.index((a, b)) + 1][0]] if (a, b) != spans[-1] else "")
+                   for a, b in keep).rstrip()
+    return _EXTRA_MARKERS.sub(r"\1", kept)  # "... weights [1]. [3]": the [3] began the sentence that was cut
+
+
+_EXTRA_MARKERS = re.compile(r"(\]\s*[.!?。！？])(?:\s*\[[\d,，、\s\-–]+\])+$")
+
+
 def parse_markers(sentence: str) -> list[int]:
     """The 1-based passage numbers cited in a sentence: `[1]`, `[1, 3]`, `[2-4]`."""
     numbers: list[int] = []

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from tutor.cite import whole_sentences
 from tutor.config import Settings
 from tutor.errors import ConfigError
 from tutor.latency import PrefillMeter
@@ -77,7 +78,11 @@ class ChatGenerator:
         self._lock = threading.Lock()
 
     def tidy(self, turn: Turn, text: str) -> str:
-        """The streamed answer with the grammar's artefacts repaired (see `close_cut_sentences`)."""
+        """The streamed answer with its artefacts repaired: a repetition loop the stream stopped is cut back
+        to the last whole sentence before it, and the grammar's length cap (see `close_cut_sentences`)."""
+        period = _loop_period(text)
+        if period:  # (the stream stopped here: "... [3]! The adapters are merged as in [1")
+            text = whole_sentences(text[:-period])
         if self.request_options is not _cite_by_grammar or turn.mode not in CITED_MODES:
             return text  # no length cap was imposed, so a long sentence is the model's own
         return close_cut_sentences(text, sentence_cap(turn.question))
@@ -155,11 +160,16 @@ def _looping(text: str, shortest: int = 30, longest: int = 1000) -> bool:
     never repeats 30+ characters back to back. Whole paragraphs repeat too
     (a Chinese answer looped over 4 paragraphs, ~600 chars), hence 1000.
     """
+    return bool(_loop_period(text, shortest, longest))
+
+
+def _loop_period(text: str, shortest: int = 30, longest: int = 1000) -> int:
+    """The length of the block the text ends with twice in a row (see `_looping`), or 0."""
     tail = text[-2 * longest:]
     for period in range(shortest, len(tail) // 2 + 1):
         if tail[-period:] == tail[-2 * period:-period]:
-            return True
-    return False
+            return period
+    return 0
 
 
 def _text(content: Any) -> str:
