@@ -412,3 +412,17 @@ def test_of_a_sentence_and_its_translation_the_one_in_the_learners_language_is_q
                 for i, (url, title, heading, text) in enumerate(order, start=1)]
         got = EvidenceSelector(judge, lambda term: 1.0).select(question, hits)
         assert [e.sentence for e in got.sentences] == [shown]
+
+
+NOTES_BIAS = ("seed:notes.md", "笔记", "大模型幻觉",
+              "学习大模型幻觉时,你会意识到大模型的各种偏差问题。\n\n"
+              "位置偏差(positional bias),即模型倾向于关注距离较近的token,而忽略了更远的token。\n\n"
+              "曝光偏差(exposure bias),在推理阶段,模型预测出一个错误的token可能会影响后续token的生成。\n\n"
+              "为了缓解大模型幻觉问题,可以考虑引入位置编码来解决位置偏差问题,也可以减少曝光偏差的影响。")
+
+
+def test_each_named_part_gets_the_sentence_that_opens_on_its_name():
+    url, title, heading, text = NOTES_BIAS
+    got = select("学习大模型幻觉时会遇到的位置偏差和曝光偏差分别是什么？", [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0, 1)])
+    said = " ".join(e.sentence for e in got.sentences)
+    assert "位置偏差(positional bias),即" in said and "曝光偏差(exposure bias),在推理阶段" in said

@@ -271,6 +271,9 @@ class EvidenceSelector:
             holds = [not naming or any(_names(t, n, tokenize) for n in naming) for t in texts]
             if not any(holds):  # named in other words, or in another language: its similarity has to say it
                 naming, holds = [], [True] * len(texts)
+            # ... and best by one that opens on the name, saying what it is or does ("位置偏差(positional
+            # bias),即模型倾向于……"), not one naming it in passing ("……来解决位置偏差问题").
+            value += NAME_OPENS * np.array([any(_opens_on(t, n, tokenize) for n in naming) for t in texts])
             for i, c in enumerate(candidates):
                 if c.listing or not holds[i]:
                     value[i] = -np.inf
@@ -284,6 +287,13 @@ class EvidenceSelector:
             if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
                 added.append(best)
         return added
+
+
+def _opens_on(text: str, name: str, tokenize) -> bool:
+    """Whether a sentence is about `name`: it names it in its opening words."""
+    opening = _OPENING.sub("", clean(text))
+    return _names(opening[:len(name) + 8] if question_language(opening) == "zh"
+                  else " ".join(opening.split()[:SUBJECT_WORDS]), name, tokenize)
 
 
 def _names(text: str, name: str, tokenize) -> bool:
@@ -302,6 +312,7 @@ _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is 
 SAME_SAYING, SAME_SAYING_TRANSLATED = 0.8, 0.65  # similarity of two sentences saying the same thing
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
+NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one naming it in passing
 
 
 def _defines(text: str, opening: dict[str, float]) -> bool:

@@ -71,7 +71,8 @@ def names(part: str) -> tuple[int, int, list[str]] | None:
         between = re.search(r"^.*\bbetween\s+", m.group(1))  # "is the difference between A and B": A, B
         if between:
             start += between.end()
-        listed = [n.strip() for n in re.split(r",\s+(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+", part[start:m.end(1)])]
+        listed = [re.sub(r"^(?:the|a|an)\s+", "", n.strip(), flags=re.IGNORECASE)  # "the position": "position"
+                  for n in re.split(r",\s+(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+", part[start:m.end(1)])]
         if _usable(listed):
             return start, m.end(1), listed
     return None
