@@ -426,3 +426,12 @@ def test_each_named_part_gets_the_sentence_that_opens_on_its_name():
     got = select("学习大模型幻觉时会遇到的位置偏差和曝光偏差分别是什么？", [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0, 1)])
     said = " ".join(e.sentence for e in got.sentences)
     assert "位置偏差(positional bias),即" in said and "曝光偏差(exposure bias),在推理阶段" in said
+
+
+def test_a_named_part_is_answered_by_the_sentence_saying_what_is_called_so():
+    text = ("You weigh your prior using the likelihood of the evidence and get a new belief, the posterior. "
+            "The term P(Hypothesis) is also called the prior, the belief held before seeing the data. "
+            "The term P(Hypothesis|Data) is called the posterior probability, the belief given the data.")
+    got = select("What are the prior and the posterior in Bayes theorem?", one_hit(text))
+    said = " ".join(e.sentence for e in got.sentences)
+    assert "is also called the prior" in said and "is called the posterior" in said

@@ -215,9 +215,12 @@ class EvidenceSelector:
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
         for_parts = self._other_parts(question, english, candidates, texts, vectors, similarity, picked, tokenize)
-        if for_parts:  # each part's answer outranks the weakest of the other picks
+        if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
             keep = max_sentences - len(for_parts)
-            picked = picked[:1] + sorted(picked[1:], key=lambda i: -score[i])[:max(0, keep - 1)] + for_parts
+            names = [n for _, n in named_parts(question) if n]
+            answers_part = [any(_names(texts[i], n, tokenize) for n in names) for i in range(len(texts))]
+            picked = picked[:1] + sorted(picked[1:], key=lambda i: (not answers_part[i], -score[i]))[:max(0, keep - 1)] \
+                + for_parts
         first = picked[0]
         answers = bool(max(lead, score[first]) >= self.min_score)
         chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
@@ -290,10 +293,15 @@ class EvidenceSelector:
 
 
 def _opens_on(text: str, name: str, tokenize) -> bool:
-    """Whether a sentence is about `name`: it names it in its opening words."""
+    """Whether a sentence is about `name`: it names it in its opening words, or says what is called so
+    ("The term P(Hypothesis) is also called **prior**", "……称为先验")."""
     opening = _OPENING.sub("", clean(text))
-    return _names(opening[:len(name) + 8] if question_language(opening) == "zh"
-                  else " ".join(opening.split()[:SUBJECT_WORDS]), name, tokenize)
+    if _names(opening[:len(name) + 8] if question_language(opening) == "zh"
+              else " ".join(opening.split()[:len(name.split()) + 2]), name, tokenize):
+        return True
+    called = re.search(r"\b(?:called|named|known as|referred to as|termed)\s+[*_\"“]*(?:the\s+)?(.{1,40})|"
+                       r"(?:称为|叫做|叫作|称作|即)[“\"「]?(.{1,20})", clean(text), re.IGNORECASE)
+    return bool(called) and _names((called.group(1) or called.group(2))[:len(name) + 12], name, tokenize)
 
 
 def _names(text: str, name: str, tokenize) -> bool:
