@@ -141,9 +141,11 @@ def bench_evidence(settings: Settings, n: int) -> list[str]:
         tutor = Tutor(settings.replace(**changes), generator=generator)
         tutor.warm_up()
         generator = tutor.generator
+        tutor.translator.store = None  # no translation kept from an earlier run or config: each is a first question
         for lang in ("en", "zh"):
             evidence, ttft, total = [], [], []
             for q in questions(n, lang=lang):
+                tutor.translator._cache.clear()
                 a = tutor.ask(q)
                 if a.refused:
                     continue
@@ -158,6 +160,7 @@ def bench_evidence(settings: Settings, n: int) -> list[str]:
             ]
     for translate in (False, True):
         tutor = Tutor(settings.replace(translate=translate), generator=generator)
+        tutor.translator.store = None
         for lang in ("en", "zh"):
             times = []
             for q in questions(n, lang=lang):
