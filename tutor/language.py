@@ -13,7 +13,8 @@ import re
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\u3000-\u303f\uff00-\uffef]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff"  # Chinese characters (CJK Unified Ideographs and Extension A), for a [...] class
+_HAN = re.compile(f"[{HAN}]")
 _WORD = re.compile(r"[A-Za-z]+")
 # English function words (articles, pronouns, auxiliaries, question words, connectives): one home for the
 # list the modules that read English words share; each adds the words its own purpose needs

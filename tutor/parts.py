@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from tutor.language import HAN
+
 # After a question mark that does not end the question; before ", and what/how/does ..." in English.
 _BREAK = re.compile(r"(?<=[?？])\s*(?=\S)|,?\s+and\s+(?=(?:what|how|why|whether|which|who|when|where|does|do|did|is|are|"
                     r"was|were|can|could|should)\b)", re.IGNORECASE)
@@ -24,7 +26,7 @@ _ZH_JOIN = r"(?:、|以及|和|与|及|跟|或)"
 _ZH_STOP = r"的里是在把被比跟到都又各有什么怎么如何哪分别相区不，。？！；：,.?!;:（）()“”\"'"
 _ZH_NAME = rf"[^{_ZH_STOP}\s](?:[^{_ZH_STOP}]*[^{_ZH_STOP}\s])?"
 _ZH_NAMES = re.compile(rf"{_ZH_NAME}(?:\s*{_ZH_JOIN}\s*{_ZH_NAME})+")
-_CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+_CHINESE_ONLY = re.compile(rf"^[{HAN}]+$")
 _ZH_EACH = re.compile(r"^\s*(?:两种|三种|几种|两个|三个|之间|到底)?\s*(?:分别|各自|各|的?区别|有什么区别|有什么不同|有何不同|的?不同|差别|差异|相比|对比)")
 # "边缘图、涂鸦或人体骨架这类条件": examples of something asked about, not the things asked about.
 _ZH_EXAMPLES = re.compile(r"这类|这些|之类|这样|^\s*等")
@@ -60,7 +62,7 @@ def names(part: str) -> tuple[int, int, list[str]] | None:
         if (("、" in m.group(0) or _ZH_EACH.search(after)) and not _ZH_EXAMPLES.search(m.group(0))
                 and not _ZH_EXAMPLES.search(after[:3]) and _usable(listed)):
             end, longest = m.end(), max(len(n) for n in listed[:-1])
-            if all(_CJK_ONLY.match(n) for n in listed) and len(listed[-1]) > longest + 1:
+            if all(_CHINESE_ONLY.match(n) for n in listed) and len(listed[-1]) > longest + 1:
                 # "输入门、遗忘门、输出门控制什么": the last name ran on into the verb
                 end -= len(listed[-1]) - longest
                 listed[-1] = listed[-1][:longest]
