@@ -89,6 +89,17 @@ def test_a_numbered_list_item_is_one_sentence_with_its_number():
     assert [prose[a:b] for a, b in sentence_spans(prose)] == ["It ran for 2.", "Then it stopped."]
 
 
+def test_a_year_in_brackets_a_wrapped_number_and_a_chinese_semicolon_end_no_sentence():
+    split = lambda text: [text[a:b] for a, b in sentence_spans(text)]
+    assert split("The ToT of Yao et el. (2023) leverages beam search. Next.") == [
+        "The ToT of Yao et el. (2023) leverages beam search.", "Next."]
+    assert split("the larger English-French dataset consisting of\n36M sentences and a 32000 word-piece vocabulary.\n"
+                 "1. an item\n2. another") == [
+        "the larger English-French dataset consisting of\n36M sentences and a 32000 word-piece vocabulary.",
+        "1. an item", "2. another"]
+    assert split("写一本教科书没有太多意义；关键思想才出现一年。下一句。") == ["写一本教科书没有太多意义；关键思想才出现一年。", "下一句。"]
+
+
 def test_a_hard_wrapped_sentence_is_one_sentence_but_lines_that_start_blocks_are_not():
     text = ("However, prediction of padding tokens\nshould be excluded from loss calculations.\nTo this end, we can\n"
             "## Encoder-Only\nWhen only the encoder is used,\na sequence of tokens is converted.\n- a list item\n- another")

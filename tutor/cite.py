@@ -27,13 +27,18 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 # item's number does not end one.
 _ABBREV = r"\b(?:e\.g|i\.e|et al|vs|cf|Fig|Figs|Eq|Eqs|Sec|approx|Dr|Mr|Mrs|Ms|Prof)\.(?=\s)"
 _LIST_ITEM = r"(?<![^\n])[ \t]*\d{1,2}\.(?=[ \t])"  # "1. " opening a line numbers an item, it ends nothing
+# A dot before a year in brackets ends nothing either: "Yao et el. (2023) leverages ..." names its authors.
+_BEFORE_YEAR = r"\.(?=[ \t]+\(\d{4}[a-z]?\))"
 # A line break ends a sentence (headings, list items, table rows are lines), except between a word or
-# comma and a lower-case word or inline math ("of value\n$\\epsilon=0.1$"): hard-wrapped markdown (d2l writes a phrase per line) renders it as a space,
+# comma and a lower-case word, inline math ("of value\n$\\epsilon=0.1$") or a number going on in lower case
+# ("consisting of\n36M sentences"): hard-wrapped markdown (d2l writes a phrase per line) renders it as a space,
 # and splitting there quoted "should be excluded from loss calculations." without its subject. Code and
-# YAML lines ("dtype: bfloat16", "    x = 1") stay apart.
+# YAML lines ("dtype: bfloat16", "    x = 1") stay apart. A Chinese "；" joins the clauses of one sentence
+# (cut there, "没有太多意义；" lost the reason that followed).
 _SENTENCE = re.compile(
-    rf"(?:{_LIST_ITEM}|{_ABBREV}|[.!?](?![\s\[]|$)|[^.!?。！？；\n]|(?<=[A-Za-z,])\n(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$))*"
-    r"(?:[.!?](?=\s|$|\[)|[。！？；]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
+    rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
+    r"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|(?!\d{1,2}\.[ \t])\d[\w.,%]*[ \t]+[a-z]))*"
+    r"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 

@@ -27,7 +27,7 @@ from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
 from tutor.language import question_language
 from tutor.parts import named_parts
-from tutor.quote_extent import COMPLETES, COMPLETES_FIRST, completed, fits, merged
+from tutor.quote_extent import COMPLETES, COMPLETES_FIRST, completed, fits, merged, turned
 from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
 from tutor.types import Evidence, Hit
 
@@ -236,7 +236,7 @@ class EvidenceSelector:
             # follows in the next sentence in fewer of the question's words ("Only when the batch size is big
             # enough, the loss ..."), so the first pick's bar is lower.
             bar = (COMPLETES_FIRST if i == first else COMPLETES) * score[first]
-            end = completed(text, c.start, end, queries, follows, bar)
+            end = turned(text, start, completed(text, c.start, end, queries, follows, bar))
             quotes.append([c.n, c.hit, start, end, float(score[i])])
         evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),

@@ -64,6 +64,23 @@ def completed(text: str, start: int, end: int, queries: Sequence[str], score: Ca
     return following[1]
 
 
+# A sentence that turns or concludes what the one before it said: a quote cut before it says less than its
+# source, or the opposite ("applying the rotary embeddings is naively about 4-5x the cost ..." then
+# "However, ... the overhead is fairly negligible").
+_TURNS = re.compile(r"^[*_]*(?:But|However|Yet|Still|That said|Nevertheless|Nonetheless|Even so|In practice|In fact|"
+                    r"Essentially|In other words|Overall|In summary|In short|In the end|Thus|Therefore|Hence|"
+                    r"As a result|Consequently|This means|That means|This is why|So)\b"
+                    r"|^(?:然而|但是|但|不过|因此|所以|也就是说|换句话说|总之|总的来说|实际上|其实|可见)")
+
+
+def turned(text: str, start: int, end: int) -> int:
+    """Where a quote ends once the sentence that turns or concludes it comes along (same paragraph)."""
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED:
+        return end
+    return following[1] if _TURNS.match(text[following[0]:following[1]]) else end
+
+
 # A sentence that gives a reason, or says it just did ("This is why BERT is a bidirectional encoder").
 _REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)\b|所以|因此", re.IGNORECASE)
 
