@@ -1,4 +1,7 @@
-"""Load: 20 learners chat at once through gradio_client; the queue serialises generation and keeps chats apart."""
+"""Load: 20 learners chat at once through gradio_client; turns run side by side and chats stay apart.
+
+(Only the model's part of a turn waits, in the tutor's own queue: tests/test_model_queue.py.)
+"""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def test_twenty_simultaneous_chats_finish_without_errors(tmp_path):
 
     assert len(replies) == CHATS
     assert all(a.startswith("LoRA freezes") and b.startswith("LoRA freezes") for a, b in replies)
-    assert tutor.peak == 1  # concurrency_limit=1: one answer generated at a time, the rest queued
+    assert tutor.peak > 1  # no learner's sources and evidence wait behind another learner's turn
     follow_ups = {call[0]: call[1] for call in tutor.calls if call[0].startswith("follow-up")}
     assert len(follow_ups) == CHATS
     for i in range(CHATS):  # each session kept its own history under load

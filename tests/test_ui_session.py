@@ -10,7 +10,7 @@ import pytest
 from tests.fakes import DECLINE, ScriptedTutor, lora_script
 from tutor.errors import BackendUnavailable, IndexMissing
 from tutor.feedback import FeedbackStore
-from tutor.types import Answer, Message
+from tutor.types import Answer, Message, Step
 from ui.session import (GENERIC_ERROR, NO_SOURCES, SEARCHING, Exchange, TutorHolder, chunk_ids, history, mode_choices,
                         part_names, rate, stream_turn)
 
@@ -44,6 +44,24 @@ def test_progress_then_sources_then_tokens_then_the_verified_answer():
     assert last.exchange == Exchange(QUESTION, last.exchange.answer, mode="explain", level="beginner", reply_index=5)
     assert last.exchange.answer.model == "scripted"
 
+
+
+class WaitingTutor(ScriptedTutor):
+    """A scripted tutor whose turn waits in the model's queue after its first token."""
+
+    def stream(self, *args, **kwargs):
+        for n, step in enumerate(super().stream(*args, **kwargs)):
+            yield step
+            if n == 1:
+                yield Step(kind="status", text="⏳ Explanation queued: 1 learner is ahead of you, about 20 s to go.")
+
+
+def test_where_a_waiting_turn_stands_shows_under_the_reply_until_the_model_speaks():
+    updates = run(WaitingTutor())
+    waiting = [u.reply for u in updates if "queued" in u.reply]
+    assert waiting == ["LoRA freezes \n\n_⏳ Explanation queued: 1 learner is ahead of you, about 20 s to go._"]
+    after = updates[updates.index(next(u for u in updates if "queued" in u.reply)) + 1:]
+    assert after and not any("queued" in u.reply for u in after)  # the next token replaces it
 
 def test_mode_level_and_part_reach_the_tutor():
     tutor = ScriptedTutor()

@@ -42,7 +42,7 @@ RANGES = {
     "min_keyword_coverage": (0.0, 1.0), "keyword_min_relevance": (0.0, 1.0), "unknown_term_relevance": (0.0, 1.0),
     "support_threshold": (0.0, 1.0), "port": (1, 65_535), "fetch_delay": (0.0, 3600.0),
     "fetch_timeout": (0.1, 3600.0), "fetch_retries": (0, 20), "fetch_workers": (1, 64),
-    "fetch_max_bytes": (1, 2_000_000_000),
+    "fetch_max_bytes": (1, 2_000_000_000), "llm_slots": (1, 64), "max_waiting": (0, 100_000),
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -80,7 +80,11 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_threads: int = 2
-    llm_ctx: int = 4096
+    llm_ctx: int = 4096  # per slot
+    # Explanations the model writes at once (llama.cpp's parallel slots for the local model; a remote server's
+    # concurrency): more learners wait in tutor/model_queue.py, beyond `max_waiting` they get the evidence alone.
+    llm_slots: int = 1
+    max_waiting: int = 16
     max_tokens: int = 384
     temperature: float = 0.0
     candidates: int = 30  # hits taken from each retrieval leg before fusion

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from contextlib import nullcontext
 from typing import Iterator, Sequence
 
 from tutor.cite import MARKER, SupportScorer, check, parse_markers, sentence_spans
@@ -22,6 +23,7 @@ from tutor.evidence import needs_rendering
 from tutor.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
                            render_turn, renumber)
 from tutor.language import question_language, zh_or_en
+from tutor.model_queue import QueueFull, busy_text, waiting_text
 from tutor.refusal import unanswered_text
 from tutor.quotable import clean
 from tutor.render_check import check_rendering, similarities
@@ -49,24 +51,35 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     yield Step("token", text=prefix + evidence_block(evidence, lang))
     evidence_ms = (time.perf_counter() - started) * 1000
     generator = tutor.generator
-    explanation, more, ttft = "", [], 0.0
-    if generator.can_translate and needs_rendering(topic, evidence):  # without a model the quotes stand alone
-        rendered = list(evidence)
-        for i, e in render(generator, tutor.judge, topic, evidence):
-            # Shown as it passes; the final answer puts each rendering under its quote.
-            yield Step("token", text=f"\n  - [{e.n}] {RENDERING_LABEL}{e.rendering}")
-            rendered[i] = e
-        evidence = tuple(rendered)
-    if generator.can_translate and tutor.settings.explain:
-        yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
-        turn, numbers = evidence_turn(topic, hits, evidence, level)
-        parts: list[str] = []
-        for delta in generator.stream(turn):
-            ttft = ttft or (time.perf_counter() - started) * 1000
-            parts.append(delta)
-            yield Step("token", text=delta)
-        explanation, more = checked_explanation(tutor, turn, "".join(parts), numbers, hits, evidence)
-    text = prefix + compose(evidence, explanation, lang)
+    explanation, more, ttft, busy = "", [], 0.0, ""
+    renders = generator.can_translate and needs_rendering(topic, evidence)  # without a model the quotes stand alone
+    explains = generator.can_translate and tutor.settings.explain
+    ticket = None
+    if renders or explains:  # the only part of a turn that waits for the model, in line with other learners'
+        try:
+            ticket = tutor.queue.ticket()
+        except QueueFull:
+            busy = busy_text(tutor.queue.waiting, lang)
+    with ticket or nullcontext():
+        for place in ticket.wait() if ticket else ():
+            yield Step("status", text=waiting_text(place, lang))
+        if ticket and renders:
+            rendered = list(evidence)
+            for i, e in render(generator, tutor.judge, topic, evidence):
+                # Shown as it passes; the final answer puts each rendering under its quote.
+                yield Step("token", text=f"\n  - [{e.n}] {RENDERING_LABEL}{e.rendering}")
+                rendered[i] = e
+            evidence = tuple(rendered)
+        if ticket and explains:
+            yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
+            turn, numbers = evidence_turn(topic, hits, evidence, level)
+            parts: list[str] = []
+            for delta in generator.stream(turn):
+                ttft = ttft or (time.perf_counter() - started) * 1000
+                parts.append(delta)
+                yield Step("token", text=delta)
+            explanation, more = checked_explanation(tutor, turn, "".join(parts), numbers, hits, evidence)
+    text = prefix + compose(evidence, explanation, lang) + (f"\n\n{busy}" if busy else "")
     total = (time.perf_counter() - started) * 1000
     yield Step("answer", answer=Answer(question, text, tuple(merge_citations(evidence_citations(evidence), more)), hits,
                                        mode=mode, ttft_ms=ttft or total, total_ms=total, model=generator.model_id,

@@ -31,9 +31,9 @@ class LocalLlamaServer:
     only once per process.
     """
 
-    def __init__(self, model_path: Path, n_ctx: int, threads: int, alias: str = "") -> None:
+    def __init__(self, model_path: Path, n_ctx: int, threads: int, alias: str = "", slots: int = 1) -> None:
         self.model_path = Path(model_path)
-        self.n_ctx = n_ctx
+        self.n_ctx, self.slots = n_ctx, max(1, slots)
         self.threads = threads if threads > 0 else (os.cpu_count() or 1)
         self.alias = alias or self.model_path.stem
         # A random key keeps other local users and web pages (the server allows
@@ -75,15 +75,17 @@ class LocalLlamaServer:
         params = xlc.CommonParams()
         params.model.path = str(self.model_path)
         params.model_alias = {self.alias}
-        params.n_ctx = self.n_ctx
-        params.n_parallel = 1  # one slot: the whole context for one conversation, and one warm prompt cache
+        # llama.cpp splits its context between the slots: each slot gets the configured n_ctx.
+        params.n_ctx = self.n_ctx * self.slots
+        params.n_parallel = self.slots  # several learners decoded in one batch (continuous batching)
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads  # prompt reading uses the batch pool
         params.cache_prompt = True
         params.ui = False
         params.api_keys = [self.api_key]
         params.verbosity = _llama_verbosity()
-        log.info("loading %s (n_ctx=%d, threads=%d)", self.model_path, self.n_ctx, self.threads)
+        log.info("loading %s (n_ctx=%d per slot, %d slots, threads=%d)", self.model_path, self.n_ctx, self.slots,
+                 self.threads)
         try:
             server = xlc.Server(params)
         except RuntimeError as e:
@@ -99,7 +101,7 @@ _servers: dict[Path, LocalLlamaServer] = {}
 _servers_lock = threading.Lock()
 
 
-def shared_server(model_path: Path, n_ctx: int, threads: int, alias: str = "") -> LocalLlamaServer:
+def shared_server(model_path: Path, n_ctx: int, threads: int, alias: str = "", slots: int = 1) -> LocalLlamaServer:
     """Return the process-wide server for a model file, creating it (not starting it) if needed.
 
     A second request for the same file with other settings reuses the first
@@ -110,8 +112,8 @@ def shared_server(model_path: Path, n_ctx: int, threads: int, alias: str = "") -
     with _servers_lock:
         server = _servers.get(key)
         if server is None:
-            server = _servers[key] = LocalLlamaServer(key, n_ctx, threads, alias)
-        elif (server.n_ctx, server.threads) != (n_ctx, threads):
+            server = _servers[key] = LocalLlamaServer(key, n_ctx, threads, alias, slots)
+        elif (server.n_ctx, server.threads, server.slots) != (n_ctx, threads, max(1, slots)):
             log.warning("reusing the server for %s with n_ctx=%d, threads=%d", key, server.n_ctx, server.threads)
         return server
 

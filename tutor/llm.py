@@ -88,7 +88,7 @@ def _local_chat_model(settings: Settings) -> "BaseChatModel":
 
     path = resolve_gguf(settings.llm_model, settings.models_dir)
     alias = settings.llm_model if settings.llm_model in KNOWN_MODELS else path.stem  # no paths in responses
-    server = shared_server(path, settings.llm_ctx, settings.llm_threads, alias)
+    server = shared_server(path, settings.llm_ctx, settings.llm_threads, alias, slots=settings.llm_slots)
     base_url = server.base_url + "/v1"
     timeout = httpx.Timeout(LOCAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
     return _chat_openai_class()(

@@ -28,6 +28,7 @@ from tutor.prompt import LEVELS
 from tutor.quiz_turn import quiz_turn
 from tutor.refusal import covers, names, refusal_text, unanswered_text
 from tutor.replies import reply
+from tutor.model_queue import ModelQueue
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
 from tutor.types import Answer, Message, Step, Turn
@@ -55,6 +56,7 @@ class Tutor:
         self._generator, self._retriever = generator, retriever
         self._translator: QuestionTranslator | None = None
         self._selector: EvidenceSelector | None = None
+        self.queue = ModelQueue(settings.llm_slots, settings.max_waiting)  # shared by every learner of this tutor
         self._lock = threading.RLock()  # properties call each other
         self._own_index = False
 
@@ -187,7 +189,7 @@ class Tutor:
         self.follow_index()
         query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
-        english = self.translator.english(query) if self.settings.translate else ""
+        english = self.translator.english(query, self.queue) if self.settings.translate else ""
         return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english)
 
     def parts(self) -> list[str]:

@@ -13,6 +13,7 @@ from tutor import quiz
 from tutor.cite import SupportScorer
 from tutor.errors import ConfigError
 from tutor.language import zh_or_en
+from tutor.model_queue import ModelQueue
 from tutor.modes import cite
 from tutor.refusal import refusal_text
 from tutor.replies import reply
@@ -48,16 +49,19 @@ def quiz_turn(tutor, message: str, history: tuple[Message, ...], level: str, par
     hit = Hit(chosen.chunk, chosen.score, 1, stage=chosen.stage)
     yield Step("sources", hits=(hit,))  # the one passage the question comes from
     sentence = quiz.target_sentence(topic, hit, scorer)
-    text, model = _question(tutor.generator, topic, hit, sentence, level)
+    text, model = _question(tutor.generator, topic, hit, sentence, level, tutor.queue)
     yield from reply(message, quiz.question_text(text, 1, hit, zh_or_en(message)),
                      [quiz.question_citation(1, hit, sentence)], (hit,), quiz.QUIZ, started, model=model)
 
 
-def _question(generator, topic: str, hit: Hit, sentence: str, level: str) -> tuple[str, str]:
-    """A question whose answer is `sentence`: written by the model, or a fill-in-the-blank without one."""
-    if generator.model_id != "extractive":
-        focus = Hit(dataclasses.replace(hit.chunk, text=sentence), hit.score, 1, stage=hit.stage)
-        written = "".join(generator.stream(Turn(topic, (focus,), mode="quiz", level=level))).strip()
+def _question(generator, topic: str, hit: Hit, sentence: str, level: str, queue: ModelQueue) -> tuple[str, str]:
+    """A question whose answer is `sentence`: written by the model when it is free at once, else a fill-in-the-blank
+    (a quiz question is not worth a wait behind other learners' explanations)."""
+    ticket = queue.now() if generator.model_id != "extractive" else None
+    if ticket is not None:
+        with ticket:
+            focus = Hit(dataclasses.replace(hit.chunk, text=sentence), hit.score, 1, stage=hit.stage)
+            written = "".join(generator.stream(Turn(topic, (focus,), mode="quiz", level=level))).strip()
         if quiz.looks_like_question(written, sentence):
             return written, generator.model_id
     return quiz.cloze(sentence)[0], "cloze"

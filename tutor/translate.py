@@ -18,12 +18,16 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from contextlib import closing
+from contextlib import closing, nullcontext
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor.language import question_language
 from tutor.types import Turn
+
+if TYPE_CHECKING:
+    from tutor.model_queue import ModelQueue
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,14 @@ class QuestionTranslator:
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def english(self, question: str) -> str:
-        """The question in English, or "" when it is not Chinese, no model can translate, or the output is unusable."""
+    def english(self, question: str, queue: "ModelQueue | None" = None) -> str:
+        """The question in English, or "" when it is not Chinese, no model can translate, or the output is unusable.
+
+        With a `queue`, the model translates only if it is free at once: a question waiting behind other
+        learners' explanations would keep its sources waiting too, so under load it is searched without
+        its translation (the glossary and the multilingual legs still cross languages), and not remembered
+        that way.
+        """
         question = question.strip()
         if question_language(question) != "zh" or not self.generator.can_translate:
             return ""
@@ -60,11 +70,16 @@ class QuestionTranslator:
         if stored is not None:
             self._remember(question, stored)
             return stored
+        ticket = queue.now() if queue is not None else None
+        if queue is not None and ticket is None:
+            log.info("the model is busy: %r is searched without its translation", question)
+            return ""
         text = ""
-        for delta in self.generator.stream(Turn(question, (), mode="translate")):
-            text += delta
-            if "\n" in text.strip() or len(text) > MAX_CHARS:
-                break  # closing the stream stops the model: the rest would be commentary
+        with ticket or nullcontext():
+            for delta in self.generator.stream(Turn(question, (), mode="translate")):
+                text += delta
+                if "\n" in text.strip() or len(text) > MAX_CHARS:
+                    break  # closing the stream stops the model: the rest would be commentary
         english = usable(text, question)
         self._remember(question, english)
         with self._lock:

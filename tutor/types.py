@@ -187,9 +187,11 @@ class Step:
 
     A stream yields `sources` once (as soon as retrieval is done), then
     `token` deltas, then exactly one `answer` carrying the verified Answer.
+    A `status` step (text) says where the turn stands while it waits for the
+    model; it is no part of the answer and the next status replaces it.
     """
 
-    kind: Literal["sources", "token", "answer"]
+    kind: Literal["sources", "token", "status", "answer"]
     hits: tuple[Hit, ...] = ()
     text: str = ""
     answer: Answer | None = None

@@ -79,6 +79,9 @@ COPY = """async (text) => {
 }"""
 
 
+# Turns answered at once (each holds a thread; they wait on the model's queue, not on each other), a class and more.
+LEARNERS_AT_ONCE = 64
+
 def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None = None,
               ingest: Callable[[], Any] | None = None, reload: Callable[[Any], Any] | None = None) -> gr.Blocks:
     """Build the chat UI without launching it.
@@ -144,10 +147,11 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                             "(WARC files, URLs, note folders); only new or changed pages are embedded. It can take "
                             "minutes; answers keep using the old index until the new one is ready.")
 
-        # One local model generates at a time; other learners wait in the queue.
+        # Learners are answered side by side: sources and evidence at once, and only the model's part waits,
+        # in the tutor's own queue (tutor/model_queue.py), which tells each learner where they stand.
         question.submit(
             partial(_respond, holder), [question, chat, exchanges, mode, level, part],
-            [chat, sources, exchanges, question, answer_text], api_name="ask", concurrency_limit=1,
+            [chat, sources, exchanges, question, answer_text], api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,
             api_description="Ask one question; streams the chat and the retrieved sources; the last output is "
                             "the answer as plain text with its sources.",
         )
@@ -186,9 +190,10 @@ def launch(app: gr.Blocks, settings: Settings, *, block: bool = True) -> str:
     Returns:
         The local URL, e.g. "http://127.0.0.1:7860/".
     """
-    app.queue(max_size=64)
+    app.queue(max_size=4 * LEARNERS_AT_ONCE)
     _, url, _ = app.launch(
         server_name=settings.host, server_port=settings.port, share=False, auth=_auth_from_env(),
+        max_threads=LEARNERS_AT_ONCE + 16,  # each answering turn holds a worker thread while it streams
         prevent_thread_lock=True, quiet=True, ssr_mode=False, footer_links=["api"],
         theme=_theme(), css=CSS, js=THEME_ON_LOAD,
     )

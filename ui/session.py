@@ -120,6 +120,8 @@ def stream_turn(tutor: Callable[[], Any], question: str, exchanges: Sequence[Exc
             elif step.kind == "token":
                 text += step.text
                 yield Update(partial_to_markdown(text), sources)
+            elif step.kind == "status":  # under the reply so far, until the next token replaces it
+                yield Update(f"{partial_to_markdown(text)}\n\n_{step.text}_", sources)
             elif step.answer is not None:
                 # The final text may differ from the streamed tokens (verified citations).
                 yield Update(answer_to_markdown(step.answer), sources, Exchange(answer=step.answer, **done))
