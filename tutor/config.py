@@ -81,9 +81,10 @@ class Settings:
     llm_api_key: str = ""
     llm_threads: int = 2
     llm_ctx: int = 4096  # per slot
-    # Explanations the model writes at once (llama.cpp's parallel slots for the local model; a remote server's
-    # concurrency): more learners wait in tutor/model_queue.py, beyond `max_waiting` they get the evidence alone.
-    llm_slots: int = 1
+    # Model turns written at once (llama.cpp's parallel slots for the local model; a replica's share of a remote
+    # server): more learners wait in tutor/model_queue.py, beyond `max_waiting` they get the evidence alone.
+    # 4 on 2 cores: 1.7-1.9x the tokens/s of one slot from 4 learners on, a learner alone as fast (bench/slots.py).
+    llm_slots: int = 4
     max_waiting: int = 16
     max_tokens: int = 384
     temperature: float = 0.0
