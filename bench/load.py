@@ -71,12 +71,14 @@ def _ask(client, question: str) -> Turn:
         job = client.submit(question, [], "explain", "beginner", "All parts", api_name="/ask")
         for output in job:
             now, text = time.perf_counter() - started, _text(output[0])
+            waiting = "⏳" in text
+            text = "\n".join(line for line in text.split("\n") if "⏳" not in line)  # (the status line says 讲解 too)
             if not turn.evidence and (any(h in text for h in EVIDENCE) or "⚠" in text
                                       or ("Searching" not in text and "passages" not in text and len(text) > 40)):
                 turn.evidence = now  # the quotes, or a decline: what needs no model
             if not turn.model and any(m in text for m in MODEL):
                 turn.model = now
-            turn.waited |= "⏳" in text
+            turn.waited |= waiting
         final = _text(job.outputs()[-1][0]) if job.outputs() else ""
         turn.done = time.perf_counter() - started
         turn.busy = "waiting for the model" in final or "在等模型讲解" in final

@@ -29,7 +29,7 @@ def test_a_closed_tab_leaves_the_line_and_the_next_learner_moves_up(open_app, ev
                                                                     embedder):
     generator = ScriptedGenerator("In other words, the pretrained weights stay frozen and two small matrices train [1].",
                                   can_translate=True)
-    tutor = Tutor(evidence_settings.replace(explain=True), index=built_index, embedders=embedder, judge=embedder,
+    tutor = Tutor(evidence_settings.replace(explain=True, llm_slots=1), index=built_index, embedders=embedder, judge=embedder,
                   generator=generator)
     busy = tutor.queue.ticket()  # another learner's explanation is being written
     list(busy.wait())

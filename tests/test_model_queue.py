@@ -118,7 +118,7 @@ class GatedGenerator(ScriptedGenerator):
 
 
 def evidence_tutor(settings, built_index, embedder, queue_kw=None):
-    settings = settings.replace(explain=True, **(queue_kw or {}))
+    settings = settings.replace(explain=True, llm_slots=1, **(queue_kw or {}))
     gen = GatedGenerator("In other words, the pretrained weights stay frozen and only two small matrices train [1].")
     return Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen), gen
 

@@ -21,6 +21,9 @@ from tutor.errors import TutorError
 
 FIRST_GUESS = 20.0  # seconds a model turn takes, until one has been measured (1.5B model, 2 cores)
 _SMOOTHING = 0.3  # weight of the latest turn in the running mean
+# Seconds between two "still waiting" updates: each is a message to the learner's browser, and with a class
+# waiting they add up on 2 cores; a learner who left is noticed within this.
+POLL = 2.5
 
 
 class QueueFull(TutorError):
@@ -108,7 +111,7 @@ class Ticket:
         self._started = 0.0
         self.holding = False
 
-    def wait(self, poll: float = 1.0) -> Iterator[Place]:
+    def wait(self, poll: float = POLL) -> Iterator[Place]:
         """Yield this turn's place when it moves up, and at least every `poll` seconds, until it holds a slot.
 
         The regular yields matter: a turn is stopped (its generator closed) only where it yields, so a
