@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -29,11 +30,18 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer():
+    """This thread's Snowball stemmer: one keeps the word it works on in itself, so learners answered side by
+    side would stem into each other's words (an IndexError under load, found by bench/load.py)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=1)

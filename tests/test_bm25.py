@@ -28,3 +28,23 @@ def test_bm25_hand_computed_score():
     avg = 2.5
     expected = idf_c * 2 * 2.2 / (2 + 1.2 * (1 - 0.75 + 0.75 * 3 / avg))
     assert abs(bm.scores(["c"])[1] - expected) < 1e-5 and bm.scores(["c"])[0] == 0
+
+
+def test_tokenizing_in_many_threads_at_once_gives_what_one_thread_gives():
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from index.bm25 import _stem
+
+    words = [f"{stem}{suffix}" for stem in ("nation", "relat", "condition", "generat", "operat", "calibr", "rational")
+             for suffix in ("al", "ally", "ization", "izations", "ing", "ings", "ed", "ness", "ful", "fulness", "ively")]
+    words = [f"{w}{'s' * k}" for k in range(6) for w in words]
+    expected = [_stem.__wrapped__(w) for w in words]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads mid-word as often as the interpreter can
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: [_stem.__wrapped__(w) for w in words], range(16)))
+    finally:
+        sys.setswitchinterval(old)
+    assert all(r == expected for r in results)
