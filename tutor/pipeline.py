@@ -41,13 +41,13 @@ class Tutor:
 
     Args:
         settings: the configuration.
-        index, embedders, judge, generator, retriever: optional prebuilt parts (tests,
-            evals, a shared UI);
+        index, embedders, judge, generator, retriever, queue: optional prebuilt parts (tests,
+            evals, a shared UI; the model's queue goes with its generator);
             anything not given is built from settings on first use.
     """
 
     def __init__(self, settings: Settings, *, index=None, embedders=None, judge=None, generator=None,
-                 retriever=None) -> None:
+                 retriever=None, queue: ModelQueue | None = None) -> None:
         self.settings = settings
         if embedders is not None and not isinstance(embedders, (list, tuple)):
             embedders = [embedders]
@@ -56,7 +56,8 @@ class Tutor:
         self._generator, self._retriever = generator, retriever
         self._translator: QuestionTranslator | None = None
         self._selector: EvidenceSelector | None = None
-        self.queue = ModelQueue(settings.llm_slots, settings.max_waiting)  # shared by every learner of this tutor
+        # Shared by every learner of this tutor, and by the tutor that replaces it over a re-ingested index.
+        self.queue = queue or ModelQueue(settings.llm_slots, settings.max_waiting)
         self._lock = threading.RLock()  # properties call each other
         self._own_index = False
 

@@ -221,7 +221,7 @@ def main(settings: Settings) -> None:
     _auth_from_env()  # a malformed login stops here, before models load or a leg starts building
 
     def reload(old: Tutor) -> Tutor:  # a re-ingested index, the same loaded models
-        return Tutor(settings, embedders=old.embedders, judge=old.judge, generator=old.generator)
+        return Tutor(settings, embedders=old.embedders, judge=old.judge, generator=old.generator, queue=old.queue)
 
     tutor = Tutor(settings)  # cheap: everything loads on first use, or in the warm-up below
     threading.Thread(target=_warm_up, args=(tutor,), name="warm-up", daemon=True).start()
