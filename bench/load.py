@@ -2,7 +2,8 @@
 
     python -m bench.load --learners 20 --minutes 3 [--backend local|server] [--slots N] [--explain]
 
-Starts the chat server in this process (`ui.app`, the configured index and model) on a free loopback port;
+Starts the chat server in a process of its own (`ui.app`, the configured index and model) on a free loopback
+port, so the learners' clients (threads of this process) do not share its interpreter lock, as browsers would not;
 `--backend server` puts the model behind llama.cpp's own OpenAI-compatible HTTP server instead (started here
 too, on loopback) and points the tutor at it with `TUTOR_LLM=openai`, the deployment path past one machine.
 Each learner is its own gradio client (its own session): it asks a question from the eval cases (English
@@ -89,17 +90,34 @@ def _ask(client, question: str) -> Turn:
     return turn
 
 
-def run(settings: Settings, learners: int, seconds: float, think: tuple[float, float], seed: int = 7) -> dict:
-    from gradio_client import Client
-
+def _serve(settings: Settings, conn) -> None:
+    """The chat server's process: serves until told to stop, then reports its model turns and peak memory."""
     from tutor.pipeline import Tutor
     from ui.app import build_app, launch
 
     tutor = Tutor(settings)
     tutor.warm_up()
-    settings = settings.replace(host="127.0.0.1", port=_free_port())
     app = build_app(tutor, settings)
-    url = launch(app, settings, block=False)
+    conn.send(launch(app, settings, block=False))
+    conn.recv()  # "stop"
+    app.close()
+    conn.send({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               "mean_model_s": tutor.queue.mean_seconds})
+
+
+def run(settings: Settings, learners: int, seconds: float, think: tuple[float, float], seed: int = 7) -> dict:
+    import multiprocessing
+
+    from gradio_client import Client
+
+    settings = settings.replace(host="127.0.0.1", port=_free_port())
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(settings, theirs), daemon=True)
+    server.start()
+    if not ours.poll(600):
+        server.kill()
+        raise RuntimeError("the chat server did not start within 10 minutes")
+    url = ours.recv()
     pool = questions(40, lang="en") + questions(40, lang="zh")
     rng = random.Random(seed)
     rng.shuffle(pool)
@@ -123,10 +141,10 @@ def run(settings: Settings, learners: int, seconds: float, think: tuple[float, f
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
-    app.close()
-    turns = [t for c in crowd for t in c.turns]
-    return {"turns": turns, "elapsed": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "mean_model_s": tutor.queue.mean_seconds}
+    ours.send("stop")
+    stats = ours.recv()
+    server.join(30)
+    return {"turns": [t for c in crowd for t in c.turns], "elapsed": elapsed, **stats}
 
 
 def report(result: dict, label: str) -> list[str]:

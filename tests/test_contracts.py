@@ -28,10 +28,20 @@ def _real(name):
     return factory
 
 
+def _remembering(factory):
+    def wrapped():
+        from index.remember import RememberingEmbedder
+
+        return RememberingEmbedder(factory())
+    return wrapped
+
+
 @pytest.mark.parametrize("factory", [
     HashEmbedder,
+    _remembering(HashEmbedder),
     pytest.param(_real("minilm"), marks=slow, id="minilm"),
     pytest.param(_real("use-multilingual"), marks=slow, id="use-multilingual"),
+    pytest.param(_remembering(_real("use-multilingual")), marks=slow, id="remembering-use-multilingual"),
 ])
 def test_embedder_contract(factory):
     e = factory()

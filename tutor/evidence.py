@@ -214,7 +214,8 @@ class EvidenceSelector:
             picked.append(best)
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
-        for_parts = self._other_parts(question, english, candidates, texts, vectors, similarity, picked, tokenize)
+        for_parts = self._other_parts(question, english, candidates, texts, tokens, vectors, similarity, picked,
+                                      tokenize)
         if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
             keep = max_sentences - len(for_parts)
             names = [n for _, n in named_parts(question) if n]
@@ -243,8 +244,8 @@ class EvidenceSelector:
                          float(max(similarity[i] for i in picked)))
 
 
-    def _other_parts(self, question: str, english: str, candidates, texts, vectors, whole: np.ndarray,
-                     picked: list[int], tokenize) -> list[int]:
+    def _other_parts(self, question: str, english: str, candidates, texts, tokens: list[set[str]], vectors,
+                     whole: np.ndarray, picked: list[int], tokenize) -> list[int]:
         """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
 
         A part counts as answered when a picked sentence scores nearly as well for it as the best
@@ -264,8 +265,8 @@ class EvidenceSelector:
             queries = [q for q in (part, rendered) if q]
             similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
             terms = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
-            lexical = np.array([max((sum(w for t, w in ts.items() if t in set(tokenize(x))) / sum(ts.values())
-                                     if ts else 0.0) for ts in terms) for x in texts])
+            lexical = np.array([max((sum(w for t, w in ts.items() if t in held) / sum(ts.values())
+                                     if ts else 0.0) for ts in terms) for held in tokens])
             # (the whole question's similarity keeps "what effect did it have?" on the question's subject)
             value = 0.35 * similarity + 0.25 * whole + 0.4 * lexical
             # A part about one of several names ("SARSA 和 Q-learning 有什么区别") is answered only by a

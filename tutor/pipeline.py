@@ -89,10 +89,12 @@ class Tutor:
         with self._lock:
             if self._judge is None:
                 from index.embed import make_embedder
+                from index.remember import RememberingEmbedder
 
                 by_id = {e.model_id: e for e in self.embedders}
                 judge = make_embedder(self.settings.judge_embedder, self.settings.models_dir)
-                self._judge = by_id.get(judge.model_id, judge)  # share a leg's model when it is one
+                # (shares a leg's model when it is one; the passages' sentences it judged are kept)
+                self._judge = RememberingEmbedder(by_id.get(judge.model_id, judge))
             return self._judge
 
     @property
