@@ -32,10 +32,28 @@ def test_a_sentence_seen_before_is_not_encoded_again_and_gets_the_same_vector():
     assert (e.hits, e.misses) == (2, 3)
 
 
-def test_questions_are_not_remembered_and_the_oldest_sentences_go_first():
+class Prefixing(Counting):
+    """Like E5: a question is encoded with a prefix, so its vector is not the same text's as a passage."""
+
+    def embed_queries(self, texts):
+        self.seen += [f"query: {t}" for t in texts]
+        return HashEmbedder.embed_documents(self, [f"query: {t}" for t in texts])
+
+
+def test_a_question_is_remembered_apart_from_the_same_text_as_a_passage():
+    inner = Prefixing()
+    e = RememberingEmbedder(inner)
+    q = e.embed_queries(["what is LoRA?"])
+    d = e.embed_documents(["what is LoRA?"])
+    assert not np.array_equal(q, d)
+    assert np.array_equal(e.embed_queries(["what is LoRA?"]), q)
+    assert inner.seen == ["query: what is LoRA?", "what is LoRA?"]
+
+
+def test_the_least_recently_used_go_first_and_questions_do_not_push_out_sentences():
     inner = Counting()
-    e = RememberingEmbedder(inner, size=2)
-    e.embed_queries(["what is LoRA?"])
+    e = RememberingEmbedder(inner, size=2, questions=1)
+    e.embed_queries(["what is LoRA?", "and QLoRA?"])
     e.embed_documents(["a", "b"])
     e.embed_documents(["a"])  # "a" is now the most recently used
     e.embed_documents(["c"])  # ... so "b" goes
