@@ -133,6 +133,34 @@ def test_a_quote_is_not_cut_before_the_sentence_that_turns_it():
                   one_hit(plain)).sentences
 
 
+def test_a_quote_takes_along_the_next_sentence_when_it_says_more_of_what_was_asked():
+    text = ("RWKV combines the best features of recurrent networks and transformers in one architecture. "
+            "During training, it uses the transformer formulation, which allows massive parallelization of the "
+            "training over every token. The project is maintained by an open community of volunteers.\n\n"
+            "Inference is a separate topic with its own section further down this page.")
+    got = select("What does RWKV combine from recurrent networks and transformers in its training?", one_hit(text),
+                 max_sentences=1)  # (one pick: what comes along is the quote's)
+    quoted = " ".join(e.sentence for e in got.sentences)
+    assert "massive parallelization" in quoted
+    assert "volunteers" not in quoted and "separate topic" not in quoted  # adds none of the question's terms
+
+
+def test_the_next_item_of_a_list_is_not_taken_along_as_the_quotes_sentence():
+    from tutor.quotable import opens_item
+    from tutor.quote_extent import carried
+
+    text = ("- **GPTQ**: GPTQ quantizes the weights layer by layer with calibration data to keep quality. "
+            "It needs a small calibration set of a few hundred samples.\n"
+            "- **AWQ**: AWQ protects the salient weights found from activations while quantizing weights.\n")
+    assert opens_item(text, text.index("- **AWQ")) and opens_item(text, 0)
+    assert not opens_item(text, text.index("It needs"))
+    first = (0, text.index(" It needs") + 1)
+    says_more = lambda a, b: True
+    assert carried(text, *first, says_more) == text.index("\n")  # the item's own next sentence comes along
+    assert carried(text, 0, text.index("\n"), says_more) == text.index("\n")  # ... the next item does not
+    assert carried(text, *first, lambda a, b: False) == first[1]
+
+
 def test_a_question_that_asks_for_several_things_can_be_answered_by_a_list():
     text = ("estimated time: 4 hrs\n\n# Graph Neural Networks\n\n- Stanford CS224W: Machine Learning with Graphs\n"
             "    - lectures 3 and 4.1\n\n- Graph Representation Learning Book\n    - Chapter 3\n\n## Notes")

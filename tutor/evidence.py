@@ -27,7 +27,7 @@ from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
 from tutor.language import question_language
 from tutor.parts import named_parts
-from tutor.quote_extent import COMPLETES, COMPLETES_FIRST, completed, fits, merged, turned
+from tutor.quote_extent import ADDS_TERMS, COMPLETES, COMPLETES_FIRST, carried, completed, fits, merged, turned
 from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
 from tutor.types import Evidence, Hit
 
@@ -238,6 +238,12 @@ class EvidenceSelector:
             # enough, the loss ..."), so the first pick's bar is lower.
             bar = (COMPLETES_FIRST if i == first else COMPLETES) * score[first]
             end = turned(text, start, completed(text, c.start, end, queries, follows, bar))
+
+            def adds(a: int, b: int, c=c, start=start, end=end) -> bool:
+                held_now = set(tokenize(c.hit.chunk.text[start:end]))
+                return (follows(a) >= COMPLETES_FIRST * score[first]
+                        and coverage(held_now | set(tokenize(c.hit.chunk.text[a:b]))) - coverage(held_now) >= ADDS_TERMS)
+            end = carried(text, start, end, adds)
             quotes.append([c.n, c.hit, start, end, float(score[i])])
         evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),

@@ -157,6 +157,12 @@ def _mathy(sentence: str) -> bool:
     return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 6)
 
 
+def opens_item(text: str, a: int) -> bool:
+    """Whether the sentence at `a` is the first of a list item: nothing but the item's mark before it on its line."""
+    line = text.rfind("\n", 0, a) + 1
+    return bool(_ITEM.match(text[line:])) and not _ITEM.sub("", text[line:a]).strip(" *_")
+
+
 def _listed(text: str, a: int) -> bool:
     """Whether the sentence at `a` opens a list item ("- ", "* ", "1. ")."""
     line = text[text.rfind("\n", 0, a) + 1:a + 4]

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from tutor.quotable import MAX_CHARS, prose_spans
+from tutor.quotable import MAX_CHARS, opens_item, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
 COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
 COMPLETES_FIRST = 0.4  # ... or this share, after the best pick itself
+# A next sentence holding this much more of the question's term weight says more of what was asked
+# (with a score of COMPLETES_FIRST of the best pick's); chosen on the dev cases' tune half.
+ADDS_TERMS = 0.05
 
 
 # What kind of answer a question wants, and what a sentence giving it holds: "how much" wants a number,
@@ -62,6 +65,22 @@ def completed(text: str, start: int, end: int, queries: Sequence[str], score: Ca
     if wants == {"number"} and not number[1].search(text[following[0]:following[1]]):
         return end
     return following[1]
+
+
+def carried(text: str, start: int, end: int, adds: Callable[[int, int], bool]) -> int:
+    """Where a quote ends once the next sentence of its paragraph comes along when it says more of what was asked.
+
+    A source often names the thing in one sentence and says what it does in the next, in other words:
+    "RWKV combines the best features of RNNs and transformers." goes on "During training, we use the
+    transformer type formulation ..., which allows massive parallelization". `adds(start, end)` says
+    whether the sentence at text[start:end] holds question terms the quote lacks, and is about the
+    question enough. A new list item is not the quote's sentence: it is the list's next point.
+    """
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if (not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED
+            or opens_item(text, following[0])):
+        return end
+    return following[1] if adds(*following) else end
 
 
 # A sentence that turns or concludes what the one before it said: a quote cut before it says less than its
