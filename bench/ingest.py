@@ -29,16 +29,16 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tutor.config import REPO_ROOT, Settings
+from core.config import REPO_ROOT, Settings
 
 CHANGED_URL = "https://huggingface.co/blog/lora"  # a markdown page of the snapshot
 
 
 def bench_extract(snapshot: Path, repeat: int) -> list[str]:
+    from core.errors import SourceError
     from ingest.chunk import chunk
     from ingest.extract import extract
     from ingest.warc import read_warc
-    from tutor.errors import SourceError
 
     times, docs, chunks = [], 0, 0
     for _ in range(repeat):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bench.run import pct, questions
-from tutor.config import Settings
+from core.config import Settings
 
 EVIDENCE = ("**From the sources**", "From the sources", "来源原文")
 MODEL = ("机器译文", "What it means", "讲解")

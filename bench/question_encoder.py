@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from bench.run import pct, questions
-from tutor.config import Settings
+from core.config import Settings
 
 
 def _spin() -> None:

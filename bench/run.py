@@ -21,7 +21,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tutor.config import Settings
+from core.config import Settings
 
 
 def questions(n: int, answerable: bool = True, lang: str = "") -> list[str]:
@@ -175,9 +175,9 @@ def bench_evidence(settings: Settings, n: int) -> list[str]:
 
 def bench_modes(settings: Settings, n: int) -> list[str]:
     """Latency of the modes built without the model (hints, learning path) and of quiz grading."""
+    from core.types import Message
     from tutor.pipeline import Tutor
     from tutor.repl import remember
-    from tutor.types import Message
 
     tutor = Tutor(settings.replace(llm="extractive"))
     tutor.ask("warm up", mode="path")

@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 
 from bench.run import pct, questions
-from tutor.config import Settings
+from core.config import Settings
 
 K = 30  # what the retriever asks each leg for (Settings.candidates)
 

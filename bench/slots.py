@@ -18,7 +18,7 @@ import time
 from datetime import date
 
 from bench.run import pct
-from tutor.config import Settings
+from core.config import Settings
 
 SENTENCES = (  # quotes of the kind the tutor renders (from the snapshot's sources, about 25-40 words each)
     "LoRA freezes the pretrained model weights and injects trainable rank decomposition matrices into each layer "
@@ -33,7 +33,7 @@ SENTENCES = (  # quotes of the kind the tutor renders (from the snapshot's sourc
 
 
 def one_round(generator, queue, learners: int) -> dict:
-    from tutor.types import Turn
+    from core.types import Turn
 
     first, tokens, barrier = [0.0] * learners, [0] * learners, threading.Barrier(learners)
 

@@ -24,9 +24,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-from tutor.config import Settings
-from tutor.errors import ConfigError
-from tutor.types import Answer, Chunk, Document, Hit, Turn
+from core.config import Settings
+from core.errors import ConfigError
+from core.types import Answer, Chunk, Document, Hit, Turn
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tutor.errors import TutorError
+from core.errors import TutorError
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 PAIRS = ("en-en", "zh-en", "zh-zh", "oos")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tutor.errors import ConfigError
+from core.errors import ConfigError
 
 
 class Checkpoint:

@@ -38,8 +38,8 @@ def _commit() -> str:
 
 def export(run_dir: Path, out: Path, index_dir: Path, cases_file: Path = SAMPLE, passages: int = 4) -> int:
     """Write the answer records of an eval run as gradeable lines; returns how many."""
-    from evals.split import half
     from evals.cases import load_cases
+    from evals.split import half
     from index.store import current_build, read_chunks
 
     chunks, _ = read_chunks(current_build(index_dir) / "store.sqlite")

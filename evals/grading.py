@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from core.types import Answer
 from evals import metrics
-from tutor.types import Answer
 
 
 def judge_answer(judge, answer: Answer, key_facts: Sequence[str], lang: str,

@@ -25,10 +25,10 @@ from typing import Sequence
 
 import numpy as np
 
+from core.config import Settings
+from core.errors import ConfigError
 from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
 from tutor.cite import MARKER, sentence_spans
-from tutor.config import Settings
-from tutor.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

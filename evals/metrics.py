@@ -152,7 +152,7 @@ def share(flags: Sequence[bool]) -> float | None:
 
 def answer_language(text: str) -> str:
     """"zh" when the text is mainly Chinese, else "en" (markers and the English fallback's Chinese lead-in aside)."""
-    from tutor.language import answer_language as script
+    from tutor.checker import answer_language as script
 
     return "zh" if script(text) == "zh" else "en"
 

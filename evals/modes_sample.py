@@ -17,10 +17,10 @@ from evals.graded import SAMPLE
 
 
 def main(argv=None) -> int:
+    from core.config import Settings
+    from core.types import Message
     from evals.cases import load_cases
-    from tutor.config import Settings
     from tutor.pipeline import Tutor
-    from tutor.types import Message
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from core.config import Settings
+from core.types import Answer, Hit, Message
 from evals.baselines import EvalConfig, NaivePipeline
-from tutor.config import Settings
-from tutor.types import Answer, Hit, Message
 
 # Mixed script on purpose: the first Chinese question loads jieba's dictionary (~1 s).
 WARM_UP = "What is attention? 什么是注意力机制？"

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from core.config import Settings
+from core.types import Hit
 from evals import metrics
 from evals.baselines import EvalConfig, parse_config
 from evals.cases import Case
@@ -22,8 +24,6 @@ from evals.checkpoint import Checkpoint
 from evals.grading import judge_answer
 from evals.judge import make_judge
 from evals.pipelines import Builder
-from tutor.config import Settings
-from tutor.types import Hit
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _metric_judges(judge_name: str | None) -> dict[str, str]:
     names = {m: "exact: gold URL match" for m in metrics.RETRIEVAL_METRICS}
     names.update({m: "exact: refusal flag vs answerable" for m in metrics.REFUSAL_METRICS})
     names.update({"verbatim_quote_rate": "exact: substring of the indexed chunk",
-                  "answer_language_match": "exact: script detection (tutor.language.answer_language)",
+                  "answer_language_match": "exact: script detection (tutor.checker.answer_language)",
                   "quoted_fallback_rate": "exact: how the citation check ended (Answer.checked)"})
     names.update({m: judge_name for m in metrics.JUDGED_METRICS if judge_name})
     return names

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from core.types import content_id
 from evals.cases import Case
-from tutor.types import content_id
 
 HALVES = ("tune", "test")
 SEED = "2026-12-03"

@@ -26,8 +26,8 @@ from index.bm25 import tokenize
 from index.store import (
     Manifest, current_build, publish, read_chunks, read_manifest, write_manifest, write_store, FORMAT_VERSION,
 )
-from tutor.errors import TutorError
-from tutor.types import Chunk, Document
+from core.errors import TutorError
+from core.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def build_index(
     Args:
         index_dir: the index root (`<home>/index`).
         documents, chunks: what the index will hold; chunk order is index order.
-        embedders: one `tutor.protocols.Embedder` or a list; each gets its own dense leg.
+        embedders: one `core.protocols.Embedder` or a list; each gets its own dense leg.
         progress: called with (done, total) after each embedding batch.
         index_type: FAISS index per leg: "flat" (exact), "ivf", or "auto" (flat below
             IVF_FROM chunks); recorded in the manifest and checked on load.

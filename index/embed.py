@@ -1,4 +1,4 @@
-"""Embedding backends behind `tutor.protocols.Embedder`, chosen by name.
+"""Embedding backends behind `core.protocols.Embedder`, chosen by name.
 
 Known names map to models that ship inside PyPI packages, so they load with
 no network. Any other name is handed to sentence-transformers as a model id
@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tutor.errors import ConfigError, ModelMissing
+from core.errors import ConfigError, ModelMissing
 
 log = logging.getLogger(__name__)
 

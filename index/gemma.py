@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from tutor.errors import ModelMissing
+from core.errors import ModelMissing
 
 log = logging.getLogger(__name__)
 

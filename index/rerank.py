@@ -22,9 +22,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from core.errors import ConfigError, ModelMissing
+from core.types import Hit
 from index.embed import _shared
-from tutor.errors import ConfigError, ModelMissing
-from tutor.types import Hit
 
 log = logging.getLogger(__name__)
 

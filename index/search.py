@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import IndexMismatch
+from core.types import Chunk, Document
 from index.bm25 import Bm25
 from index.store import Manifest, current_build, read_chunks, read_documents, read_manifest
-from tutor.errors import IndexMismatch
-from tutor.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tutor.errors import IndexMismatch, IndexMissing
-from tutor.types import Chunk, Document
+from core.errors import IndexMismatch, IndexMissing
+from core.types import Chunk, Document
 
 FORMAT_VERSION = 2
 

@@ -5,7 +5,7 @@
         doc = extract(page, part=part, section=section)
         chunks = chunk(doc, max_chars=1000)
 
-Each stage takes and returns the shared types of `tutor.types`. Importing
+Each stage takes and returns the shared types of `core.types`. Importing
 this package is cheap: warcio, trafilatura, lxml and httpx are imported on
 first use. Orchestration (skipping, reporting, indexing) is in `ingest.run`;
 polite live fetching of many URLs (robots.txt, delays, retries, SSRF guard,

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tutor.config import Settings
-from tutor.errors import SourceError
+from core.config import Settings
+from core.errors import SourceError
 
 USER_SOURCES = "user_sources.json"
 KINDS = ("url", "sitemap", "notes", "warc")

@@ -22,7 +22,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from tutor.types import Chunk, Document
+from core.types import Chunk, Document
 
 MIN_SECTION = 200  # chars; smaller sections merge into the next chunk of the same parent
 

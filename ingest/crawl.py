@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from core.config import Settings
+from core.errors import SourceError
+from core.types import Page
 from ingest.fetch import ALLOWED_TYPES, MAX_REDIRECTS, USER_AGENT, http_date
 from ingest.guard import HostGuard
 from ingest.http_cache import CachedPage, HttpCache
 from ingest.http_get import Answer, TransientError, describe, get, retry_after
 from ingest.robots import MAX_BYTES as ROBOTS_MAX_BYTES, Robots, robots_from_answer
-from tutor.config import Settings
-from tutor.errors import SourceError
-from tutor.types import Page
 
 log = logging.getLogger(__name__)
 

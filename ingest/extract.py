@@ -14,8 +14,8 @@ import codecs
 import logging
 import re
 
-from tutor.errors import SourceError
-from tutor.types import Document, Page
+from core.errors import SourceError
+from core.types import Document, Page
 
 log = logging.getLogger(__name__)
 

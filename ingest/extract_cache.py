@@ -25,7 +25,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from tutor.types import Document, Page
+from core.types import Document, Page
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tutor.errors import SourceError
-from tutor.types import Page
+from core.errors import SourceError
+from core.types import Page
 
 if TYPE_CHECKING:
     import httpx

@@ -19,7 +19,7 @@ import socket
 from typing import Callable
 from urllib.parse import urlsplit
 
-from tutor.errors import UnsafeUrl
+from core.errors import UnsafeUrl
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

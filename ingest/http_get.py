@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from core.errors import SourceError
 from ingest.guard import HostGuard
-from tutor.errors import SourceError
 
 
 class TransientError(SourceError):

@@ -19,10 +19,10 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from core.config import Settings
+from core.errors import SourceError, TutorError
+from core.types import Chunk, Document
 from ingest.report import IngestReport
-from tutor.config import Settings
-from tutor.errors import SourceError, TutorError
-from tutor.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from core.config import Settings
+from core.errors import SourceError
+from core.types import Document, Page
 from ingest.report import IngestReport, read_report, write_report
-from tutor.config import Settings
-from tutor.errors import SourceError
-from tutor.types import Document, Page
 
 log = logging.getLogger(__name__)
 

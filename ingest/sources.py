@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tutor.errors import SourceError
+from core.errors import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
-from tutor.errors import SourceError
-from tutor.types import Page
+from core.errors import SourceError
+from core.types import Page
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from core.config import Settings  # noqa: E402
+from core.types import Chunk, Document  # noqa: E402
 from tests.fake_backends import HashEmbedder  # noqa: E402
-from tutor.config import Settings  # noqa: E402
-from tutor.types import Chunk, Document  # noqa: E402
 
 DOCS = [
     Document("https://example.org/lora", "LoRA explained",

@@ -11,8 +11,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from core.types import Turn
 from index.bm25 import tokenize
-from tutor.types import Turn
 
 
 class HashEmbedder:

@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Iterator, Sequence
 
-from tutor.errors import ConfigError, TutorError
-from tutor.types import Answer, Chunk, Citation, Hit, Message, Step
+from core.errors import ConfigError, TutorError
+from core.types import Answer, Chunk, Citation, Hit, Message, Step
 
 try:  # the real tutor's modes (name -> label), so the fake accepts exactly what it accepts
     from tutor.pipeline import MODES

@@ -18,9 +18,9 @@ from typing import Callable, Iterator
 
 import pytest
 
+from core.config import Settings
+from core.types import Citation
 from tests.fakes import ADAPTER_URL, LORA_QUOTE, LORA_URL, ScriptedTutor, make_hit
-from tutor.config import Settings
-from tutor.types import Citation
 from ui.app import build_app, launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")]

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from core.types import Document
 from ingest.chunk import chunk
-from tutor.types import Document
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from core.errors import ConfigError
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
 from tutor.cite import SupportScorer, verify
 from tutor.cite_llm import LlmCheckedScorer
-from tutor.errors import ConfigError
 from tutor.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from core.language import estimate_tokens
+from core.types import Turn
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
 from tutor.compress import compress, restore_ids
 from tutor.pipeline import Tutor
-from tutor.language import estimate_tokens
-from tutor.types import Turn
 
 FILLER = " ".join(f"Paragraph {i} talks about tokenizers, datasets and unrelated training logistics." for i in range(12))
 TEXT = f"{FILLER} LoRA freezes the pretrained weights and trains low-rank matrices. {FILLER}"
@@ -43,7 +43,7 @@ def test_citations_on_compressed_passages_resolve_to_stored_chunks(settings, bui
 
 def test_restore_ids_maps_by_position():
     a, b = make_hit(1, "u", "t", "one. two."), make_hit(1, "u", "t", "one.")
-    from tutor.types import Citation
+    from core.types import Citation
 
     cited = [Citation(1, b.chunk.id, "u", "t", "one.")]
     assert restore_ids(cited, [b], [a])[0].chunk_id == a.chunk.id

@@ -1,7 +1,7 @@
 import pytest
 
-from tutor.config import Settings
-from tutor.errors import ConfigError
+from core.config import Settings
+from core.errors import ConfigError
 
 
 def test_env_overrides_toml_and_defaults(tmp_path):

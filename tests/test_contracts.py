@@ -11,11 +11,11 @@ import importlib.util
 import numpy as np
 import pytest
 
+from core.types import Hit, Turn
 from tests.conftest import make_chunks
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
 from tests.fakes import ScriptedTutor
 from tutor.extractive import ExtractiveGenerator
-from tutor.types import Hit, Turn
 
 slow = pytest.mark.slow
 
@@ -65,8 +65,8 @@ TRANSLATION = ("LoRA 冻结预训练的权重，只训练两个小的低秩矩�
     pytest.param(_real("use-multilingual"), marks=slow, id="use-multilingual"),
 ])
 def test_cross_lingual_judge_contract(factory):
+    from core.config import Settings
     from tutor.cite import SupportScorer
-    from tutor.config import Settings
 
     hits = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]
     support = SupportScorer(factory()).supports([TRANSLATION[0] + "[1]"], hits)

@@ -11,7 +11,7 @@ from ingest.crawl import Crawler
 from ingest.guard import HostGuard
 from ingest.sitemap import parse_sitemap, sitemap_urls
 from tests.test_crawl import site  # noqa: F401  (the local test server, shared)
-from tutor.errors import UnsafeUrl
+from core.errors import UnsafeUrl
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import re
 
 import pytest
 
+from core.config import REPO_ROOT
+from core.types import Document
 from tests.conftest import DOCS, make_chunks
 from tests.fake_backends import HashEmbedder
 from tutor import llama_server
-from tutor.config import REPO_ROOT
 from tutor.pipeline import Tutor
-from tutor.types import Document
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,9 @@ PLANTED = Document(
 def tutor(tmp_path_factory):
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: run `make models` first")
+    from core.config import Settings
     from index.build import build_index
     from index.search import Index
-    from tutor.config import Settings
 
     home = tmp_path_factory.mktemp("home")
     embedder = HashEmbedder()

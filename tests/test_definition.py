@@ -2,10 +2,10 @@
 
 import pytest
 
+from core.types import Document
 from tests.conftest import make_chunks
 from tutor.definition import defining, subject
 from tutor.retrieve import Retriever
-from tutor.types import Document
 
 
 @pytest.mark.parametrize("question, term", [

@@ -86,9 +86,9 @@ def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_t
     """Needs `make gemma` (the Makefile's `test` target runs it)."""
     import shutil
 
+    from core.config import REPO_ROOT
     from index.embed import GemmaEmbedder
     from index.legs import add_leg
-    from tutor.config import REPO_ROOT
 
     home = real_home.replace(home=tmp_path / "home", translate=False)  # the leg alone crosses the languages
     shutil.copytree(real_home.index_dir, home.index_dir)

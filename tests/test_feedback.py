@@ -9,12 +9,12 @@ import threading
 
 import pytest
 
+from core.config import Settings
+from core.errors import ConfigError
+from core.types import Answer
 from tests.fakes import lora_script
 from tutor.cli import main
-from tutor.config import Settings
-from tutor.errors import ConfigError
 from tutor.feedback import FeedbackStore, public_config
-from tutor.types import Answer
 
 
 def lora_answer() -> Answer:

@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
+from core.config import REPO_ROOT
+from core.errors import ModelMissing
 from index import gemma
-from tutor.config import REPO_ROOT
-from tutor.errors import ModelMissing
 
 WEIGHTS = b"not really weights, but bytes with a known sha256" * 50
 

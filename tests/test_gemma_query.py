@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.config import REPO_ROOT
 from index import gemma_query
-from tutor.config import REPO_ROOT
 
 
 def test_an_encoder_is_used_only_with_a_stamp_for_that_very_file(tmp_path):

@@ -4,12 +4,12 @@ import os
 import numpy as np
 import pytest
 
+from core.errors import IndexMismatch, IndexMissing
 from index.build import build_index
 from index.search import Index
 from index.store import current_build
 from tests.conftest import DOCS, make_chunks
 from tests.fake_backends import HashEmbedder
-from tutor.errors import IndexMismatch, IndexMissing
 
 
 def test_build_then_load_and_search(built_index, embedder):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from core.types import Page
 from ingest import extract_cache
 from ingest.catalog import load_user_sources, source_statuses, update_user_sources, user_source
 from ingest.dedup import Deduplicator
@@ -13,7 +14,6 @@ from ingest.extract import extract
 from ingest.extract_cache import ExtractCache
 from ingest.report import IngestReport, write_report
 from ingest.sources import load_sources
-from tutor.types import Page
 
 PAGE = Page("https://example.org/a", "text/markdown", ("# A page\n\n" + "Words worth keeping here. " * 20).encode())
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import REPO_ROOT
+from core.errors import SourceError
 from index.search import Index
 from index.store import current_build
 from ingest.run import run_ingest
@@ -25,8 +27,6 @@ from ingest.warc import read_warc
 from tests.fake_backends import HashEmbedder
 from tests.test_crawl_site import Site, article
 from tutor.cli import main
-from tutor.config import REPO_ROOT
-from tutor.errors import SourceError
 
 NOTES = {
     "lora.md": "# LoRA\n\n" + "LoRA freezes the pretrained weights and trains two small low-rank matrices instead. " * 8,

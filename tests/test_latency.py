@@ -6,15 +6,15 @@ import time
 
 import pytest
 
+from core.language import estimate_tokens
+from core.types import Turn
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
+from tutor.author_turn import MIN_CONTEXT_TOKENS
 from tutor.compress import compress
 from tutor.latency import MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
-from tutor.author_turn import MIN_CONTEXT_TOKENS
 from tutor.pipeline import Tutor
-from tutor.language import estimate_tokens
 from tutor.prompt import overhead_tokens, render_messages
-from tutor.types import Turn
 
 
 def test_meter_is_the_median_of_recent_answers_and_ignores_tiny_reads():
@@ -159,7 +159,7 @@ def test_labels_name_the_innermost_heading_and_overhead_counts_them():
 
 
 def test_history_left_out_for_the_deadline_is_said_so(settings, built_index, embedder):
-    from tutor.types import Message
+    from core.types import Message
 
     history = (Message("user", "What does LoRA freeze?"), Message("assistant", "LoRA freezes the weights. " * 20))
     slow = Metered("LoRA trains small matrices [1].", 20.0)

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from core.errors import IndexMismatch
+from index.store import current_build, read_manifest
 from tests.conftest import DOCS, make_chunks
 from tests.fake_backends import HashEmbedder
-from index.store import current_build, read_manifest
-from tutor.errors import IndexMismatch
 
 
 class SlowEmbedder(HashEmbedder):
@@ -29,7 +29,7 @@ class SlowEmbedder(HashEmbedder):
 
 @pytest.fixture
 def many_docs():
-    from tutor.types import Document
+    from core.types import Document
 
     extra = [Document(f"https://example.org/p{i}", f"Page {i}", f"Page {i} says something numbered {i}.")
              for i in range(70)]
@@ -91,11 +91,11 @@ def test_a_running_tutor_reads_the_new_build_once_the_leg_is_published(settings,
 
 
 def test_a_refresh_keeps_the_background_leg(settings, embedder, monkeypatch):
+    from core.types import Document
     from index import embed
     from index.legs import add_leg
     from ingest.refresh import refresh_index
     from ingest.report import IngestReport
-    from tutor.types import Document
 
     monkeypatch.setitem(embed.EMBEDDERS, "fake-fast", HashEmbedder)
     monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)

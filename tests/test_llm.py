@@ -15,13 +15,13 @@ import socket
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
+from core.config import Settings
+from core.errors import BackendUnavailable, ConfigError
+from core.protocols import Generator
+from core.types import Chunk, Hit, Message, Turn
 from tutor import llama_server, llm
-from tutor.config import Settings
-from tutor.errors import BackendUnavailable, ConfigError
 from tutor.generate import ChatGenerator, make_generator
 from tutor.prompt import SYSTEM_PROMPT
-from tutor.protocols import Generator
-from tutor.types import Chunk, Hit, Message, Turn
 
 TEXT = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
 TURN = Turn("What does LoRA train?", (Hit(Chunk("https://example.org/lora", "LoRA", "LoRA > Method", TEXT, 0, len(TEXT)), 0.9, 1),))

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
+from core.config import Settings
 from tests.fakes import ScriptedTutor
 from tests.test_ui_app import free_port, text_of
-from tutor.config import Settings
 from ui.app import build_app, launch
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")

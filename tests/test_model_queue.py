@@ -173,9 +173,9 @@ def test_a_chinese_question_is_searched_without_translation_while_the_model_is_b
 
 
 def test_a_quiz_question_is_a_fill_in_the_blank_while_the_model_is_busy():
+    from core.types import Hit
     from tests.conftest import make_chunks
     from tutor.quiz_turn import _question
-    from tutor.types import Hit
 
     hit = Hit(make_chunks()[0], 1.0, 1)
     sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."

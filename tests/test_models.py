@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError, ModelMissing
 from tutor import models
-from tutor.errors import ConfigError, ModelMissing
 from tutor.models import KnownModel, resolve_gguf
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 5]

@@ -6,14 +6,14 @@ import re
 
 import pytest
 
+from core.types import Message
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.quotable import clean
 from tutor.extractive import ExtractiveGenerator
 from tutor.modes import is_more_request, ladder
 from tutor.outline import HANDBOOK_URL, load_outline, locate
 from tutor.pipeline import MODES, Tutor
-from tutor.types import Message
+from tutor.quotable import clean
 
 LORA_PART, LORA_SECTION = "第四部分：LLM 的微调方法", "低秩适配器（LoRA）"
 
@@ -163,7 +163,7 @@ def test_learning_path_for_sources_outside_the_handbook_lists_them(settings, bui
 
 
 def test_trimmed_context_is_reported_in_the_answer(settings, built_index, embedder):
-    from tutor.language import estimate_tokens
+    from core.language import estimate_tokens
     from tutor.prompt import SYSTEM_PROMPT
 
     class Budgeted(ScriptedGenerator):

@@ -39,9 +39,9 @@ PASSAGES = [
 
 
 def test_each_further_part_brings_its_passage_from_a_document_already_found(settings, embedder, monkeypatch):
+    from core.types import Chunk, Document
     from index.build import build_index
     from index.search import Index
-    from tutor.types import Chunk, Document
 
     docs = [Document(url, url.rsplit("/", 1)[-1], text) for url, text in dict(PASSAGES).items()]
     chunks = [Chunk(url, url, f"part {i}", text, 0, len(text)) for i, (url, text) in enumerate(PASSAGES)]

@@ -1,12 +1,12 @@
 import pytest
 
+from core.config import Settings
+from core.errors import ConfigError
+from core.types import Message
 from tests.fake_backends import ScriptedGenerator
-from tutor.errors import ConfigError
 from tutor.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor
 from tutor.refusal import is_chinese
-from tutor.config import Settings
-from tutor.types import Message
 
 
 def make(settings, built_index, embedder, script="LoRA freezes the pretrained weights [1]."):

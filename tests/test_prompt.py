@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.errors import ConfigError
+from core.errors import ConfigError
+from core.language import estimate_tokens, question_language
+from core.types import Chunk, Hit, Message, Turn
 from tutor.grammar import citation_grammar
-from tutor.language import estimate_tokens, question_language
 from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, render_messages
-from tutor.types import Chunk, Hit, Message, Turn
 
 
 def hit(n: int, text: str, title: str = "LoRA paper", heading: str = "LoRA paper > Method") -> Hit:
@@ -136,8 +136,8 @@ def test_citation_grammar_allows_only_listed_numbers():
 
 
 def test_chinese_answers_get_shorter_sentences_in_the_grammar(built_index):
+    from core.types import Hit, Turn
     from tutor.generate import _cite_by_grammar
-    from tutor.types import Hit, Turn
 
     hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate(built_index.chunks))
     zh = _cite_by_grammar(Turn("LoRA 为什么能省显存？", hits))["extra_body"]["grammar"]

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from core.types import Answer, Citation
 from tests.fakes import ADAPTER_QUOTE, ADAPTER_URL, LORA_QUOTE, LORA_URL, lora_script, make_hit
-from tutor.types import Answer, Citation
 from ui.render import (answer_to_markdown, answer_to_text, conversation_to_markdown, fragment_link, partial_to_markdown,
                        sources_to_markdown)
 from ui.session import Exchange

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ConfigError, ModelMissing
+from core.types import Chunk, Document, Hit
 from index.bm25 import tokenize
 from index.rerank import CrossEncoderReranker, make_reranker, passage_text, rank_by
 from tests.conftest import DOCS, make_chunks
-from tutor.errors import ConfigError, ModelMissing
 from tutor.retrieve import Retriever
-from tutor.types import Chunk, Document, Hit
 
 slow = pytest.mark.slow
 LORA, ATTENTION, DIFFUSION = (d.url for d in DOCS)
@@ -287,11 +287,16 @@ def test_pair_miner_never_uses_an_excluded_question(miner_index, embedder):
     assert banned not in {e.query for e in again} and len(again) == len(everything) - 1
 
 
-def test_eval_questions_are_the_shipped_cases():
-    from tutor.train_reranker import eval_questions
+def test_the_cli_never_trains_on_the_eval_cases(settings, monkeypatch):
+    from evals.cases import load_cases
+    from tutor import cli
+    import tutor.train_reranker as trainer
 
-    questions = eval_questions()
-    assert len(questions) > 200 and all(isinstance(q, str) and q for q in questions)
+    seen = {}
+    monkeypatch.setattr(trainer, "train_reranker", lambda s, **kw: seen.update(kw) or {
+        "queries": 1, "pairs": 3, "steps": 1, "training_seconds": 1.0})
+    assert cli.main(["train-reranker", "--steps", "1", "--quiet"]) == 0
+    assert sorted(seen["excluded"]) == sorted(c.question for c in load_cases()) and len(seen["excluded"]) > 200
 
 
 @slow
@@ -300,7 +305,9 @@ def test_train_reranker_end_to_end_writes_model_and_provenance(settings, miner_i
 
     from tutor.train_reranker import train_reranker
 
-    record = train_reranker(settings, queries=40, negatives=2, max_steps=3, layers=1, max_length=64, batch_size=2,
+    from evals.cases import load_cases
+
+    record = train_reranker(settings, excluded=[c.question for c in load_cases()], queries=40, negatives=2, max_steps=3, layers=1, max_length=64, batch_size=2,
                             index=miner_index, embedders=[embedder])
     folder = settings.home / "reranker"
     saved = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))

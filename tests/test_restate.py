@@ -1,5 +1,6 @@
 """Restating a fallback's quoted sentences in the learner's language (tutor/restate.py, tutor/checker.py)."""
 
+from core.types import Chunk, Hit, Turn
 from tests.conftest import make_chunks
 from tests.fake_backends import ScriptedGenerator, TranslatingEmbedder
 from tests.test_contracts import TRANSLATION
@@ -7,7 +8,6 @@ from tutor.generate import _cite_by_grammar
 from tutor.pipeline import Tutor
 from tutor.prompt import render_messages
 from tutor.restate import renumber, restate_turn, wanted
-from tutor.types import Chunk, Hit, Turn
 
 BAD = "LoRA was invented on the Moon by penguins in 1850 [1]. It bakes sourdough bread every morning [2]."
 RESTATED = TRANSLATION[0].rstrip("。") + "[1]。"  # the judge below knows it for its English sentence

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tutor.config import CHOICES
+from core.config import CHOICES
+from core.types import Message
 from tutor.rewrite import STRATEGIES, is_follow_up, search_query, subject
-from tutor.types import Message
 
 
 def chat(*questions):

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from core.errors import IndexMismatch
 from tests.conftest import DOCS, make_chunks
-from tutor.errors import IndexMismatch
 
 
 def test_auto_is_flat_for_a_small_corpus(settings, built_index):

@@ -97,8 +97,8 @@ def test_the_committed_list_is_complete():
 
 @pytest.mark.slow
 def test_every_snapshot_record_has_a_source_and_a_place():
+    from core.config import Settings
     from ingest.warc import read_warc
-    from tutor.config import Settings
 
     path = Settings().snapshot_path()
     if path is None:

@@ -12,11 +12,11 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
+from core.config import Settings
+from core.errors import SourceError
+from core.types import Message
 from tests.fakes import LORA_URL, ScriptedTutor
-from tutor.config import Settings
-from tutor.errors import SourceError
 from tutor.feedback import FeedbackStore
-from tutor.types import Message
 from ui.app import GENERIC_ERROR, _rate, _reingest, build_app, launch
 from ui.render import answer_to_text
 from ui.session import Exchange, TutorHolder
@@ -217,8 +217,8 @@ def test_blank_question_does_nothing(serve):
 
 
 def test_several_logins_and_a_malformed_one_stops_the_chat(monkeypatch, tmp_path):
+    from core.errors import ConfigError
     from tutor.cli import main as cli
-    from tutor.errors import ConfigError
     from ui.app import logins
 
     assert logins("") is None and logins("  ") is None

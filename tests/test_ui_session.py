@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
+from core.errors import BackendUnavailable, IndexMissing
+from core.types import Answer, Message, Step
 from tests.fakes import DECLINE, ScriptedTutor, lora_script
-from tutor.errors import BackendUnavailable, IndexMissing
 from tutor.feedback import FeedbackStore
-from tutor.types import Answer, Message, Step
 from ui.session import (GENERIC_ERROR, NO_SOURCES, SEARCHING, Exchange, TutorHolder, chunk_ids, history, mode_choices,
                         part_names, rate, stream_turn)
 

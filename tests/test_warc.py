@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.errors import SourceError
 from ingest.fetch import USER_AGENT, fetch
 from ingest.notes import read_notes
 from ingest.warc import read_warc
-from tutor.errors import SourceError
 
 BODY = "<html><body><article><p>" + "Attention is all you need. " * 40 + "</p></article></body></html>"
 
@@ -92,7 +92,7 @@ def test_a_missing_warc_says_what_to_do(tmp_path):
 
 @pytest.mark.slow
 def test_the_snapshot_has_134_page_records():
-    from tutor.config import Settings
+    from core.config import Settings
 
     path = Settings().snapshot_path()
     if path is None:

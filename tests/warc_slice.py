@@ -26,8 +26,8 @@ def ingest_slice(home: Path, urls: Sequence[str]):
     """
     import pytest
 
+    from core.config import Settings
     from ingest.run import run_ingest
-    from tutor.config import Settings
 
     snapshot = Settings.load(env={}).snapshot_path()
     if snapshot is None:

@@ -11,15 +11,15 @@ import time
 from contextlib import nullcontext
 from typing import Iterator
 
+from core.language import zh_or_en
+from core.types import Answer, Step, Turn
 from tutor.checker import AnswerChecker, term_note
 from tutor.compress import compress
-from tutor.language import zh_or_en
 from tutor.latency import Budget, latency_budget
 from tutor.model_queue import QueueFull, busy_text, waiting_text
 from tutor.prompt import HISTORY_TOKENS, fit_budget, overhead_tokens
 from tutor.refusal import declined
 from tutor.replies import reply
-from tutor.types import Answer, Step, Turn
 
 # The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
 # answer has too little to stand on, and a late answer beats an empty one.

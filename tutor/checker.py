@@ -13,13 +13,21 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
+from core.config import Settings
+from core.errors import ConfigError
+from core.language import question_language
+from core.types import Citation, Hit, Turn
 from tutor.cite import MARKER, SupportScorer, check
-from tutor.config import Settings
-from tutor.errors import ConfigError
-from tutor.language import answer_language, question_language
+from tutor.extractive import LEAD_IN
 from tutor.refusal import declined, is_chinese
 from tutor.restate import lead_in, renumber, restate_turn, wanted
-from tutor.types import Citation, Hit, Turn
+
+
+def answer_language(text: str) -> str | None:
+    """The script an answer is written in, as `question_language` reads it, markers and the English
+    fallback's lead-in line aside: a Chinese line before English sentences does not make them Chinese."""
+    return question_language(MARKER.sub("", text.removeprefix(LEAD_IN)))
+
 
 MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
 

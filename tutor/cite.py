@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from core.types import Citation, Hit
 from tutor.fragment import fragment_link
-from tutor.types import Citation, Hit
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 # Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).

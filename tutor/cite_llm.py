@@ -16,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from core.types import Hit
 from tutor.cite import MARKER, Support, SupportScorer, parse_markers
-from tutor.types import Hit
 
 log = logging.getLogger(__name__)
 

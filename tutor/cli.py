@@ -12,8 +12,8 @@ import logging
 import sys
 from typing import Iterable, Sequence, TextIO
 
-from tutor.config import Settings
-from tutor.errors import TutorError
+from core.config import Settings
+from core.errors import TutorError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -220,6 +220,7 @@ def _both(a, b):
 def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
     from tqdm import tqdm
 
+    from evals.cases import load_cases
     from tutor.train_reranker import train_reranker
 
     bar = tqdm(total=args.steps, desc="training the reranker", unit="step", disable=args.quiet)
@@ -229,8 +230,9 @@ def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}")
 
-    record = train_reranker(settings, queries=args.queries, max_steps=args.steps, max_seconds=args.minutes * 60,
-                            layers=args.layers, threads=args.threads, progress=progress)
+    excluded = [c.question for c in load_cases()]  # never trained on: the eval would score what it learned
+    record = train_reranker(settings, excluded=excluded, queries=args.queries, max_steps=args.steps,
+                            max_seconds=args.minutes * 60, layers=args.layers, threads=args.threads, progress=progress)
     bar.close()
     print(f"reranker saved in {settings.home}/reranker: {record['queries']} queries, {record['pairs']} pairs, "
           f"{record['steps']} steps in {record['training_seconds']:.0f} s; use it with TUTOR_RERANKER=trained",

@@ -15,9 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
+from core.language import estimate_tokens
+from core.types import Hit, Turn
 from tutor.cite import sentence_spans
-from tutor.language import estimate_tokens
-from tutor.types import Hit, Turn
 
 
 def compress(turn: Turn, embedder, max_tokens: int, total_tokens: int = 0) -> Turn:

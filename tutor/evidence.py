@@ -23,13 +23,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from core.language import question_language
+from core.types import Evidence, Hit
 from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
-from tutor.language import question_language
 from tutor.parts import named_parts
-from tutor.quote_extent import ADDS_TERMS, COMPLETES, COMPLETES_FIRST, carried, completed, fits, merged, turned
 from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
-from tutor.types import Evidence, Hit
+from tutor.quote_extent import ADDS_TERMS, COMPLETES, COMPLETES_FIRST, carried, completed, fits, merged, turned
 
 MAX_SENTENCES = 4
 PASSAGES = 6  # top passages the sentences are picked from

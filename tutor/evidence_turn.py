@@ -22,13 +22,13 @@ from tutor.cite import MARKER, SupportScorer, check, parse_markers, sentence_spa
 from tutor.evidence import needs_rendering
 from tutor.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
                            render_turn, renumber)
-from tutor.language import question_language, zh_or_en
+from core.language import question_language, zh_or_en
+from core.types import Answer, Citation, Evidence, Hit, Step
 from tutor.model_queue import QueueFull, busy_text, waiting_text
-from tutor.refusal import unanswered_text
 from tutor.quotable import clean
+from tutor.refusal import unanswered_text
 from tutor.render_check import check_rendering, similarities
 from tutor.replies import reply
-from tutor.types import Answer, Citation, Evidence, Hit, Step
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import functools
 import re
 from typing import Sequence
 
-from tutor.quotable import clean
+from core.types import Citation, Evidence, Hit, Turn
 from tutor.fragment import fragment_link
-from tutor.types import Citation, Evidence, Hit, Turn
+from tutor.quotable import clean
 
 _MARKER = re.compile(r"\[(\d+)\]")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from core.types import Turn
 from tutor.quotable import clean, prose_spans
-from tutor.types import Turn
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Said before the English sentences shown to a Chinese question: they are the sources' words, not a translation.

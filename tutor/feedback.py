@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from tutor.config import Settings
-from tutor.errors import ConfigError
-from tutor.types import Answer
+from core.config import Settings
+from core.errors import ConfigError
+from core.types import Answer
 
 RATINGS = ("up", "down")
 FILE_NAME = "feedback.sqlite"

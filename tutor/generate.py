@@ -1,7 +1,7 @@
 """Generators: write a turn's answer as streamed text deltas.
 
 `ChatGenerator` adapts any LangChain chat model (local llama.cpp, an
-OpenAI-compatible API, or a fake in tests) to the `tutor.protocols.Generator`
+OpenAI-compatible API, or a fake in tests) to the `core.protocols.Generator`
 protocol. `make_generator` picks the backend named by `settings.llm`.
 """
 
@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from core.config import Settings
+from core.errors import ConfigError
+from core.language import question_language
+from core.protocols import Generator
+from core.types import Turn
 from tutor.cite import whole_sentences
-from tutor.config import Settings
-from tutor.errors import ConfigError
+from tutor.grammar import citation_grammar
 from tutor.latency import PrefillMeter
 from tutor.llm import llama_cpp_options, make_chat_model
-from tutor.grammar import citation_grammar
-from tutor.language import question_language
 from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, prompt_budget
-from tutor.protocols import Generator
-from tutor.types import Turn
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -186,7 +186,7 @@ def make_generator(settings: Settings) -> Generator:
         settings: `llm` picks the backend: "local", "openai" or "extractive".
 
     Returns:
-        An object satisfying `tutor.protocols.Generator`.
+        An object satisfying `core.protocols.Generator`.
 
     Raises:
         ConfigError: `settings.llm` is not a known backend.

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tutor.errors import BackendUnavailable
+from core.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

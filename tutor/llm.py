@@ -21,8 +21,8 @@ from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlparse
 
-from tutor.config import Settings
-from tutor.errors import BackendUnavailable, ConfigError, TutorError
+from core.config import Settings
+from core.errors import BackendUnavailable, ConfigError, TutorError
 from tutor.llama_server import shared_server
 from tutor.models import KNOWN_MODELS, resolve_gguf
 

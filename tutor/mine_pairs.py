@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from core.types import Chunk
 from index.rerank import body as _body, passage_text
 from tutor.retrieve import _reads_language, fuse
-from tutor.types import Chunk
 
 _SENTENCE_EN = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _SENTENCE_ZH = re.compile(r"(?<=[。！？])")

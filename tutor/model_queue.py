@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from tutor.errors import TutorError
+from core.errors import TutorError
 
 FIRST_GUESS = 20.0  # seconds a model turn takes, until one has been measured (1.5B model, 2 cores)
 _SMOOTHING = 0.3  # weight of the latest turn in the running mean

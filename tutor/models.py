@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.errors import ConfigError, ModelMissing
+from core.errors import ConfigError, ModelMissing
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tutor.models prepare NAME [--models-dir DIR]`: assemble and verify a model, print its path."""
     import argparse
 
+    from core.config import Settings
+    from core.errors import TutorError
     from index import gemma, gemma_query
-    from tutor.config import Settings
-    from tutor.errors import TutorError
 
     parser = argparse.ArgumentParser(prog="python -m tutor.models", description="Prepare a local GGUF model.")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
+from core.types import Citation, Hit, Message
 from tutor.cite import SupportScorer, sentence_spans
-from tutor.quotable import clean
 from tutor.fragment import fragment_link
 from tutor.outline import Section, locate, neighbours
-from tutor.types import Citation, Hit, Message
+from tutor.quotable import clean
 
 MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz", "path": "Learning path"}
 HINTS = 3  # where to look, the key passage, the full answer

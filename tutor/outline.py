@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from core.types import Hit
 from tutor.fragment import fragment_link
-from tutor.types import Hit
 
 HANDBOOK_URL = "https://genai-handbook.github.io/"
 _NAMES = Path(__file__).resolve().parent.parent / "ingest" / "handbook_en.json"

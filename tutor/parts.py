@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from tutor.language import HAN
+from core.language import HAN
 
 # After a question mark that does not end the question; before ", and what/how/does ..." in English.
 _BREAK = re.compile(r"(?<=[?？])\s*(?=\S)|,?\s+and\s+(?=(?:what|how|why|whether|which|who|when|where|does|do|did|is|are|"

@@ -13,25 +13,25 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from core.config import Settings
+from core.errors import ConfigError, TutorError
+from core.language import zh_or_en
+from core.types import Answer, Message, Step, Turn
+from tutor.author_turn import authored_answer
 from tutor.cite import SupportScorer
 from tutor.compress import compress
-from tutor.config import Settings
-from tutor.errors import ConfigError, TutorError
 from tutor.evidence import PASSAGES, EvidenceSelector
-from tutor.author_turn import authored_answer
 from tutor.evidence_turn import english_terms, evidence_answer
-from tutor.translate import QuestionTranslator
+from tutor.model_queue import ModelQueue
 from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
-from tutor.language import zh_or_en
 from tutor.outline import load_outline
 from tutor.prompt import LEVELS
 from tutor.quiz_turn import quiz_turn
 from tutor.refusal import covers, names, refusal_text, unanswered_text
 from tutor.replies import reply
-from tutor.model_queue import ModelQueue
 from tutor.retrieve import Retrieval, Retriever
 from tutor.rewrite import search_query
-from tutor.types import Answer, Message, Step, Turn
+from tutor.translate import QuestionTranslator
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tutor.config import Settings
-from tutor.errors import ConfigError
-from tutor.language import estimate_tokens, question_language  # noqa: F401  (re-exported)
-from tutor.types import Hit, Message, Turn
+from core.config import Settings
+from core.errors import ConfigError
+from core.language import estimate_tokens, question_language  # noqa: F401  (re-exported)
+from core.types import Hit, Message, Turn
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage

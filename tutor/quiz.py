@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from core.types import Citation, Hit, Message
 from tutor.cite import SupportScorer
-from tutor.quotable import clean
 from tutor.modes import cite, sentences
-from tutor.types import Citation, Hit, Message
+from tutor.quotable import clean
 
 BLANK = "_____"
 QUIZ, FEEDBACK = "quiz", "quiz-feedback"  # Answer.mode of a question and of its grading

@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterator
 
+from core.errors import ConfigError
+from core.language import zh_or_en
+from core.types import Hit, Message, Step, Turn
 from tutor import quiz
 from tutor.cite import SupportScorer
-from tutor.errors import ConfigError
-from tutor.language import zh_or_en
 from tutor.model_queue import ModelQueue
 from tutor.modes import cite
 from tutor.refusal import refusal_text
 from tutor.replies import reply
-from tutor.types import Hit, Message, Step, Turn
 
 
 def quiz_turn(tutor, message: str, history: tuple[Message, ...], level: str, part: str | None,

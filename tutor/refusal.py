@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from tutor.types import Hit
+from core.types import Hit
 
 _YEAR = re.compile(r"(19|20)\d\d")
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from core.language import ENGLISH_FUNCTION_WORDS, question_language
 from tutor.cite import MARKER, parse_markers, sentence_spans
-from tutor.language import ENGLISH_FUNCTION_WORDS, question_language
 
 MIN_SIMILARITY = 0.6
 # Han characters per English word in a faithful translation: ~1.5-2.2 measured on the renderings read;

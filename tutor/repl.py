@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Callable, TextIO
 
-from tutor.errors import TutorError
+from core.errors import TutorError
+from core.types import Answer, Message
 from tutor.modes import MODES
 from tutor.prompt import LEVELS
-from tutor.types import Answer, Message
 
 HELP = ("Commands: /mode explain|socratic|quiz|path, /level beginner|practitioner, /clear (forget the chat), "
         "/quit. Anything else is a message to the tutor.")

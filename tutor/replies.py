@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from tutor.types import Answer, Step
+from core.types import Answer, Step
 
 
 def reply(question: str, text: str, citations, hits, mode: str, started: float, model: str,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from core.language import question_language
+from core.types import Hit, Turn
 from tutor.cite import MARKER, parse_markers, sentence_spans
-from tutor.language import question_language
-from tutor.types import Hit, Turn
 
 _MARKERS = re.compile(f"(?:{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice
 # Said before a restatement, as the English fallback says its LEAD_IN (tutor/extractive.py):

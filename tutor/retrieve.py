@@ -13,10 +13,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from core.types import Chunk, Hit
 from index.glossary import expand
 from tutor.definition import defining, subject
 from tutor.parts import parts
-from tutor.types import Chunk, Hit
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
@@ -78,7 +78,7 @@ class Retriever:
         mode: which legs to use: "hybrid", "dense" or "bm25" (for baselines and ablations).
         judge: the embedder that measures relevance; defaults to the last dense leg's.
             If it is not one of the legs, the returned hits are embedded on the fly.
-        reranker: an optional `tutor.protocols.Reranker` that re-scores the top
+        reranker: an optional `core.protocols.Reranker` that re-scores the top
             `rerank_candidates` fused hits (hits then have stage "rerank"). One
             that is not `multilingual` is skipped for Chinese questions.
     """

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from tutor.language import ENGLISH_FUNCTION_WORDS
-from tutor.types import Message
+from core.language import ENGLISH_FUNCTION_WORDS
+from core.types import Message
 
 STRATEGIES = ("rules", "concat", "off")
 

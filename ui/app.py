@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import gradio as gr
 
-from tutor.config import Settings
-from tutor.errors import ConfigError, TutorError
+from core.config import Settings
+from core.errors import ConfigError, TutorError
 from tutor.feedback import FeedbackStore, public_config
 from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
 from ui.session import (ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names,  # noqa: F401

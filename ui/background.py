@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tutor.config import Settings
-from tutor.errors import TutorError
+from core.config import Settings
+from core.errors import TutorError
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from core.types import Answer, Citation, Hit
 from tutor.fragment import fragment_link, strip_markup
 from tutor.outline import english_place
-from tutor.types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
     from ui.session import Exchange

@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from tutor.errors import TutorError
+from core.errors import TutorError
+from core.types import Answer, Message
 from tutor.feedback import FeedbackStore
-from tutor.types import Answer, Message
 from ui.render import answer_to_markdown, partial_to_markdown, sources_to_markdown
 
 log = logging.getLogger(__name__)

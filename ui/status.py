@@ -10,9 +10,9 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+from core.config import Settings
+from core.errors import TutorError
 from ingest.report import STATUSES
-from tutor.config import Settings
-from tutor.errors import TutorError
 from tutor.feedback import public_config
 from ui.render import escape_text
 

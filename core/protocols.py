@@ -10,7 +10,7 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from tutor.types import Hit, Turn
+from core.types import Hit, Turn
 
 
 @runtime_checkable

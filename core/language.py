@@ -54,15 +54,6 @@ def question_language(question: str) -> str | None:
     return None
 
 
-def answer_language(text: str) -> str | None:
-    """The script an answer is written in, as `question_language` reads it, markers and the English
-    fallback's lead-in line aside: a Chinese line before English sentences does not make them Chinese."""
-    from tutor.cite import MARKER
-    from tutor.extractive import LEAD_IN
-
-    return question_language(MARKER.sub("", text.removeprefix(LEAD_IN)))
-
-
 def zh_or_en(text: str) -> str:
     """The language to reply in with the tutor's own words (hints, paths, quiz): Chinese or English."""
     return "zh" if question_language(text) == "zh" else "en"
