@@ -28,7 +28,8 @@ import numpy as np
 from core.config import Settings
 from core.errors import ConfigError
 from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
-from tutor.cite import MARKER, sentence_spans
+from core.markers import strip_markers
+from tutor.cite import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class OfflineJudge:
         """max(semantic, lexical) minus a penalty for numbers the evidence lacks."""
         from index.bm25 import tokenize
 
-        claim = MARKER.sub("", claim).strip()
+        claim = strip_markers(claim).strip()
         units = [u for u in units if "".join(u).strip()] or [(whole[:500],)]
         if not claim or not whole.strip():
             return 0.0
@@ -159,7 +160,7 @@ class OfflineJudge:
 
     def fact_score(self, fact: str, answer: str) -> float:
         """How well some sentence (or pair of sentences) of the answer states the fact."""
-        return self._score(fact, _units([MARKER.sub("", answer)]), MARKER.sub("", answer))
+        return self._score(fact, _units([strip_markers(answer)]), strip_markers(answer))
 
     def has_fact(self, fact: str, answer: str) -> bool:
         """Whether the answer states the key fact (in any language)."""
@@ -219,11 +220,11 @@ class LLMJudge:
     def supports(self, claim: str, passages: Sequence[str]) -> bool:
         """Whether the passages jointly support the claim, per the model."""
         numbered = "\n\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
-        return self._ask(SUPPORT_PROMPT.format(passages=numbered, claim=MARKER.sub("", claim).strip()))
+        return self._ask(SUPPORT_PROMPT.format(passages=numbered, claim=strip_markers(claim).strip()))
 
     def has_fact(self, fact: str, answer: str) -> bool:
         """Whether the answer states the fact, per the model."""
-        return self._ask(FACT_PROMPT.format(answer=MARKER.sub("", answer).strip(), fact=fact))
+        return self._ask(FACT_PROMPT.format(answer=strip_markers(answer).strip(), fact=fact))
 
 
 class BothJudge:

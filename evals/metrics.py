@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, Mapping, Sequence
 
-from tutor.cite import MARKER, parse_markers, sentence_spans
+from core.markers import parse_markers, strip_markers
+from tutor.cite import sentence_spans
 
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
 ANSWER_METRICS = ("citation_precision", "citation_recall", "faithfulness", "groundedness", "key_fact_recall",
@@ -83,7 +84,7 @@ def needs_support(claim: str) -> bool:
     """
     from index.bm25 import tokenize
 
-    bare = MARKER.sub("", claim).strip()
+    bare = strip_markers(claim).strip()
     return not bare.endswith((":", "：")) and len(tokenize(bare)) >= 3
 
 
@@ -92,7 +93,7 @@ def answer_sentences(text: str, n_passages: int) -> list[tuple[str, tuple[int, .
     out = []
     for a, b in sentence_spans(text):
         sentence = text[a:b]
-        claim = MARKER.sub("", sentence).strip()
+        claim = strip_markers(sentence).strip()
         if needs_support(claim):
             out.append((claim, tuple(n for n in parse_markers(sentence) if 1 <= n <= n_passages)))
     return out

@@ -2,7 +2,8 @@ from urllib.parse import unquote
 
 from core.types import Hit
 from tests.conftest import make_chunks
-from tutor.cite import SupportScorer, parse_markers, sentence_spans, verify
+from core.markers import parse_markers
+from tutor.cite import SupportScorer, sentence_spans, verify
 
 HITS = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]  # 1 lora, 2 attention, 3 diffusion
 

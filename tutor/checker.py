@@ -17,7 +17,8 @@ from core.config import Settings
 from core.errors import ConfigError
 from core.language import question_language
 from core.types import Citation, Hit, Turn
-from tutor.cite import MARKER, SupportScorer, check
+from core.markers import strip_markers
+from tutor.cite import SupportScorer, check
 from tutor.extractive import LEAD_IN
 from tutor.refusal import declined, is_chinese
 from tutor.restate import lead_in, renumber, restate_turn, wanted
@@ -26,7 +27,7 @@ from tutor.restate import lead_in, renumber, restate_turn, wanted
 def answer_language(text: str) -> str | None:
     """The script an answer is written in, as `question_language` reads it, markers and the English
     fallback's lead-in line aside: a Chinese line before English sentences does not make them Chinese."""
-    return question_language(MARKER.sub("", text.removeprefix(LEAD_IN)))
+    return question_language(strip_markers(text.removeprefix(LEAD_IN)))
 
 
 MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
@@ -132,5 +133,5 @@ class AnswerChecker:
 
 def _says_something(checked) -> bool:
     # Kept when something supported is left; "根据[2]。" alone ("According to [2].") says nothing.
-    said = MARKER.sub("", checked.text).strip(" \n。.")
+    said = strip_markers(checked.text).strip(" \n。.")
     return bool(checked.citations) and len(said) >= MIN_ANSWER_CHARS

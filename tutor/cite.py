@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
+from core.markers import MARKER, parse_markers, strip_markers
 from core.types import Citation, Hit
 from tutor.fragment import fragment_link
 
-MARKER = re.compile(r"\s*\[(\d+(?:\s*[,，、\-–]\s*\d+)*)\]")
 # Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).
 # A dot inside a number ("3.5"), after a common abbreviation ("e.g. ", "et al. ") or after a list
 # item's number does not end one.
@@ -38,7 +38,7 @@ _BEFORE_YEAR = r"\.(?=[ \t]+\(\d{4}[a-z]?\))"
 _SENTENCE = re.compile(
     rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
     r"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|(?!\d{1,2}\.[ \t])\d[\w.,%]*[ \t]+[a-z]))*"
-    r"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*\[[\d,，、\s\-–]+\])*", re.S)
+    rf"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*{MARKER.pattern})*", re.S)
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
@@ -78,20 +78,7 @@ def whole_sentences(text: str) -> str:
     return _EXTRA_MARKERS.sub(r"\1", kept)  # "... weights [1]. [3]": the [3] began the sentence that was cut
 
 
-_EXTRA_MARKERS = re.compile(r"(\]\s*[.!?。！？])(?:\s*\[[\d,，、\s\-–]+\])+$")
-
-
-def parse_markers(sentence: str) -> list[int]:
-    """The 1-based passage numbers cited in a sentence: `[1]`, `[1, 3]`, `[2-4]`."""
-    numbers: list[int] = []
-    for m in MARKER.finditer(sentence):
-        for part in re.split(r"[,，、]", m.group(1)):
-            bounds = [int(x) for x in re.split(r"[\-–]", part) if x.strip()]
-            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] < 10:
-                numbers.extend(range(bounds[0], bounds[1] + 1))
-            else:
-                numbers.extend(bounds)
-    return list(dict.fromkeys(numbers))
+_EXTRA_MARKERS = re.compile(rf"(\]\s*[.!?。！？])(?:\s*{MARKER.pattern})+$")
 
 
 @dataclass(frozen=True)
@@ -119,13 +106,13 @@ class SupportScorer:
         flat = [s for group in sentences for s in group]
         sims = None
         if self.embedder is not None and claims and flat:
-            c = self.embedder.embed_queries([MARKER.sub("", x) for x in claims])
+            c = self.embedder.embed_queries([strip_markers(x) for x in claims])
             p = self.embedder.embed_documents(flat)
             sims = c @ p.T
         out = np.empty((len(claims), len(hits)), dtype=object)
         sent_tokens = [set(tokenize(s)) for s in flat]
         for i, claim in enumerate(claims):
-            bare = MARKER.sub("", claim)
+            bare = strip_markers(claim)
             terms = set(tokenize(bare))
             numbers = set(_NUMBER.findall(bare))
             offset = 0
@@ -208,13 +195,13 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
     spans = sentence_spans(text)
     claims = [text[a:b] for a, b in spans]
     if not claims or not hits:
-        return Checked(MARKER.sub("", text).strip(), [])
+        return Checked(strip_markers(text).strip(), [])
     support = scorer.supports(claims, hits)
     best: dict[int, tuple[Support, bool]] = {}
     pieces, dropped, said, cursor, repeats = [], [], set(), 0, 0
     for i, (a, b) in enumerate(spans):
         claim = claims[i]
-        same = " ".join(MARKER.sub("", claim).split())
+        same = " ".join(strip_markers(claim).split())
         if drop_unsupported and len(same) > 25 and same in said:  # a small model's loop: say it once
             repeats += 1
             pieces.append(text[cursor:a])
@@ -222,7 +209,7 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
             continue
         said.add(same)
         cited = [n for n in parse_markers(claim) if 1 <= n <= len(hits)]
-        bare = MARKER.sub("", claim).rstrip()
+        bare = strip_markers(claim).rstrip()
         kept: list[tuple[int, bool]] = []
         for n in cited:
             s = support[i, n - 1]
@@ -241,7 +228,7 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
                 kept.append((alt + 1, True))
         kept = list(dict.fromkeys(kept))
         if drop_unsupported and (cited or claim_like) and not kept:
-            dropped.append(MARKER.sub("", bare).strip())
+            dropped.append(strip_markers(bare).strip())
             pieces.append(text[cursor:a])
             cursor = _past(text, a, b)
             continue

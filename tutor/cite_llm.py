@@ -17,7 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from core.types import Hit
-from tutor.cite import MARKER, Support, SupportScorer, parse_markers
+from core.markers import parse_markers, strip_markers
+from tutor.cite import Support, SupportScorer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class LlmCheckedScorer(SupportScorer):
                     continue
                 s = out[i, n - 1]
                 if abs(s.score - self.threshold) <= self.band:
-                    ok = self._ask(MARKER.sub("", claim).strip(), hits[n - 1].chunk.text)
+                    ok = self._ask(strip_markers(claim).strip(), hits[n - 1].chunk.text)
                     out[i, n - 1] = Support(1.0 if ok else 0.0, s.quote)
         return out
 

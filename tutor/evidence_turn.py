@@ -18,7 +18,8 @@ import time
 from contextlib import nullcontext
 from typing import Iterator, Sequence
 
-from tutor.cite import MARKER, SupportScorer, check, parse_markers, sentence_spans
+from core.markers import parse_markers, strip_markers
+from tutor.cite import SupportScorer, check, sentence_spans
 from tutor.evidence import needs_rendering
 from tutor.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
                            render_turn, renumber)
@@ -131,7 +132,7 @@ def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Se
     allowed = allowed_text(turn.question, evidence)
     # A sentence stays if it adds no claim of its own and does not just say an evidence sentence again.
     kept = [checked.text[a:b] for a, b in sentence_spans(checked.text)
-            if restates(MARKER.sub("", checked.text[a:b]), allowed)
+            if restates(strip_markers(checked.text[a:b]), allowed)
             and not any(_copies(checked.text[a:b], s) for s in said)]
     body = " ".join(kept) if question_language(turn.question) != "zh" else "".join(kept)
     if not kept or not parse_markers(body):
@@ -149,5 +150,5 @@ def _copies(explanation: str, sentence: str) -> bool:
     """Whether the explanation says an evidence sentence again, nearly word for word."""
     from index.bm25 import tokenize
 
-    mine, theirs = set(tokenize(MARKER.sub("", explanation))), set(tokenize(sentence))
+    mine, theirs = set(tokenize(strip_markers(explanation))), set(tokenize(sentence))
     return len(theirs) >= 6 and len(mine & theirs) >= 0.8 * len(theirs) and len(mine - theirs) <= 3

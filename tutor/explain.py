@@ -16,11 +16,11 @@ import functools
 import re
 from typing import Sequence
 
+from core.markers import MARKER, marker_numbers
 from core.types import Citation, Evidence, Hit, Turn
 from tutor.fragment import fragment_link
 from tutor.quotable import clean
 
-_MARKER = re.compile(r"\[(\d+)\]")
 
 HEADINGS = {
     "en": ("**From the sources**", "**What it means**"),
@@ -55,8 +55,10 @@ def render_turn(evidence: Evidence) -> Turn:
 
 def renumber(text: str, numbers: Sequence[int]) -> str:
     """Markers of prompt numbering `[k]` back to passage numbering `[numbers[k-1]]`."""
-    return _MARKER.sub(lambda m: f"[{numbers[int(m.group(1)) - 1]}]" if 1 <= int(m.group(1)) <= len(numbers)
-                       else "", text)
+    def back(match: re.Match[str]) -> str:
+        mapped = [numbers[k - 1] for k in marker_numbers(match.group(1)) if 1 <= k <= len(numbers)]
+        return f"[{', '.join(map(str, mapped))}]" if mapped else ""
+    return MARKER.sub(back, text)
 
 
 def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:

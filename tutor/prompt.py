@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from core.config import Settings
 from core.errors import ConfigError
 from core.language import estimate_tokens, question_language  # noqa: F401  (re-exported)
+from core.markers import MARKER
 from core.types import Hit, Message, Turn
 
 if TYPE_CHECKING:
@@ -88,7 +89,6 @@ MESSAGE_OVERHEAD = 6  # chat-template tokens around each message (<|im_start|>ro
 # Control tokens of common chat templates (ChatML/Qwen/SmolLM <|im_start|>, Llama 3 <|eot_id|>, Gemma, Mistral).
 _CONTROL = re.compile(r"<\|[^<>|\s]{1,40}\|>|</?s>|<(?:start|end)_of_turn>|\[/?INST\]", re.IGNORECASE)
 _FENCE = re.compile(r"<\s*/?\s*sources\s*>", re.IGNORECASE)
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,\-–]\s*\d{1,3})*)\]")
 
 
 @dataclass(frozen=True)
@@ -267,14 +267,14 @@ def _defuse_source(text: str) -> str:
     text = _CONTROL.sub(_spoil, text)
     text = _FENCE.sub("(sources)", text)
     # A paper's own "[12]" references would read as our citation markers.
-    return _MARKER.sub(r"(\1)", text).strip()
+    return MARKER.sub(r"(\1)", text).strip()
 
 
 def _history_text(message: Message) -> str:
     text = _CONTROL.sub(_spoil, message.content)
     if message.role == "assistant":
         # Old answers cite the old turn's numbering; left in, they get copied onto new sources.
-        text = re.sub(r" ?" + _MARKER.pattern, "", text)
+        text = re.sub(r" ?" + MARKER.pattern, "", text)
     return text.strip()
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from core.language import ENGLISH_FUNCTION_WORDS, question_language
-from tutor.cite import MARKER, parse_markers, sentence_spans
+from core.markers import parse_markers, strip_markers
+from tutor.cite import sentence_spans
 
 MIN_SIMILARITY = 0.6
 # Han characters per English word in a faithful translation: ~1.5-2.2 measured on the renderings read;
@@ -48,7 +49,7 @@ def split_renderings(text: str, count: int) -> dict[int, str]:
         numbers = [n for n in parse_markers(sentence) if 1 <= n <= count]
         if len(numbers) != 1:
             continue  # a sentence that cites two sources is not a 1:1 rendering of either
-        body = MARKER.sub("", sentence).strip()
+        body = strip_markers(sentence).strip()
         n = numbers[0]
         out[n] = (out[n] + body) if n in out else body
     return out

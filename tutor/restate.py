@@ -17,9 +17,10 @@ import re
 
 from core.language import question_language
 from core.types import Hit, Turn
-from tutor.cite import MARKER, parse_markers, sentence_spans
+from core.markers import MARKER, parse_markers, strip_markers
+from tutor.cite import sentence_spans
 
-_MARKERS = re.compile(f"(?:{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice
+_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice
 # Said before a restatement, as the English fallback says its LEAD_IN (tutor/extractive.py):
 # the learner should know these are the sources' sentences retold, not the model's own answer.
 LEAD_IN = {"zh": "以下是来源中最相关内容的中文转述（英文原文见出处）：\n"}
@@ -51,7 +52,7 @@ def restate_turn(turn: Turn, quoted: str) -> tuple[Turn, list[int]]:
     for a, b in sentence_spans(quoted):
         sentence = quoted[a:b]
         cited = [n for n in parse_markers(sentence) if 1 <= n <= len(turn.hits)]
-        bare = MARKER.sub("", sentence).strip()
+        bare = strip_markers(sentence).strip()
         if not cited or not bare or len(hits) == MAX_QUOTES:
             continue  # the fallback's lead-in line cites nothing
         source = turn.hits[cited[0] - 1]

@@ -15,6 +15,7 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from core.markers import MARKER, marker_numbers
 from core.types import Answer, Citation, Hit
 from tutor.fragment import fragment_link, strip_markup
 from tutor.outline import english_place
@@ -26,9 +27,6 @@ SNIPPET_CHARS = 200
 TOOLTIP_CHARS = 300
 UNVERIFIED = "⚠ not verified"
 
-# `[3]` or `[1, 2]`; the pipeline only emits markers that have a citation,
-# but the model's raw text (and old answers) may hold others.
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 # Characters that would start markdown (emphasis, links, code, tables, math) mid-line.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}!|~$#])")
 
@@ -48,7 +46,8 @@ def answer_to_markdown(answer: Answer) -> str:
         Markdown with inline HTML; all model and source text is escaped.
     """
     by_n = {c.n: c for c in answer.citations}
-    body = _MARKER.sub(lambda m: _link_group(m, by_n), html.escape(answer.text))
+    # (the pipeline only emits markers that have a citation, but the model's raw text and old answers may hold others)
+    body = MARKER.sub(lambda m: _link_group(m, by_n), html.escape(answer.text))
     if answer.notes:  # what the tutor left out or cut (unsupported sentences, trimmed context)
         body += "\n\n" + "\n".join(f"<small><em>ⓘ {_data(note)}</em></small><br>" for note in answer.notes)
     if not by_n:
@@ -172,8 +171,8 @@ def _markdown_url(url: str) -> str:
 
 def _link_group(match: re.Match, by_n: Mapping[int, Citation]) -> str:
     parts = []
-    for number in re.findall(r"\d+", match.group(1)):
-        citation = by_n.get(int(number))
+    for number in marker_numbers(match.group(1)):
+        citation = by_n.get(number)
         parts.append(_marker_link(citation) if citation else f"&#91;{number}&#93;")
     return "".join(parts)
 
