@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 import re
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\u3000-\u303f\uff00-\uffef]")
+# Chinese characters (CJK Unified Ideographs, Extension A, Compatibility Ideographs), for a [...] class: the one
+# definition every module uses (a Chinese word in a question, a Chinese passage, a Chinese BM25 term).
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN_CHAR = re.compile(f"[{HAN}]")
+# Full-width and CJK punctuation ("，。：？（）"): part of Chinese text, but no word.
+CJK_PUNCTUATION = r"\u3000-\u303f\uff00-\uffef"
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
-HAN = r"\u3400-\u4dbf\u4e00-\u9fff"  # Chinese characters (CJK Unified Ideographs and Extension A), for a [...] class
-_HAN = re.compile(f"[{HAN}]")
+_CJK = re.compile(f"[{HAN}{CJK_PUNCTUATION}\u3040-\u30ff\uac00-\ud7af]")  # any East Asian script, for token counts
 _WORD = re.compile(r"[A-Za-z]+")
 # English function words (articles, pronouns, auxiliaries, question words, connectives): one home for the
 # list the modules that read English words share; each adds the words its own purpose needs
@@ -42,7 +46,7 @@ def estimate_tokens(text: str) -> int:
 
 def question_language(question: str) -> str | None:
     """Return "zh", "ja" or "ko" when the question is mainly in that script, else None."""
-    han, kana, hangul = len(_HAN.findall(question)), len(_KANA.findall(question)), len(_HANGUL.findall(question))
+    han, kana, hangul = len(HAN_CHAR.findall(question)), len(_KANA.findall(question)), len(_HANGUL.findall(question))
     words = len(_WORD.findall(question))
     # A CJK word is about two characters: "What does 注意力 mean?" stays English, "什么是 RAG？" is Chinese.
     if kana >= 2 and kana + han >= 2 * words:
@@ -52,6 +56,12 @@ def question_language(question: str) -> str | None:
     if han >= 2 and han >= 2 * words:
         return "zh"
     return None
+
+
+def is_chinese(text: str) -> bool:
+    """Whether a text is mostly Chinese: at least two Chinese characters and a fifth of its non-space
+    characters (stricter on mixed text than `question_language`, which counts English words)."""
+    return len(HAN_CHAR.findall(text)) >= max(2, 0.2 * len(re.sub(r"\s", "", text)))
 
 
 def zh_or_en(text: str) -> str:

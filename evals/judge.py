@@ -27,6 +27,7 @@ import numpy as np
 
 from core.config import Settings
 from core.errors import ConfigError
+from core.language import HAN_CHAR
 from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
 from core.markers import strip_markers
 from tutor.cite import sentence_spans
@@ -41,7 +42,6 @@ OFFLINE_KINDS = {"offline-e5": "e5-multilingual", "offline-use": "use-multilingu
 # the verifier's model. Requiring both means neither can pass a claim alone.
 JUDGE_KINDS = ("offline", *OFFLINE_KINDS, "llm")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class OfflineJudge:
@@ -114,8 +114,8 @@ class OfflineJudge:
                    unit_vectors: np.ndarray) -> np.ndarray:
         """(cos - u) / (1 - u) per unit, u = how similar unrelated text gets (see evals.judge_profiles.JudgeProfile.recentre)."""
         claim_vector = self._vectors([claim])[0]
-        langs = ["zh" if _CJK.search("".join(u)) else "en" for u in units]
-        claim_lang = "zh" if _CJK.search(claim) else "en"
+        langs = ["zh" if HAN_CHAR.search("".join(u)) else "en" for u in units]
+        claim_lang = "zh" if HAN_CHAR.search(claim) else "en"
         # A pair gets its own level: an averaged pair vector sits nearer every text than one sentence does.
         claim_level = {key: float(np.quantile(self._background(*key) @ claim_vector, LEVEL_QUANTILE))
                        for key in {(lang, len(u)) for lang, u in zip(langs, units)}}

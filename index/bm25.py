@@ -17,12 +17,13 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from core.language import HAN, HAN_CHAR
+
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TOKEN = re.compile(rf"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[{HAN}]+")
 _STOP = frozenset(
     "a an and are as at be been but by can do does for from has have how i if in into is it its of on or "
     "that the their then there these this to was were what when where which who why will with you your "
@@ -57,7 +58,7 @@ def tokenize(text: str) -> list[str]:
     terms: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         token = match.group()
-        if _CJK.match(token):
+        if HAN_CHAR.match(token):
             terms.extend(w for w in _jieba().lcut_for_search(token) if w not in _STOP)
         elif token not in _STOP:
             terms.append(_stem(token) if token.isalpha() else token)

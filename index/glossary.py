@@ -16,6 +16,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from core.language import HAN_CHAR
+
 _NAMES = Path(__file__).resolve().parent.parent / "ingest" / "handbook_en.json"
 
 # Common terms of ML and LLM teaching material, longest-match first at use.
@@ -144,7 +146,7 @@ def glossary() -> dict[str, str]:
     for part in names.values():
         for zh, en in part.get("sections", {}).items():
             zh = re.split(r"[（(]", zh)[0].strip()
-            if re.search(r"[\u4e00-\u9fff]", zh) and len(zh) >= 2:
+            if HAN_CHAR.search(zh) and len(zh) >= 2:
                 terms.setdefault(zh, en)
     return terms
 
@@ -157,7 +159,7 @@ def _pattern() -> re.Pattern:
 
 def expand(question: str) -> str:
     """The English names of the glossary terms in a question ("" when none)."""
-    if not re.search(r"[\u4e00-\u9fff]", question):
+    if not HAN_CHAR.search(question):
         return ""
     found = dict.fromkeys(glossary()[m.group()] for m in _pattern().finditer(question))
     return " ".join(found)

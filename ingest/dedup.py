@@ -21,11 +21,13 @@ import re
 
 import numpy as np
 
+from core.language import HAN
+
 SHINGLE = 5
 PERMUTATIONS = 64
 BANDS = 16
 # A CJK ideograph is a word of its own: Chinese has no spaces to split on.
-_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 _rng = np.random.default_rng(20240605)  # fixed: the same permutations in every run
 _A = _rng.integers(1, 2**32, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**32, size=PERMUTATIONS, dtype=np.uint64)

@@ -15,6 +15,7 @@ import logging
 import re
 
 from core.errors import SourceError
+from core.language import HAN_CHAR
 from core.types import Document, Page
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ KINDS = {
     "text/plain": "plain",
 }
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -161,7 +161,7 @@ def _guess_encoding(body: bytes) -> tuple[str, str] | None:
 
 def _is_zh(text: str) -> bool:
     letters = len(_LETTER.findall(text))
-    return bool(letters) and len(_HAN.findall(text)) > ZH_SHARE * letters
+    return bool(letters) and len(HAN_CHAR.findall(text)) > ZH_SHARE * letters
 
 
 def _first_short_line(text: str) -> str:

@@ -15,12 +15,12 @@ from typing import Sequence
 
 from core.config import Settings
 from core.errors import ConfigError
-from core.language import question_language
+from core.language import is_chinese, question_language
 from core.types import Citation, Hit, Turn
 from core.markers import strip_markers
 from tutor.cite import SupportScorer, check
 from tutor.extractive import LEAD_IN
-from tutor.refusal import declined, is_chinese
+from tutor.refusal import declined
 from tutor.restate import lead_in, renumber, restate_turn, wanted
 
 

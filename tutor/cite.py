@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core.language import CJK_PUNCTUATION, HAN
 from core.markers import MARKER, parse_markers, strip_markers
 from core.types import Citation, Hit
 from tutor.fragment import fragment_link
@@ -39,7 +40,7 @@ _SENTENCE = re.compile(
     rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
     r"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|(?!\d{1,2}\.[ \t])\d[\w.,%]*[ \t]+[a-z]))*"
     rf"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*{MARKER.pattern})*", re.S)
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+_CJK_CHAR = re.compile(f"[{HAN}{CJK_PUNCTUATION}]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 

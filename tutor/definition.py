@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from core.language import HAN_CHAR
+
 MAX_SUBJECT_WORDS = 5
 # "What is X?", "What are X?", "What's an X?", "Define X", "Explain X" (nothing after the term but "exactly").
 _ASKS_EN = re.compile(
@@ -44,7 +46,7 @@ def subject(question: str) -> str:
 def defining(subject: str) -> re.Pattern[str]:
     """A pattern for a sentence that opens by saying what `subject` is ("Quantization is ...", "反向传播是……")."""
     term = re.escape(subject).replace(r"\ ", r"[\s\-]+")
-    if re.search(r"[\u3400-\u9fff]", subject):
+    if HAN_CHAR.search(subject):
         return re.compile(rf"{_OPENS}{term}[*_]*(?:[（(][^）)]{{0,60}}[）)])?\s*[，,]?\s*{_COPULA_ZH}")
     plural = "" if subject.lower().endswith("s") else "s?"
     return re.compile(rf"{_OPENS}(?:the\s+|an?\s+)?[*_]*{term}{plural}[*_]*(?:\s*\([^)]{{0,60}}\))?\s+{_COPULA_EN}",

@@ -7,13 +7,12 @@ source, so its citations are right by construction.
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
+from core.language import HAN_CHAR
 from core.types import Turn
 from tutor.quotable import clean, prose_spans
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # Said before the English sentences shown to a Chinese question: they are the sources' words, not a translation.
 LEAD_IN = "以下是来源中最相关的原文（英文保留原样）：\n"
 
@@ -51,7 +50,7 @@ class ExtractiveGenerator:
                 scored.append((overlap + 0.3 / n, n, a, sentence))  # earlier passages ranked better
         scored.sort(key=lambda s: -s[0])
         chosen = sorted(scored[: self.max_sentences], key=lambda s: (s[1], s[2]))
-        if _CJK.search(turn.question):
+        if HAN_CHAR.search(turn.question):
             yield LEAD_IN
         for i, (_, n, _, sentence) in enumerate(chosen):
             # One line: a hard-wrapped source sentence keeps its line breaks in the chunk.

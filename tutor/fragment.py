@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from core.language import HAN
+
 FRAGMENT_WORDS = 8
 
-_CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+_CJK = rf"[\u3040-\u30ff{HAN}\uac00-\ud7af]"
 _CJK_PUNCT = r"[\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
 # A token is one CJK character, one CJK punctuation mark, or a run of other non-space characters.
 _TOKEN = re.compile(rf"{_CJK}|{_CJK_PUNCT}|(?:(?!{_CJK}|{_CJK_PUNCT})\S)+")

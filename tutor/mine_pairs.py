@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from core.language import HAN_CHAR, is_chinese
 from core.types import Chunk
 from index.rerank import body as _body, passage_text
 from tutor.retrieve import _reads_language, fuse
 
 _SENTENCE_EN = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _SENTENCE_ZH = re.compile(r"(?<=[。！？])")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CODE = re.compile(r"[=_{}<>\\|`$]|https?:|\(\)|\w\.\w+\(")
 _MARKUP = re.compile(r"[\[\]*#`]+")
 # Headings that name no topic: as queries they would teach nothing.
@@ -54,7 +54,7 @@ class Example:
 
 
 def _lang(text: str) -> str:
-    return "zh" if len(_CJK.findall(text)) >= max(2, 0.2 * len(text.replace(" ", ""))) else "en"
+    return "zh" if is_chinese(text) else "en"
 
 
 def _prose(text: str) -> bool:
@@ -74,7 +74,7 @@ def _readable(body: str) -> bool:
     if not text:
         return False
     if _lang(body) == "zh":
-        return len(_CJK.findall(text)) >= 0.4 * len(text)
+        return len(HAN_CHAR.findall(text)) >= 0.4 * len(text)
     return sum(ch.isalpha() for ch in text) >= 0.75 * len(text) and len(_CODE.findall(body)) <= len(body) / 200
 
 
@@ -109,7 +109,7 @@ def candidate_queries(chunk: Chunk, rng: random.Random, first_of_doc: bool) -> l
     if not _readable(body) or len(body) < 200:
         return []
     heading = _MARKUP.sub("", chunk.heading.split(" > ")[-1]).strip() if chunk.heading else ""
-    if heading and heading.lower() not in _GENERIC and (len(heading.split()) >= 2 or len(_CJK.findall(heading)) >= 4) \
+    if heading and heading.lower() not in _GENERIC and (len(heading.split()) >= 2 or len(HAN_CHAR.findall(heading)) >= 4) \
             and not _CODE.search(heading):
         query = rng.choice(_TEMPLATES[_lang(heading)]).format(heading)
         out.append(("heading", query, render(chunk, "heading")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
+from core.language import HAN_CHAR
 from core.types import Citation, Hit, Message
 from tutor.cite import SupportScorer, sentence_spans
 from tutor.fragment import fragment_link
@@ -20,7 +21,6 @@ from tutor.quotable import clean
 MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz", "path": "Learning path"}
 HINTS = 3  # where to look, the key passage, the full answer
 PATH_HITS = 10  # passages that vote on where a topic sits in the handbook
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 _MORE_EN = re.compile(
     r"^\s*(?:please\s+)?(?:(?:give me |one )?(?:an?other |a |the next |next )?(?:hint|clue)s?|more|next|go on|continue|"
@@ -71,7 +71,7 @@ def sentences(hit: Hit) -> list[str]:
         if len(s) < 25 or s.lstrip().startswith(("#", "|", "```", "!", "[", "-", "*")) or "](" in s:
             continue
         first = s.lstrip()[0]
-        if first.isupper() or first.isdigit() or _CJK.match(first) or first in "“\"'(":
+        if first.isupper() or first.isdigit() or HAN_CHAR.match(first) or first in "“\"'(":
             out.append(s)  # a sentence that starts mid-way ("e.g., ...") reads badly out of context
     return out
 
@@ -189,7 +189,7 @@ def _title(resource, titles: Mapping[str, str], lang: str) -> str:
     """A resource's best name: its page title, else its link text, else (for English) its site and path."""
     if titles.get(resource.url):
         return titles[resource.url]
-    if lang == "zh" or not _CJK.search(resource.title):
+    if lang == "zh" or not HAN_CHAR.search(resource.title):
         return resource.title
     from urllib.parse import urlsplit
 

@@ -16,12 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from core.language import HAN_CHAR
 from core.types import Hit
 from tutor.fragment import fragment_link
 
 HANDBOOK_URL = "https://genai-handbook.github.io/"
 _NAMES = Path(__file__).resolve().parent.parent / "ingest" / "handbook_en.json"
-_CJK = re.compile(r"[\u3400-\u9fff]")
 NAME_VOTE = 1.5  # a topic term naming a section outweighs the passages' votes (which sum to 1)
 # Parts of the source list that are not chapters of the roadmap.
 _NOT_CHAPTERS = ("", "生成式人工智能手册", "中文学习笔记")
@@ -130,14 +130,14 @@ def locate(hits: Sequence[Hit], outline: Sequence[Section], term_weights: Mappin
     if term_weights:
         top = max(term_weights.values()) or 1.0
         for term, weight in term_weights.items():
-            if _CJK.match(term) and len(term) < 3:
+            if HAN_CHAR.match(term) and len(term) < 3:
                 continue  # two-character Chinese words (机制, 模型, 方法) are too generic to name a section
             named = [s for s in outline if s.name and term in _name_terms(s)]
             for s in named:
                 votes[s] = votes.get(s, 0.0) + NAME_VOTE * weight / top / len(named)
     for s in outline:
         short = re.split(r"[（(]", s.name)[0].strip()
-        if topic and len(short) >= 2 and _CJK.search(short) and short in topic:
+        if topic and len(short) >= 2 and HAN_CHAR.search(short) and short in topic:
             votes[s] = votes.get(s, 0.0) + NAME_VOTE
     return max(votes, key=votes.get) if votes else None
 

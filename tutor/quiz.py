@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from core.language import HAN
 from core.types import Citation, Hit, Message
 from tutor.cite import SupportScorer
 from tutor.modes import cite, sentences
@@ -97,7 +98,7 @@ def worth_asking(hit: Hit) -> list[str]:
             or _CJK_TEXT.search(text[a:b]) and _TEACHES.search(text[a:b])]
 
 
-_CJK_TEXT = re.compile(r"[\u3400-\u9fff]{8}")
+_CJK_TEXT = re.compile(f"[{HAN}]{{8}}")
 
 
 def target_sentence(topic: str, hit: Hit, scorer: SupportScorer) -> str:
@@ -183,7 +184,7 @@ def key_words(reference: str, question: str) -> list[str]:
     from tutor.quotable import clean
 
     asked = set(tokenize(question))
-    words = re.findall(r"[A-Za-z][A-Za-z\-]{2,}|\d+(?:\.\d+)?%?|[\u3400-\u9fff]{2,}", clean(reference))
+    words = re.findall(rf"[A-Za-z][A-Za-z\-]{{2,}}|\d+(?:\.\d+)?%?|[{HAN}]{{2,}}", clean(reference))
     out = []
     for w in words:
         stems = tokenize(w)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 
+from core.language import HAN, HAN_CHAR
 from tutor.cite import sentence_spans
 
 MIN_CHARS, MAX_CHARS = 40, 420  # shorter says too little alone; longer is a paragraph the splitter missed
 MIN_CJK_CHARS = 12
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
 # A sentence that starts with one of these in lower case begins mid-sentence: the chunk boundary or
 # a figure, formula or heading the extractor took out cut it ("the best Q values, but ..."). Not "where":
@@ -30,7 +30,7 @@ _FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|that|of|t
                        # because ..."); names written in lower case carry a digit, a capital or a hyphen (word2vec,
                        # vLLM, t-SNE) and stay.
                        # (not in Chinese prose: "token 是……" starts with a term)
-                       r"|^(?!where\b)(?![^\n]*[\u3400-\u9fff])[a-z]+\b(?![\-\d_.(])")
+                       rf"|^(?!where\b)(?![^\n]*[{HAN}])[a-z]+\b(?![\-\d_.(])")
 # Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
 # "return d2l.reduce_sum(l * mask)", d2l's "[**mask irrelevant entries**]" markup, "(Image source: ...)",
 # d2l's ":numref:`fig_vit`" left as "fig_vit", "Let's begin with ..." (a code walk-through's lead-in).
@@ -105,7 +105,7 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
         if any(s <= a < e for s, e in fenced):
             continue
         sentence = text[a:b].strip()
-        cjk = len(_CJK.findall(sentence))
+        cjk = len(HAN_CHAR.findall(sentence))
         long_enough = cjk >= MIN_CJK_CHARS if cjk > len(sentence) / 3 else len(sentence) >= MIN_CHARS
         if (not long_enough or len(sentence) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
                 or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence)

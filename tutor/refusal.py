@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from core.language import is_chinese
 from core.types import Hit
 
 _YEAR = re.compile(r"(19|20)\d\d")
@@ -50,11 +51,6 @@ def names(question: str) -> list[str]:
     picked = [w for i, w in enumerate(words) if re.search(r"\d", w) or (i and re.search(r"[A-Z]", w))]
     return list(dict.fromkeys(t for w in picked for t in tokenize(w)))
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def is_chinese(text: str) -> bool:
-    return len(_CJK.findall(text)) >= max(2, 0.2 * len(re.sub(r"\s", "", text)))
 
 
 _DECLINED = re.compile(

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from core.language import ENGLISH_FUNCTION_WORDS, question_language
+from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR, question_language
 from core.markers import parse_markers, strip_markers
 from tutor.cite import sentence_spans
 
@@ -26,7 +26,6 @@ MIN_CHARS_PER_WORD, MAX_CHARS_PER_WORD = 0.7, 3.6
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 # Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
 _PLAIN_ENGLISH = ENGLISH_FUNCTION_WORDS | frozenset(
     "after all because before being between each had he most over she such than they two under while".split())
@@ -80,7 +79,7 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
     if untranslated:
         return Verdict(False, f"left untranslated: {', '.join(untranslated[:3])}", similarity)
     words = max(len(_WORD.findall(source)), 1)
-    ratio = len(_HAN.findall(rendering)) / words
+    ratio = len(HAN_CHAR.findall(rendering)) / words
     if not MIN_CHARS_PER_WORD <= ratio <= MAX_CHARS_PER_WORD:
         return Verdict(False, f"length unlike a translation ({ratio:.1f} characters a word)", similarity)
     if similarity < MIN_SIMILARITY:

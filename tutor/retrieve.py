@@ -13,12 +13,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from core.language import HAN_CHAR
 from core.types import Chunk, Hit
 from index.glossary import expand
 from tutor.definition import defining, subject
 from tutor.parts import parts
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
 RELEVANCE_HITS = 10  # fused hits the relevance gate looks at (tutor/refusal.py), whatever k is
 DEFINITIONS = 2  # passages that define what a "what is X" question asks about, moved up to ranks 2-3
@@ -243,7 +243,7 @@ class Retriever:
         return rankings
 
     def _leg_weight(self, question: str) -> Callable[[object], float]:
-        table = self.leg_weights_zh if len(_CJK.findall(question)) >= 2 else self.leg_weights
+        table = self.leg_weights_zh if len(HAN_CHAR.findall(question)) >= 2 else self.leg_weights
         return lambda embedder: table.get(embedder.model_id, 1.0)
 
     def _reads(self, embedder, question: str) -> bool:
@@ -268,7 +268,7 @@ class Retriever:
 
 def _reads_language(model, question: str) -> bool:
     """False when an English-only model (`multilingual = False`) would read a Chinese question."""
-    return getattr(model, "multilingual", True) or len(_CJK.findall(question)) < 2
+    return getattr(model, "multilingual", True) or len(HAN_CHAR.findall(question)) < 2
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}|[0-9]+(?:\.[0-9]+)?")

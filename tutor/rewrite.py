@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from core.language import ENGLISH_FUNCTION_WORDS
+from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR
 from core.types import Message
 
 STRATEGIES = ("rules", "concat", "off")
@@ -33,7 +33,6 @@ _OPENING_EN = re.compile(r"^\s*(and|but|so|also|then|what about|how about|what e
                          r"more|any|can you (elaborate|explain more|give an example))\b", re.IGNORECASE)
 _OPENING_ZH = re.compile(r"^\s*(那么|那|还有|另外|而且|并且|而|再|然后|所以|具体|举个例子|为什么呢|怎么说)")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'.][A-Za-z0-9]+)*")
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Words that carry no topic: question words, auxiliaries and the learner's
 # generic requests ("explain", "example"). A question made only of these
 # cannot be searched without its context.
@@ -112,4 +111,4 @@ def _has_topic(question: str) -> bool:
     if any(w.lower() not in _GENERIC_EN for w in _WORD.findall(question)):
         return True
     rest = _PUNCT.sub("", _GENERIC_ZH.sub("", _FILLER_ZH.sub("", _WORD.sub("", question))))
-    return len(_HAN.findall(rest)) >= 2
+    return len(HAN_CHAR.findall(rest)) >= 2
