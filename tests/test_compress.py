@@ -6,7 +6,7 @@ from core.language import estimate_tokens
 from core.types import Turn
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.compress import compress, restore_ids
+from tutor.compress import compress
 from tutor.pipeline import Tutor
 
 FILLER = " ".join(f"Paragraph {i} talks about tokenizers, datasets and unrelated training logistics." for i in range(12))
@@ -39,11 +39,3 @@ def test_citations_on_compressed_passages_resolve_to_stored_chunks(settings, bui
     assert shown.text != stored.text and all(line in stored.text for line in shown.text.split("\n"))
     c = answer.citations[0]
     assert c.chunk_id == stored.id and built_index.chunk(c.chunk_id) is not None and c.quote in stored.text
-
-
-def test_restore_ids_maps_by_position():
-    a, b = make_hit(1, "u", "t", "one. two."), make_hit(1, "u", "t", "one.")
-    from core.types import Citation
-
-    cited = [Citation(1, b.chunk.id, "u", "t", "one.")]
-    assert restore_ids(cited, [b], [a])[0].chunk_id == a.chunk.id

@@ -106,7 +106,7 @@ def _local_smollm(settings):
 
 @pytest.mark.parametrize("factory", [
     lambda s: ScriptedGenerator("LoRA trains two small matrices [1]."),
-    lambda s: ExtractiveGenerator(s),
+    lambda s: ExtractiveGenerator(),
     pytest.param(_local_smollm, marks=slow, id="local-smollm2"),
 ])
 def test_generator_contract(factory, settings):
@@ -120,7 +120,7 @@ def test_generator_contract(factory, settings):
 
 @pytest.mark.parametrize("factory, translates", [
     (lambda s: ScriptedGenerator("What is LoRA?", can_translate=True), True),
-    (lambda s: ExtractiveGenerator(s), False),
+    (lambda s: ExtractiveGenerator(), False),
     pytest.param(_local_smollm, True, marks=slow, id="local-smollm2"),
 ])
 def test_translator_contract(factory, translates, settings):

@@ -12,7 +12,7 @@ from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
 from tutor.author_turn import MIN_CONTEXT_TOKENS
 from tutor.compress import compress
-from tutor.latency import MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
+from tutor.latency import FIRST_TOKEN_S, MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
 from tutor.pipeline import Tutor
 from tutor.prompt import overhead_tokens, render_messages
 
@@ -83,7 +83,7 @@ def test_prompt_sent_fits_the_deadline_at_the_measured_speed(settings, built_ind
     answer = tutor.ask("What does LoRA freeze?")
     sent = gen.turns[-1]
     passages = sum(estimate_tokens(h.chunk.text) for h in sent.hits)
-    allowed = max(int((4.0 - 0.25) * speed) - overhead_tokens(sent), MIN_CONTEXT_TOKENS)
+    allowed = max(int((4.0 - FIRST_TOKEN_S) * speed) - overhead_tokens(sent), MIN_CONTEXT_TOKENS)
     first = estimate_tokens(sent.hits[0].chunk.text)
     assert passages <= max(allowed, first)
     assert answer.citations and answer.citations[0].chunk_id == answer.hits[0].chunk.id  # numbering still holds

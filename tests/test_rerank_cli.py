@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import io
 import json
 
@@ -82,7 +84,10 @@ def test_ask_cites_only_the_chosen_part_or_source(run):
 def test_train_reranker_flags_reach_the_trainer(run, monkeypatch):
     seen = {}
 
+    from tutor.train_reranker import train_reranker
+
     def fake_train(settings, **kwargs):
+        inspect.signature(train_reranker).bind(settings, **kwargs)  # what the CLI passes, the trainer takes
         seen.update(kwargs)
         return {"queries": 10, "pairs": 40, "steps": 5, "training_seconds": 1.0}
 

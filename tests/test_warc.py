@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.errors import SourceError
+from core.errors import SourceError, UnsafeUrl
 from ingest.fetch import USER_AGENT, fetch
+from ingest.guard import HostGuard
 from ingest.notes import read_notes
 from ingest.warc import read_warc
 
@@ -132,6 +133,26 @@ def mock(handler) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
+def _public(host, port, type=0):  # example.org resolves to a public address (no network in tests)
+    return [(2, 1, 6, "", ("93.184.216.34", port))]
+
+
+PUBLIC = HostGuard(resolve=_public)
+
+
+def test_fetch_goes_only_where_the_crawler_may():
+    def handler(request):
+        if request.url.path == "/away":
+            return httpx.Response(302, headers={"Location": "http://127.0.0.1:8080/admin"})
+        return httpx.Response(200, headers={"Content-Type": "text/plain"}, content=b"secret")
+
+    with pytest.raises(UnsafeUrl):
+        fetch("http://169.254.169.254/latest/meta-data", transport=mock(handler))
+    with pytest.raises(UnsafeUrl):  # a public page that redirects inside
+        fetch("https://example.org/away", guard=PUBLIC, transport=mock(handler))
+    assert fetch("http://127.0.0.1:8080/notes", guard=HostGuard(allow="127.0.0.1"), transport=mock(handler)).body
+
+
 def test_fetch_returns_a_page_and_sends_the_user_agent():
     seen = {}
 
@@ -142,7 +163,7 @@ def test_fetch_returns_a_page_and_sends_the_user_agent():
         return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8",
                                             "Last-Modified": "Wed, 05 Jun 2024 10:00:00 GMT"}, content=BODY.encode())
 
-    page = fetch("https://example.org/old", transport=mock(handler))
+    page = fetch("https://example.org/old", guard=PUBLIC, transport=mock(handler))
     assert seen["ua"] == USER_AGENT
     assert page.url == "https://example.org/old" and page.body == BODY.encode()
     assert page.content_type == "text/html; charset=utf-8" and page.date == "2024-06-05T10:00:00Z" and page.origin == "http"
@@ -151,7 +172,7 @@ def test_fetch_returns_a_page_and_sends_the_user_agent():
 @pytest.mark.parametrize("url", ["ftp://example.org/x", "file:///etc/passwd", "example.org/x"])
 def test_fetch_refuses_other_schemes(url):
     with pytest.raises(SourceError, match="only http:// and https://"):
-        fetch(url, transport=mock(lambda r: httpx.Response(200)))
+        fetch(url, guard=PUBLIC, transport=mock(lambda r: httpx.Response(200)))
 
 
 @pytest.mark.parametrize("response, reason", [
@@ -162,14 +183,14 @@ def test_fetch_refuses_other_schemes(url):
 ])
 def test_fetch_errors_name_the_url_and_the_reason(response, reason):
     with pytest.raises(SourceError, match=reason) as info:
-        fetch("https://example.org/x", max_bytes=1000, transport=mock(lambda r: response))
+        fetch("https://example.org/x", max_bytes=1000, guard=PUBLIC, transport=mock(lambda r: response))
     assert str(info.value).startswith("https://example.org/x: ")
 
 
 def test_fetch_stops_after_five_redirects():
     loop = mock(lambda r: httpx.Response(302, headers={"Location": f"https://example.org/{len(r.url.path)}"}))
     with pytest.raises(SourceError, match="more than 5 redirects"):
-        fetch("https://example.org/start", transport=loop)
+        fetch("https://example.org/start", guard=PUBLIC, transport=loop)
 
 
 def test_fetch_reports_network_errors():
@@ -177,4 +198,4 @@ def test_fetch_reports_network_errors():
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(SourceError, match="ConnectError"):
-        fetch("https://example.org/x", transport=mock(refuse))
+        fetch("https://example.org/x", guard=PUBLIC, transport=mock(refuse))

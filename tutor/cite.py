@@ -166,13 +166,6 @@ class Checked:
     dropped: tuple[str, ...] = ()
 
 
-def verify(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.5,
-           add_threshold: float = 0.7) -> tuple[str, list[Citation]]:
-    """`check` that keeps unsupported sentences (flagged): returns (text, citations)."""
-    checked = check(text, hits, scorer, threshold, add_threshold, drop_unsupported=False)
-    return checked.text, checked.citations
-
-
 def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.5,
           add_threshold: float = 0.7, drop_unsupported: bool = True) -> Checked:
     """Check every citation marker of an answer against the passages.

@@ -11,12 +11,11 @@ verifier, so every quote it takes stays a verbatim span of the stored chunk.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
 
 import numpy as np
 
 from core.language import estimate_tokens
-from core.types import Hit, Turn
+from core.types import Turn
 from tutor.cite import sentence_spans
 
 
@@ -100,9 +99,3 @@ def _share(turn: Turn, groups: list[list[str]], scores: np.ndarray, total: int, 
         text = "\n".join(group[i] for i in sorted(keep))
         hits.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)))
     return dataclasses.replace(turn, hits=tuple(hits))
-
-
-def restore_ids(citations: Sequence, shown: Sequence[Hit], original: Sequence[Hit]) -> list:
-    """Point citations made on shortened passages back at the stored chunks (same [n], same quote)."""
-    ids = {s.chunk.id: o.chunk.id for s, o in zip(shown, original)}
-    return [dataclasses.replace(c, chunk_id=ids.get(c.chunk_id, c.chunk_id)) for c in citations]

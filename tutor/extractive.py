@@ -21,14 +21,13 @@ class ExtractiveGenerator:
     """Picks up to `max_sentences` sentences that share the most terms with the question.
 
     Args:
-        settings: unused beyond the interface; kept so every backend is built the same way.
         max_sentences: how many source sentences make an answer.
     """
 
     model_id = "extractive"
     can_translate = False
 
-    def __init__(self, settings=None, max_sentences: int = 3) -> None:
+    def __init__(self, max_sentences: int = 3) -> None:
         self.max_sentences = max_sentences
 
     def tidy(self, turn: Turn, text: str) -> str:

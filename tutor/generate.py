@@ -258,7 +258,7 @@ def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
 def _extractive_generator(settings: Settings) -> Generator:
     from tutor.extractive import ExtractiveGenerator
 
-    return ExtractiveGenerator(settings)
+    return ExtractiveGenerator()
 
 
 _GENERATORS: dict[str, Callable[[Settings], Generator]] = {
