@@ -145,6 +145,16 @@ def test_a_quote_takes_along_the_next_sentence_when_it_says_more_of_what_was_ask
     assert "volunteers" not in quoted and "separate topic" not in quoted  # adds none of the question's terms
 
 
+def test_the_best_quote_comes_with_the_sentence_after_it_when_that_one_is_about_the_question():
+    text = ("Unsupervised SimCSE predicts the input sentence itself, using only in-batch negatives. "
+            "A sentence is fed into the encoder twice with different dropout masks, and the two embeddings form "
+            "the positive pair of the unsupervised SimCSE objective.\n\nThe authors thank their reviewers.")
+    got = select("What is unsupervised SimCSE?", one_hit(text), max_sentences=1)
+    quoted = " ".join(e.sentence for e in got.sentences)
+    assert quoted.startswith("Unsupervised SimCSE predicts") and "different dropout masks" in quoted
+    assert "reviewers" not in quoted
+
+
 def test_the_next_item_of_a_list_is_not_taken_along_as_the_quotes_sentence():
     from tutor.quotable import opens_item
     from tutor.quote_extent import carried
@@ -263,7 +273,8 @@ def test_the_answer_opens_with_the_evidence_before_the_model_speaks(explaining, 
     assert "LoRA freezes the pretrained weights" in answer.evidence[0].sentence
     assert [t.mode for t in gen.turns] == ["evidence"]  # the model read only the evidence
     assert "LoRA freezes the pretrained weights" in gen.turns[0].hits[0].chunk.text
-    assert len(gen.turns[0].hits[0].chunk.text) < 200
+    shown = "\n".join(e.sentence for e in answer.evidence if e.n == answer.evidence[0].n)
+    assert gen.turns[0].hits[0].chunk.text == shown  # the quotes, not the passage around them
     assert "**What it means**" in answer.text and "only the two small matrices are trained" in answer.text
     assert not answer.notes  # nothing was taken out, and nothing is said about it
     for c in answer.citations:  # every citation is a verbatim span of the stored passage

@@ -29,7 +29,8 @@ from tutor.cite import sentence_spans
 from tutor.definition import defining, subject as asked_about
 from tutor.parts import named_parts
 from tutor.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
-from tutor.quote_extent import ADDS_TERMS, COMPLETES, COMPLETES_FIRST, carried, completed, fits, merged, turned
+from tutor.quote_extent import (ADDS_TERMS, COMPLETES, COMPLETES_FIRST, IN_CONTEXT, carried, completed, fits, merged,
+                                 turned)
 
 MAX_SENTENCES = 4
 PASSAGES = 6  # top passages the sentences are picked from
@@ -239,11 +240,13 @@ class EvidenceSelector:
             bar = (COMPLETES_FIRST if i == first else COMPLETES) * score[first]
             end = turned(text, start, completed(text, c.start, end, queries, follows, bar))
 
-            def adds(a: int, b: int, c=c, start=start, end=end) -> bool:
+            def adds(a: int, b: int, c=c, start=start, end=end) -> bool:  # says more of what was asked
                 held_now = set(tokenize(c.hit.chunk.text[start:end]))
                 return (follows(a) >= COMPLETES_FIRST * score[first]
                         and coverage(held_now | set(tokenize(c.hit.chunk.text[a:b]))) - coverage(held_now) >= ADDS_TERMS)
             end = carried(text, start, end, adds)
+            if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
+                end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i])])
         evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
