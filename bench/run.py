@@ -45,6 +45,7 @@ def dir_size(path: Path) -> int:
 
 
 def bench_ingest(settings: Settings) -> list[str]:
+    from index.store import builds_dir
     from ingest.run import run_ingest
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +56,7 @@ def bench_ingest(settings: Settings) -> list[str]:
         t0 = time.perf_counter()
         again = run_ingest(s, show_progress=False)
         noop = time.perf_counter() - t0
-        size = dir_size(s.index_dir / "builds")
+        size = dir_size(builds_dir(s.index_dir))
     return [
         f"| full ingest of the snapshot ({report.documents} docs, {report.chunks} chunks, {report.embedder}) | {full:.1f} s "
         f"({report.documents / full:.2f} docs/s, {report.chunks / full:.1f} chunks/s) |",

@@ -40,9 +40,9 @@ def export(run_dir: Path, out: Path, index_dir: Path, cases_file: Path = SAMPLE,
     """Write the answer records of an eval run as gradeable lines; returns how many."""
     from evals.cases import load_cases
     from evals.split import half
-    from index.store import current_build, read_chunks
+    from index.store import current_build, read_chunks, store_path
 
-    chunks, _ = read_chunks(current_build(index_dir) / "store.sqlite")
+    chunks, _ = read_chunks(store_path(current_build(index_dir)))
     by_id = {c.id: c for c in chunks}
     cases = {c.id: c for c in load_cases([cases_file])}
     summary = json.loads((run_dir / "summary.json").read_text())

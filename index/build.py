@@ -24,7 +24,8 @@ import numpy as np
 
 from index.bm25 import tokenize
 from index.store import (
-    Manifest, current_build, publish, read_chunks, read_manifest, write_manifest, write_store, FORMAT_VERSION,
+    FORMAT_VERSION, Manifest, builds_dir, current_build, manifest_path, publish, read_chunks, read_manifest, store_path,
+    vectors_path, write_manifest, write_store,
 )
 from core.errors import TutorError
 from core.types import Chunk, Document
@@ -98,7 +99,7 @@ def build_index(
     """
     import faiss
 
-    builds = index_dir / "builds"
+    builds = builds_dir(index_dir)
     builds.mkdir(parents=True, exist_ok=True)
     # Sortable by time, unique even for two builds in the same second.
     name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -115,11 +116,11 @@ def build_index(
             dims.append(int(vectors.shape[1]))
             index, kind = faiss_index(vectors, index_type)
             kinds.append(kind)
-            faiss.write_index(index, str(partial / f"vectors-{leg}.faiss"))
-        write_store(partial / "store.sqlite", documents, chunks, (" ".join(tokenize(embed_text(c))) for c in chunks))
+            faiss.write_index(index, str(vectors_path(partial, leg)))
+        write_store(store_path(partial), documents, chunks, (" ".join(tokenize(embed_text(c))) for c in chunks))
         manifest = Manifest(FORMAT_VERSION, [e.model_id for e in embedders], dims, len(documents), len(chunks),
                             datetime.now(timezone.utc).isoformat(timespec="seconds"), name, kinds)
-        write_manifest(partial / "manifest.json", manifest)
+        write_manifest(manifest_path(partial), manifest)
         partial.rename(builds / name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -139,8 +140,8 @@ def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
         if model_id not in manifest.embedders:
             log.warning("embedding model %s is new to this index: every chunk will be embedded with it", model_id)
             return {}
-        old = faiss.read_index(str(build / f"vectors-{manifest.embedders.index(model_id)}.faiss"))
-        chunks, _ = read_chunks(build / "store.sqlite")
+        old = faiss.read_index(str(vectors_path(build, manifest.embedders.index(model_id))))
+        chunks, _ = read_chunks(store_path(build))
         matrix = old.reconstruct_n(0, old.ntotal)
     except TutorError:
         return {}

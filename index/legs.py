@@ -29,7 +29,8 @@ from typing import Callable
 import numpy as np
 
 from index.build import embed_text, faiss_index, remove_dead_partials
-from index.store import current_build, publish, read_chunks, read_manifest, write_manifest
+from index.store import (current_build, manifest_path, publish, read_chunks, read_manifest, store_path, vectors_path,
+                         write_manifest)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def add_leg(index_dir: Path, embedder, progress: Callable[[int, int], None] | No
             _write_status(index_dir, LegStatus(model_id, manifest.chunks, manifest.chunks, "ready", time.time()))
             checkpoint.unlink(missing_ok=True)
             return build
-        chunks, _ = read_chunks(build / "store.sqlite")
+        chunks, _ = read_chunks(store_path(build))
         todo = sorted((c for c in chunks if c.id not in vectors), key=lambda c: len(embed_text(c)))  # even batches
         done = len(chunks) - len(todo)
         for lo in range(0, len(todo), BATCH):
@@ -114,12 +115,12 @@ def _publish(index_dir: Path, build: Path, manifest, model_id: str, matrix: np.n
     partial.mkdir()
     try:
         for item in build.iterdir():
-            if item.name != "manifest.json":
+            if item != manifest_path(build):
                 _link_or_copy(item, partial / item.name)
         index, kind = faiss_index(np.ascontiguousarray(matrix, dtype=np.float32), manifest.index_type(0))
-        faiss.write_index(index, str(partial / f"vectors-{len(manifest.embedders)}.faiss"))
+        faiss.write_index(index, str(vectors_path(partial, len(manifest.embedders))))
         kinds = list(manifest.index_types) or ["flat"] * len(manifest.embedders)
-        write_manifest(partial / "manifest.json", replace(manifest, embedders=[*manifest.embedders, model_id],
+        write_manifest(manifest_path(partial), replace(manifest, embedders=[*manifest.embedders, model_id],
                                                           dims=[*manifest.dims, int(matrix.shape[1])],
                                                           build=name, index_types=[*kinds, kind]))
         if current_build(index_dir) != build:

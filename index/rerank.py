@@ -25,6 +25,7 @@ import numpy as np
 from core.errors import ConfigError, ModelMissing
 from core.types import Hit
 from index.embed import _shared
+from index.store import pointer_path
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def read_provenance(folder: Path) -> dict:
 def _trained(settings) -> CrossEncoderReranker:
     folder = Path(settings.home) / TRAINED_DIR
     info = read_provenance(folder)
-    current = Path(settings.index_dir) / "CURRENT"
+    current = pointer_path(Path(settings.index_dir))
     if current.exists() and info.get("index_build") not in (None, current.read_text(encoding="utf-8").strip()):
         log.warning("the reranker in %s was trained on index build %s, the index is now %s: "
                     "run `tutor train-reranker` to refresh it", folder, info.get("index_build"),

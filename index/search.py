@@ -11,7 +11,7 @@ import numpy as np
 from core.errors import IndexMismatch
 from core.types import Chunk, Document
 from index.bm25 import Bm25
-from index.store import Manifest, current_build, read_chunks, read_documents, read_manifest
+from index.store import Manifest, current_build, read_chunks, read_documents, read_manifest, store_path, vectors_path
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ class Index:
         manifest = read_manifest(build)
         manifest.check([embedder_ids] if isinstance(embedder_ids, str) else list(embedder_ids), optional)
         try:
-            vectors = [faiss.read_index(str(build / f"vectors-{j}.faiss")) for j in range(len(manifest.embedders))]
-            chunks, tokens = read_chunks(build / "store.sqlite")
+            vectors = [faiss.read_index(str(vectors_path(build, j))) for j in range(len(manifest.embedders))]
+            chunks, tokens = read_chunks(store_path(build))
         except Exception as e:
             raise IndexMismatch(f"the index in {build} is damaged ({e}): run `tutor ingest` to rebuild it") from None
         if any(v.ntotal != len(chunks) for v in vectors) or len(chunks) != manifest.chunks:
@@ -72,7 +72,7 @@ class Index:
         return self._by_id.get(chunk_id)
 
     def documents(self) -> list[Document]:
-        return read_documents(self.build_dir / "store.sqlite")
+        return read_documents(store_path(self.build_dir))
 
     def dense(self, query_vector: np.ndarray, k: int, leg: int = 0) -> list[tuple[int, float]]:
         """Top-k (position, cosine) pairs for one normalised query vector of dense leg `leg`."""

@@ -26,6 +26,31 @@ from core.types import Chunk, Document
 
 FORMAT_VERSION = 2
 
+
+# The layout's names, spelled here only: every module reads and writes builds through these.
+def builds_dir(index_dir: Path) -> Path:
+    """Where the builds live (the live one, a partial one being written, old ones until cleaned)."""
+    return index_dir / "builds"
+
+
+def store_path(build_dir: Path) -> Path:
+    """A build's SQLite store of documents and chunks."""
+    return build_dir / "store.sqlite"
+
+
+def vectors_path(build_dir: Path, leg: int) -> Path:
+    """A build's FAISS index of dense leg `leg` (0-based, in the manifest's `embedders` order)."""
+    return build_dir / f"vectors-{leg}.faiss"
+
+
+def manifest_path(build_dir: Path) -> Path:
+    return build_dir / "manifest.json"
+
+
+def pointer_path(index_dir: Path) -> Path:
+    """The file naming the live build: readers follow it, a build is published by replacing it."""
+    return index_dir / "CURRENT"
+
 _SCHEMA = """
 CREATE TABLE documents (url TEXT PRIMARY KEY, title TEXT, text TEXT, content_type TEXT,
                         lang TEXT, date TEXT, part TEXT, section TEXT, id TEXT);
@@ -81,7 +106,7 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
 
 
 def read_manifest(build_dir: Path) -> Manifest:
-    path = build_dir / "manifest.json"
+    path = manifest_path(build_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Manifest(**{f.name: data[f.name] for f in fields(Manifest) if f.name in data})  # TypeError if one is missing
@@ -93,9 +118,10 @@ def read_manifest(build_dir: Path) -> Manifest:
 
 def publish(index_dir: Path, name: str) -> None:
     """Make builds/<name> the live build: CURRENT is replaced in one rename, so readers see the old or the new."""
-    pointer = index_dir / "CURRENT.tmp"
+    live = pointer_path(index_dir)
+    pointer = live.with_name(live.name + ".tmp")
     pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, index_dir / "CURRENT")
+    os.replace(pointer, live)
 
 
 def current_build(index_dir: Path) -> Path:
@@ -104,10 +130,10 @@ def current_build(index_dir: Path) -> Path:
     Raises:
         IndexMissing: no index has been built in `index_dir`.
     """
-    pointer = index_dir / "CURRENT"
+    pointer = pointer_path(index_dir)
     if not pointer.exists():
         raise IndexMissing(f"no index in {index_dir}: run `tutor ingest` first (or `make demo`)")
-    build = index_dir / "builds" / pointer.read_text(encoding="utf-8").strip()
+    build = builds_dir(index_dir) / pointer.read_text(encoding="utf-8").strip()
     if not build.is_dir():
         raise IndexMissing(f"the index in {index_dir} points at a missing build: run `tutor ingest` to rebuild it")
     return build

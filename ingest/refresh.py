@@ -127,13 +127,13 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
 
 def _live(index_dir: Path) -> _Live | None:
     """The live build's documents and chunks, or None if there is no readable index."""
-    from index.store import FORMAT_VERSION, current_build, read_chunks, read_documents, read_manifest
+    from index.store import FORMAT_VERSION, current_build, read_chunks, read_documents, read_manifest, store_path, vectors_path
 
     try:
         build = current_build(index_dir)
         manifest = read_manifest(build)
-        chunks, _ = read_chunks(build / "store.sqlite")
-        documents = {d.url: d for d in read_documents(build / "store.sqlite")}
+        chunks, _ = read_chunks(store_path(build))
+        documents = {d.url: d for d in read_documents(store_path(build))}
     except TutorError:
         return None
     except Exception as e:  # a damaged index must never block a rebuild
@@ -144,7 +144,7 @@ def _live(index_dir: Path) -> _Live | None:
         import faiss
 
         try:
-            intact = all(faiss.read_index(str(build / f"vectors-{j}.faiss")).ntotal == len(chunks)
+            intact = all(faiss.read_index(str(vectors_path(build, j))).ntotal == len(chunks)
                          for j in range(len(manifest.embedders)))
         except Exception:  # unreadable vectors: rebuild
             intact = False
