@@ -168,7 +168,7 @@ class NaivePipeline:
 
     def _stream(self, question: str, hits: tuple[Hit, ...]) -> Iterator[str]:
         generator = self.generator
-        chat_model = getattr(generator, "chat_model", None)
+        chat_model = generator.chat_model
         if chat_model is None:
             yield from generator.stream(Turn(question, hits))
             return

@@ -31,7 +31,7 @@ class RememberingEmbedder:
 
     def __init__(self, inner, size: int = SENTENCES, questions: int = QUESTIONS) -> None:
         self.inner = inner
-        self.model_id = inner.model_id
+        self.model_id, self.multilingual = inner.model_id, inner.multilingual
         # (models with query prefixes encode a question unlike a passage: the two sides are kept apart)
         self._kept: dict[str, OrderedDict[str, np.ndarray]] = {"document": OrderedDict(), "query": OrderedDict()}
         self._sizes = {"document": size, "query": questions}

@@ -19,6 +19,7 @@ class HashEmbedder:
     """Bag of hashed BM25 terms: texts sharing words get similar vectors."""
 
     model_id = "fake/hash-embedder-1024"
+    multilingual = True
 
     def __init__(self, dim: int = 1024) -> None:
         self.dim = dim
@@ -64,6 +65,9 @@ class ScriptedGenerator:
     """
 
     model_id = "fake/scripted"
+    max_prompt_tokens = None
+    meter = None
+    chat_model = None
 
     def __init__(self, *scripts: str, can_translate: bool = False) -> None:
         self.scripts = scripts
@@ -72,6 +76,9 @@ class ScriptedGenerator:
 
     def tidy(self, turn: Turn, text: str) -> str:
         return text
+
+    def warm_up(self) -> None:
+        return None
 
     def stream(self, turn: Turn) -> Iterator[str]:
         self.turns.append(turn)

@@ -41,7 +41,7 @@ def authored_answer(tutor, question: str, turn: Turn, mode: str, started: float,
         generator = tutor.generator
         notes: tuple[str, ...] = ()
         shown = turn.hits
-        budget = getattr(generator, "max_prompt_tokens", None)
+        budget = generator.max_prompt_tokens
         if budget:
             deadline = _deadline(tutor, generator, turn, slot)  # (the wait in line is no reading time)
             # Prompt tokens are the CPU's bottleneck: passages are cut to their best sentences.
@@ -73,10 +73,10 @@ def authored_answer(tutor, question: str, turn: Turn, mode: str, started: float,
 
 def _deadline(tutor, generator, turn: Turn, started: float) -> Budget | None:
     """The passage and history budget that meets `ttft_target` at the model's measured speed, if it has a meter."""
-    meter = getattr(generator, "meter", None)
+    meter = generator.meter
     if meter is None or tutor.settings.ttft_target <= 0:
         return None
-    if not meter.measured and hasattr(generator, "warm_up"):
+    if not meter.measured:
         generator.warm_up()  # reads the system prompt, which this question would read anyway, and times it
     return latency_budget(tutor.settings.ttft_target, time.perf_counter() - started, meter.tokens_per_s,
                           overhead_tokens(turn), floor_tokens=MIN_CONTEXT_TOKENS,

@@ -122,7 +122,7 @@ class AnswerChecker:
         """The citation scorer: embeddings and overlap, plus the chat model's opinion if configured."""
         if self.settings.citation_check != "llm":
             return SupportScorer(self.judge)
-        chat_model = getattr(self.generator, "chat_model", None)
+        chat_model = self.generator.chat_model
         if chat_model is None:
             raise ConfigError(f"TUTOR_CITATION_CHECK=llm needs a chat model, and {self.generator.model_id} has none; "
                               "use TUTOR_LLM=local or openai, or TUTOR_CITATION_CHECK=embedding")

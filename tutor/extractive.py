@@ -26,9 +26,15 @@ class ExtractiveGenerator:
 
     model_id = "extractive"
     can_translate = False
+    max_prompt_tokens = None  # (it reads no prompt, measures nothing and has no chat model)
+    meter = None
+    chat_model = None
 
     def __init__(self, max_sentences: int = 3) -> None:
         self.max_sentences = max_sentences
+
+    def warm_up(self) -> None:
+        return None
 
     def tidy(self, turn: Turn, text: str) -> str:
         return text

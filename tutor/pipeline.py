@@ -178,9 +178,7 @@ class Tutor:
             retrieval = self.retrieve(question)
             self.covers(retrieval, question)
             compress(Turn(question, tuple(retrieval.hits)), self.judge, self.settings.passage_tokens)
-        warm = getattr(self.generator, "warm_up", None)
-        if warm is not None:
-            warm()
+        self.generator.warm_up()
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
                  part: str | None = None) -> Retrieval:

@@ -268,7 +268,7 @@ class Retriever:
 
 def _reads_language(model, question: str) -> bool:
     """False when an English-only model (`multilingual = False`) would read a Chinese question."""
-    return getattr(model, "multilingual", True) or len(HAN_CHAR.findall(question)) < 2
+    return model.multilingual or len(HAN_CHAR.findall(question)) < 2
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}|[0-9]+(?:\.[0-9]+)?")
