@@ -44,7 +44,10 @@ def _remembering(factory):
     pytest.param(_remembering(_real("use-multilingual")), marks=slow, id="remembering-use-multilingual"),
 ])
 def test_embedder_contract(factory):
+    from core.protocols import Embedder
+
     e = factory()
+    assert isinstance(e, Embedder) and isinstance(e.multilingual, bool)
     docs = ["LoRA trains low-rank adapter matrices.", "A recipe for tomato soup with basil.", "LoRA trains low-rank adapter matrices."]
     v = e.embed_documents(docs)
     assert v.dtype == np.float32 and v.shape[0] == 3 and isinstance(e.model_id, str) and e.model_id
@@ -116,6 +119,12 @@ def test_generator_contract(factory, settings):
     # What the evidence-first path relies on (tutor/evidence_turn.py): a declared capability, and tidy.
     assert isinstance(gen.can_translate, bool)
     assert isinstance(gen.tidy(_turn(), "".join(deltas)), str)
+    # ... and the rest of what it declares instead of being probed (core/protocols.py)
+    from core.protocols import Generator
+
+    assert isinstance(gen, Generator) and gen.warm_up() is None
+    assert gen.max_prompt_tokens is None or gen.max_prompt_tokens > 0
+    assert (gen.meter is None) == (gen.chat_model is None)  # a model has both; a backend without one neither
 
 
 @pytest.mark.parametrize("factory, translates", [
