@@ -353,6 +353,29 @@ def test_translations_are_kept_across_runs_per_model(tmp_path):
         == "What is LoRA?"
 
 
+def test_a_slow_translation_does_not_hold_the_sources_back(monkeypatch):
+    """Past MAX_SECONDS the question is searched without its translation, the model's stream is closed, and
+    nothing is remembered: next time the model may be quick."""
+    import time as clock
+
+    import tutor.translate as translate
+
+    class Slow(ScriptedGenerator):
+        def stream(self, turn):
+            for delta in super().stream(turn):
+                clock.sleep(0.05)
+                yield delta
+
+    monkeypatch.setattr(translate, "MAX_SECONDS", 0.08)
+    slow = Slow("What is low rank adaptation and why does it work so well?", can_translate=True)
+    started = clock.monotonic()
+    assert translate.QuestionTranslator(slow).english("LoRA 是什么？") == ""
+    assert clock.monotonic() - started < 0.5
+    monkeypatch.setattr(translate, "MAX_SECONDS", 10.0)
+    quick = translate.QuestionTranslator(Slow("What is LoRA?", can_translate=True))
+    assert quick.english("LoRA 是什么？") == "What is LoRA?"
+
+
 BATCH = ("## Large Batch Size\n\n"
          "Using a large batch size during training is a key ingredient in the success of contrastive methods "
          "such as SimCLR and CLIP, especially with in-batch negatives. "

@@ -76,10 +76,10 @@ def test_a_full_line_says_so_instead_of_growing():
         queue.ticket()
 
 
-def test_optional_model_work_runs_only_when_the_model_is_free_and_nobody_waits():
-    queue = ModelQueue(slots=1)
+def test_optional_model_work_runs_only_when_the_model_is_idle_and_nobody_waits():
+    queue = ModelQueue(slots=2)
     now = queue.now()
-    assert now is not None and now.holding and queue.now() is None
+    assert now is not None and now.holding and queue.now() is None  # a second slot is free, but the model is busy
     waiting = queue.ticket()
     now.release()
     assert queue.now() is None  # someone is in line: they go first

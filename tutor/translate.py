@@ -17,6 +17,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from contextlib import closing, nullcontext
 from functools import lru_cache
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 300  # an English question longer than this is the model rambling, not translating
+# The sources wait for the translation: past this the question is searched without it (a question alone takes
+# ~1 s to translate on 2 idle cores; slower means the cores are busy with something else).
+MAX_SECONDS = 3.0
 _CACHE_SIZE = 512
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -74,12 +78,15 @@ class QuestionTranslator:
         if queue is not None and ticket is None:
             log.info("the model is busy: %r is searched without its translation", question)
             return ""
-        text = ""
+        text, started = "", time.monotonic()
         with ticket or nullcontext():
             for delta in self.generator.stream(Turn(question, (), mode="translate")):
                 text += delta
                 if "\n" in text.strip() or len(text) > MAX_CHARS:
                     break  # closing the stream stops the model: the rest would be commentary
+                if time.monotonic() - started > MAX_SECONDS:
+                    log.info("translating %r took over %g s: searched without it", question, MAX_SECONDS)
+                    return ""  # (not remembered: next time the model may be quick)
         english = usable(text, question)
         self._remember(question, english)
         with self._lock:
