@@ -195,3 +195,20 @@ class Step:
     hits: tuple[Hit, ...] = ()
     text: str = ""
     answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Hits for a question, plus how well the best of them match it.
+
+    `relevance` is the best cosine between the question and the returned hits
+    under the judge embedder (multilingual, so it means the same in any
+    language); `keyword_coverage` is the share of the question's terms found
+    in the top passages.
+    """
+
+    hits: list[Hit]
+    relevance: float
+    keyword_coverage: float
+    query: str = ""  # what was searched (a follow-up carries its subject)
+    english: str = ""  # the query in English, when it was asked in another language (tutor/translate.py)

@@ -35,7 +35,7 @@ from core.types import Page
 from ingest.fetch import ALLOWED_TYPES, MAX_REDIRECTS, USER_AGENT, http_date
 from ingest.guard import HostGuard
 from ingest.http_cache import CachedPage, HttpCache
-from ingest.http_get import Answer, TransientError, describe, get, retry_after
+from ingest.http_get import Reply, TransientError, describe, get, retry_after
 from ingest.robots import MAX_BYTES as ROBOTS_MAX_BYTES, Robots, robots_from_answer
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class Crawler:
             return self._outcome(url, current, answer, cached)
         raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects ({' -> '.join(chain[:3])} -> ...)")
 
-    def _outcome(self, url: str, final: str, answer: Answer, cached: CachedPage | None) -> Fetched:
+    def _outcome(self, url: str, final: str, answer: Reply, cached: CachedPage | None) -> Fetched:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         common = dict(final_url=final, request_headers=answer.request_headers, http_version=answer.http_version, fetched=now)
         if answer.status == 304 and cached is not None:
@@ -247,7 +247,7 @@ class Crawler:
             return robots_from_answer(0, problem=str(e).removeprefix(f"{current}: "))
 
     def _send(self, host: _Host, url: str, headers: dict, accept, max_bytes: int, robots: Robots | None,
-              truncate: bool = False) -> Answer:
+              truncate: bool = False) -> Reply:
         """One request with the host's delay, retried on connect errors, 429 and 5xx."""
         import httpx
 

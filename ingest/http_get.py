@@ -25,8 +25,12 @@ class TransientError(SourceError):
 
 
 @dataclass
-class Answer:
-    """A response: status and headers always; body and content type only for a 2xx."""
+class Reply:
+    """A server's reply: status and headers always; body and content type only for a 2xx.
+
+    Not frozen: `get` fills in the body as it streams it. It stays inside ingest (the crawler reads it and
+    makes a `Page`); it is not the tutor's `Answer`.
+    """
 
     status: int
     reason: str
@@ -42,7 +46,7 @@ class Answer:
 
 
 def get(client, url: str, headers: dict, *, guard: HostGuard, accept: tuple[str, ...] | None, max_bytes: int,
-        timeout: float, truncate: bool = False) -> Answer:
+        timeout: float, truncate: bool = False) -> Reply:
     """Send one GET and read the answer within the limits.
 
     Args:
@@ -68,7 +72,7 @@ def get(client, url: str, headers: dict, *, guard: HostGuard, accept: tuple[str,
             peer = stream.get_extra_info("server_addr") if stream is not None else None
             if peer:
                 guard.check_peer(url, peer[0])
-            answer = Answer(r.status_code, r.reason_phrase, list(r.headers.multi_items()),
+            answer = Reply(r.status_code, r.reason_phrase, list(r.headers.multi_items()),
                             http_version=r.http_version, request_headers=tuple(r.request.headers.multi_items()))
             if not 200 <= r.status_code < 300:
                 return answer

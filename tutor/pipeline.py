@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 from core.config import Settings
 from core.errors import ConfigError, TutorError
 from core.language import zh_or_en
-from core.types import Answer, Message, Step, Turn
+from core.types import Answer, Message, Retrieval, Step, Turn
 from tutor.author_turn import authored_answer
 from tutor.cite import SupportScorer
 from tutor.compress import compress
@@ -29,7 +29,7 @@ from tutor.prompt import LEVELS
 from tutor.quiz_turn import quiz_turn
 from tutor.refusal import covers, names, refusal_text, unanswered_text
 from tutor.replies import reply
-from tutor.retrieve import Retrieval, Retriever
+from tutor.retrieve import Retriever
 from tutor.rewrite import search_query
 from tutor.translate import QuestionTranslator
 

@@ -25,7 +25,7 @@ def covers(retrieval, unknown: Sequence[str], settings) -> bool:
     (news after the snapshot) is never covered.
 
     Args:
-        retrieval: a `tutor.retrieve.Retrieval` (hits, relevance, keyword_coverage).
+        retrieval: a `core.types.Retrieval` (hits, relevance, keyword_coverage).
         unknown: the question's names that no indexed text contains (`names` minus the vocabulary).
         settings: the thresholds.
     """

@@ -8,13 +8,12 @@ merges them without having to calibrate their very different score scales.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
 from core.language import HAN_CHAR
-from core.types import Chunk, Hit
+from core.types import Chunk, Hit, Retrieval
 from index.glossary import expand
 from tutor.definition import defining, subject
 from tutor.parts import parts
@@ -49,23 +48,6 @@ def diversify(fused: list[tuple[int, float]], chunks: Sequence[Chunk], per_docum
         seen[url] = seen.get(url, 0) + 1
         (first if seen[url] <= per_document else later).append((p, s))
     return first + later
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """Hits for a question, plus how well the best of them match it.
-
-    `relevance` is the best cosine between the question and the returned hits
-    under the judge embedder (multilingual, so it means the same in any
-    language); `keyword_coverage` is the share of the question's terms found
-    in the top passages.
-    """
-
-    hits: list[Hit]
-    relevance: float
-    keyword_coverage: float
-    query: str = ""  # what was searched (a follow-up carries its subject)
-    english: str = ""  # the query in English, when it was asked in another language (tutor/translate.py)
 
 
 class Retriever:
