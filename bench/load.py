@@ -184,8 +184,8 @@ def main(argv=None) -> int:
         settings = settings.replace(explain=True)
     server = None
     if args.backend == "server":
-        from tutor.llama_server import LocalLlamaServer
-        from tutor.models import resolve_gguf
+        from tutor.backends.llama_server import LocalLlamaServer
+        from tutor.backends.models import resolve_gguf
 
         server = LocalLlamaServer(resolve_gguf(settings.llm_model, settings.models_dir), settings.llm_ctx,
                                   settings.llm_threads, alias="tutor-model", slots=settings.llm_slots)

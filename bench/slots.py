@@ -2,7 +2,7 @@
 
 For each slot count, starts the configured local model's server with that many slots (continuous batching)
 and lets C learners each ask for one model turn at the same moment, through the tutor's own queue
-(tutor/model_queue.py, `slots` at a time) and the real generator: a Chinese rendering of an English
+(tutor/backends/model_queue.py, `slots` at a time) and the real generator: a Chinese rendering of an English
 sentence, the model's most common job under the default settings. Reports per C: every learner's time
 to the first token (waiting in line included) p50/p95, the time until the last learner is done, and the
 total decoding throughput in tokens/s. Prints a markdown block for bench/RESULTS.md.
@@ -62,9 +62,9 @@ def main(argv=None) -> int:
     p.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--learners", type=int, nargs="+", default=[1, 4, 10, 20])
     args = p.parse_args(argv)
-    from tutor.generate import make_generator
-    from tutor.llama_server import shutdown_servers
-    from tutor.model_queue import ModelQueue
+    from tutor.backends.generate import make_generator
+    from tutor.backends.llama_server import shutdown_servers
+    from tutor.backends.model_queue import ModelQueue
 
     base = Settings.load()
     load = os.getloadavg()

@@ -25,7 +25,7 @@ CHOICES = {
     "llm": ("local", "openai", "extractive"),
     "citation_check": ("embedding", "llm"),
     "unsupported": ("drop", "flag"),
-    "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.rewrite.STRATEGIES (a test checks)
+    "query_rewrite": ("rules", "concat", "off"),  # kept in step with tutor.retrieval.rewrite.STRATEGIES (a test checks)
     "rerank_dtype": ("auto", "float32", "bfloat16"),  # kept in step with index.rerank.DTYPES
     "log_level": ("debug", "info", "warning", "error"),
     "answer": ("evidence", "author"),
@@ -82,7 +82,7 @@ class Settings:
     llm_threads: int = 2
     llm_ctx: int = 4096  # per slot
     # Model turns written at once (llama.cpp's parallel slots for the local model; a replica's share of a remote
-    # server): more learners wait in tutor/model_queue.py, beyond `max_waiting` they get the evidence alone.
+    # server): more learners wait in tutor/backends/model_queue.py, beyond `max_waiting` they get the evidence alone.
     # 4 on 2 cores: 1.7-1.9x the tokens/s of one slot from 4 learners on, a learner alone as fast (bench/slots.py).
     llm_slots: int = 4
     max_waiting: int = 16
@@ -91,23 +91,23 @@ class Settings:
     candidates: int = 30  # hits taken from each retrieval leg before fusion
     context_k: int = 4  # passages given to the model
     # How an answer is built. "evidence" (the default): the sources' own sentences that answer the
-    # question, then the model's short explanation of them (tutor/evidence.py, tutor/explain.py).
+    # question, then the model's short explanation of them (tutor/quotes/evidence.py, tutor/answer/explain.py).
     # "author": the model writes the answer from whole passages (checked), for a strong model.
     answer: str = "evidence"
     # With evidence first, have the model add a short explanation of the evidence (checked). Off by default:
     # read by hand on 82 answers, 8 of the 21 explanations the 1.5B model got past the check added a false
     # claim to an answer its quotes had right, and one made an answer better (evals/graded/after-default.jsonl).
     explain: bool = False
-    # Search a Chinese question in English too, translated by the model (tutor/translate.py).
+    # Search a Chinese question in English too, translated by the model (tutor/retrieval/translate.py).
     translate: bool = True
     # Weight of the English rendering's legs in the fusion: 1.0 pulled Chinese questions on the Chinese notes to
     # English pages (zh-zh MRR@10 1.00 -> 0.81 on the tune half), 0.6 keeps them (0.86) and zh-en gains (0.81 -> 0.86).
     english_weight: float = 0.6
     per_document: int = 2  # at most this many passages of one document ahead of the others; 0 = no cap
-    query_rewrite: str = "rules"  # how a follow-up borrows the previous question's subject (tutor/rewrite.py)
+    query_rewrite: str = "rules"  # how a follow-up borrows the previous question's subject (tutor/retrieval/rewrite.py)
     passage_tokens: int = 120  # each passage is cut to its most relevant sentences within this; 0 = whole
     # Time to first token to aim for, in seconds: the passages sent to a local model are sized
-    # to what it reads in that time at its measured speed (tutor/latency.py); 0 = no deadline.
+    # to what it reads in that time at its measured speed (tutor/backends/latency.py); 0 = no deadline.
     ttft_target: float = 4.0
     prefill_tps: float = 0.0  # the model's prompt-reading speed, tokens/s; 0 = measure it from its answers
     chunk_chars: int = 1000
@@ -129,7 +129,7 @@ class Settings:
     citation_check: str = "embedding"  # "llm": also ask the chat model about borderline citations
     unsupported: str = "drop"  # a sentence no passage supports is taken out ("drop") or kept, flagged ("flag")
     # When a non-English answer falls back to the sources' English sentences, ask the model once more
-    # to say those sentences in the question's language, checked like any answer (tutor/restate.py).
+    # to say those sentences in the question's language, checked like any answer (tutor/answer/restate.py).
     restate: bool = False
     host: str = "127.0.0.1"
     port: int = 7860

@@ -22,7 +22,7 @@ _CJK = re.compile(f"[{HAN}{CJK_PUNCTUATION}\u3040-\u30ff\uac00-\ud7af]")  # any 
 _WORD = re.compile(r"[A-Za-z]+")
 # English function words (articles, pronouns, auxiliaries, question words, connectives): one home for the
 # list the modules that read English words share; each adds the words its own purpose needs
-# (tutor/rewrite.py: a learner's generic requests; tutor/render_check.py: words a translation translates).
+# (tutor/retrieval/rewrite.py: a learner's generic requests; tutor/answer/render_check.py: words a translation translates).
 ENGLISH_FUNCTION_WORDS = frozenset("""
 a about also an and any are as at be been but by can could did do does for from has have how if in
 into is it its may might more must no not of on one only or other should so some that the then these

@@ -1,7 +1,7 @@
 """The three swappable backends, as small structural protocols.
 
 Implementations are picked by name (`index.embed.make_embedder`, `index.rerank.make_reranker`,
-`tutor.generate.make_generator`); tests use fakes that satisfy the same protocols, and a contract
+`tutor.backends.generate.make_generator`); tests use fakes that satisfy the same protocols, and a contract
 test (tests/test_contracts.py) runs both.
 """
 
@@ -58,7 +58,7 @@ class Generator(Protocol):
     `can_translate`: the short language tasks (a question into English, a quoted
     sentence into the learner's language): a model can, the extractive backend cannot.
     `max_prompt_tokens`: the prompt it reads at most, or None when it reads no prompt.
-    `meter`: its measured prompt-reading speed (`tutor.latency.PrefillMeter`: `measured`,
+    `meter`: its measured prompt-reading speed (`tutor.backends.latency.PrefillMeter`: `measured`,
     `tokens_per_s`), or None when it has none to measure.
     `chat_model`: the LangChain chat model behind it (a second opinion on citations), or None.
     """

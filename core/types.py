@@ -116,11 +116,11 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """A source sentence picked to answer a question (tutor/evidence.py), shown verbatim and cited.
+    """A source sentence picked to answer a question (tutor/quotes/evidence.py), shown verbatim and cited.
 
     `n` numbers its passage in the answer's hits (the `[n]` it carries); `sentence` is
     `chunk.text[start:start + len(sentence)]`; `rendering` is the sentence in the learner's
-    language, set only when it passed the rendering check (tutor/render_check.py).
+    language, set only when it passed the rendering check (tutor/answer/render_check.py).
     """
 
     n: int
@@ -162,7 +162,7 @@ class Answer:
     total_ms: float = 0.0
     model: str = ""
     notes: tuple[str, ...] = field(default=())
-    # How the citation check left the model's answer (tutor.checker): "kept" (its verified sentences),
+    # How the citation check left the model's answer (tutor.answer.checker): "kept" (its verified sentences),
     # "quoted" (none passed: the sources' own sentences), "restated"; "" when no model wrote it.
     checked: str = ""
     # The source sentences the answer opens with, and when they were ready (ms after the question).
@@ -211,4 +211,4 @@ class Retrieval:
     relevance: float
     keyword_coverage: float
     query: str = ""  # what was searched (a follow-up carries its subject)
-    english: str = ""  # the query in English, when it was asked in another language (tutor/translate.py)
+    english: str = ""  # the query in English, when it was asked in another language (tutor/retrieval/translate.py)

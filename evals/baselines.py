@@ -149,7 +149,7 @@ class NaivePipeline:
     @property
     def generator(self):
         if self._generator is None:
-            from tutor.generate import make_generator
+            from tutor.backends.generate import make_generator
 
             self._generator = make_generator(self.settings)
         return self._generator

@@ -30,7 +30,7 @@ from core.errors import ConfigError
 from core.language import HAN_CHAR
 from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
 from core.markers import strip_markers
-from tutor.cite import sentence_spans
+from tutor.citations.cite import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def make_judge(kind: str, settings: Settings, embedder=None):
     if not settings.llm_base_url:
         raise ConfigError("--judge llm needs an OpenAI-compatible endpoint: set TUTOR_LLM_BASE_URL "
                           "(and TUTOR_LLM_MODEL, TUTOR_LLM_API_KEY), or use --judge offline")
-    from tutor.llm import make_chat_model
+    from tutor.backends.llm import make_chat_model
 
     chat = make_chat_model(settings.replace(llm="openai", temperature=0.0, max_tokens=3))
     return LLMJudge(chat, settings.llm_model)

@@ -18,7 +18,7 @@ import math
 from typing import Callable, Iterable, Mapping, Sequence
 
 from core.markers import parse_markers, strip_markers
-from tutor.cite import sentence_spans
+from tutor.citations.cite import sentence_spans
 
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
 ANSWER_METRICS = ("citation_precision", "citation_recall", "faithfulness", "groundedness", "key_fact_recall",
@@ -153,7 +153,7 @@ def share(flags: Sequence[bool]) -> float | None:
 
 def answer_language(text: str) -> str:
     """"zh" when the text is mainly Chinese, else "en" (markers and the English fallback's Chinese lead-in aside)."""
-    from tutor.checker import answer_language as script
+    from tutor.answer.checker import answer_language as script
 
     return "zh" if script(text) == "zh" else "en"
 

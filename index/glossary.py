@@ -6,19 +6,17 @@ of the Chinese terms a question contains, so the keyword leg can match
 English passages too (the dense multilingual leg already can). The glossary
 comes from two places, neither from the eval questions: the handbook's own
 bilingual outline (each manifest section name beside its English heading,
-`ingest/handbook_en.json`) and the general ML vocabulary below.
+`core/handbook_en.json`) and the general ML vocabulary below.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
+from core.handbook import part_names
 from core.language import HAN_CHAR
 
-_NAMES = Path(__file__).resolve().parent.parent / "ingest" / "handbook_en.json"
 
 # Common terms of ML and LLM teaching material, longest-match first at use.
 GENERAL = {
@@ -142,8 +140,7 @@ MORE = {
 def glossary() -> dict[str, str]:
     """Chinese term -> English, from the handbook outline and the general list."""
     terms = {**MORE, **GENERAL}
-    names = json.loads(_NAMES.read_text(encoding="utf-8"))
-    for part in names.values():
+    for part in part_names().values():
         for zh, en in part.get("sections", {}).items():
             zh = re.split(r"[（(]", zh)[0].strip()
             if HAN_CHAR.search(zh) and len(zh) >= 2:

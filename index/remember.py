@@ -1,7 +1,7 @@
 """An embedder that remembers the passages' sentences it has embedded.
 
 Every answer embeds each sentence of its top passages to pick the evidence
-(tutor/evidence.py), and a class asks about the same few topics: the same
+(tutor/quotes/evidence.py), and a class asks about the same few topics: the same
 passages come back turn after turn. With the model decoding on both cores,
 those encodings are most of a turn's time to evidence (bench/load.py), so a
 sentence already seen is looked up, not encoded again. A question is kept a

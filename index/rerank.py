@@ -29,7 +29,7 @@ from index.store import pointer_path
 
 log = logging.getLogger(__name__)
 
-PROVENANCE = "provenance.json"  # written by tutor.train_reranker beside the weights
+PROVENANCE = "provenance.json"  # written by tutor.retrieval.train_reranker beside the weights
 TRAINED_DIR = "reranker"  # under settings.home
 
 
@@ -60,7 +60,7 @@ def body(chunk) -> str:
 def passage_text(chunk, text: str | None = None) -> str:
     """What a cross-encoder reads for a chunk: "title > heading path", then the text (`body` by default).
 
-    Training (tutor.train_reranker) renders its passages with this same function.
+    Training (tutor.retrieval.train_reranker) renders its passages with this same function.
     """
     head = " > ".join(p for p in (chunk.title, chunk.heading) if p)
     text = body(chunk) if text is None else text

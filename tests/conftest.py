@@ -68,7 +68,7 @@ def built_index(settings, embedder):
 
 def flagged(text, hits, scorer, threshold=0.5, add_threshold=0.7):
     """`check` keeping the sentences no passage supports, flagged (the chat's non-strict check): (text, citations)."""
-    from tutor.cite import check
+    from tutor.citations.cite import check
 
     checked = check(text, hits, scorer, threshold, add_threshold, drop_unsupported=False)
     return checked.text, checked.citations

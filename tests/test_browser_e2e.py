@@ -21,8 +21,8 @@ import pytest
 from tests.test_browser import ask, browser, free_port  # noqa: F401  (browser is a shared fixture)
 from core.config import Settings
 from tests.warc_slice import ingest_slice
-from tutor import llama_server
-from tutor.outline import HANDBOOK_URL, load_outline
+from tutor.backends import llama_server
+from tutor.teach.outline import HANDBOOK_URL, load_outline
 from tutor.pipeline import Tutor
 from ui.app import build_app, launch
 

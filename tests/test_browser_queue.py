@@ -1,5 +1,5 @@
 """Several learners in real browser tabs: evidence at once, a queue that tells each where they stand, and a tab
-closed while waiting leaves the line (gradio stops the turn; tutor/model_queue.py gives the place up)."""
+closed while waiting leaves the line (gradio stops the turn; tutor/backends/model_queue.py gives the place up)."""
 
 from __future__ import annotations
 

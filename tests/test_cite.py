@@ -3,7 +3,7 @@ from urllib.parse import unquote
 from core.types import Hit
 from tests.conftest import flagged as verify, make_chunks
 from core.markers import parse_markers
-from tutor.cite import SupportScorer, sentence_spans
+from tutor.citations.cite import SupportScorer, sentence_spans
 
 HITS = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]  # 1 lora, 2 attention, 3 diffusion
 
@@ -50,7 +50,7 @@ def test_citations_link_to_the_quote_with_a_text_fragment():
 
 
 def test_check_takes_out_what_no_passage_supports_and_keeps_the_rest():
-    from tutor.cite import check
+    from tutor.citations.cite import check
 
     text = ("LoRA freezes the pretrained weights and trains two small low-rank matrices [1]. "
             "The Eiffel Tower was finished in 1889 and repainted by volunteers [2]. "
@@ -70,7 +70,7 @@ def test_check_takes_out_what_no_passage_supports_and_keeps_the_rest():
 
 
 def test_check_says_a_looped_sentence_once_and_tidies_colon_stops():
-    from tutor.cite import _place_markers, check
+    from tutor.citations.cite import _place_markers, check
 
     loop = "LoRA freezes the pretrained weights and trains small matrices [1]. "
     checked = check(loop * 3 + "Diffusion sampling starts from pure Gaussian noise, as follows: [3].", HITS,

@@ -9,9 +9,9 @@ from core.errors import ConfigError
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
 from tests.conftest import flagged as verify
-from tutor.cite import SupportScorer
-from tutor.cite_llm import LlmCheckedScorer
-from tutor.extractive import ExtractiveGenerator
+from tutor.citations.cite import SupportScorer
+from tutor.citations.cite_llm import LlmCheckedScorer
+from tutor.backends.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor
 
 HIT = make_hit(1, "https://example.org/lora", "LoRA", "LoRA freezes the pretrained weights and trains small matrices.")

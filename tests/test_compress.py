@@ -6,7 +6,7 @@ from core.language import estimate_tokens
 from core.types import Turn
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.compress import compress
+from tutor.answer.compress import compress
 from tutor.pipeline import Tutor
 
 FILLER = " ".join(f"Paragraph {i} talks about tokenizers, datasets and unrelated training logistics." for i in range(12))

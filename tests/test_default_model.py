@@ -16,7 +16,7 @@ from core.config import REPO_ROOT
 from core.types import Document
 from tests.conftest import DOCS, make_chunks
 from tests.fake_backends import HashEmbedder
-from tutor import llama_server
+from tutor.backends import llama_server
 from tutor.pipeline import Tutor
 
 pytestmark = pytest.mark.slow
@@ -83,7 +83,7 @@ def test_the_model_translates_a_chinese_question_into_an_english_one(tutor):
 
 
 def test_evidence_first_in_chinese_quotes_the_source_and_shows_only_checked_renderings(tutor):
-    from tutor.render_check import check_rendering
+    from tutor.answer.render_check import check_rendering
 
     answer = evidence_first(tutor).ask("LoRA 训练时冻结了哪些权重，又训练什么？")
     assert not answer.refused and answer.evidence

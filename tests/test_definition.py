@@ -4,8 +4,8 @@ import pytest
 
 from core.types import Document
 from tests.conftest import make_chunks
-from tutor.definition import defining, subject
-from tutor.retrieve import Retriever
+from tutor.retrieval.definition import defining, subject
+from tutor.retrieval.retrieve import Retriever
 
 
 @pytest.mark.parametrize("question, term", [

@@ -113,8 +113,8 @@ def test_learners_at_once_through_an_openai_compatible_http_server(real_home):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from tutor.llama_server import LocalLlamaServer
-    from tutor.models import resolve_gguf
+    from tutor.backends.llama_server import LocalLlamaServer
+    from tutor.backends.models import resolve_gguf
 
     server = LocalLlamaServer(resolve_gguf("smollm2-135m", real_home.models_dir), n_ctx=2048, threads=2,
                               alias="smollm2-135m", slots=2)

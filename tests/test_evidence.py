@@ -4,13 +4,13 @@ import pytest
 
 from core.types import Chunk, Hit
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
-from tutor.cite import sentence_spans
-from tutor.evidence import EvidenceSelector
-from tutor.explain import restates
+from tutor.citations.cite import sentence_spans
+from tutor.quotes.evidence import EvidenceSelector
+from tutor.answer.explain import restates
 from tutor.pipeline import Tutor
-from tutor.quotable import clean, prose_spans
-from tutor.render_check import check_rendering, split_renderings
-from tutor.translate import usable
+from tutor.citations.quotable import clean, prose_spans
+from tutor.answer.render_check import check_rendering, split_renderings
+from tutor.retrieval.translate import usable
 
 
 def spans_text(text: str) -> list[str]:
@@ -156,8 +156,8 @@ def test_the_best_quote_comes_with_the_sentence_after_it_when_that_one_is_about_
 
 
 def test_the_next_item_of_a_list_is_not_taken_along_as_the_quotes_sentence():
-    from tutor.quotable import opens_item
-    from tutor.quote_extent import carried
+    from tutor.citations.quotable import opens_item
+    from tutor.quotes.quote_extent import carried
 
     text = ("- **GPTQ**: GPTQ quantizes the weights layer by layer with calibration data to keep quality. "
             "It needs a small calibration set of a few hundred samples.\n"
@@ -338,7 +338,7 @@ def test_socratic_hints_lead_to_the_answering_sentence(evidence_settings, built_
 def test_translations_are_kept_across_runs_per_model(tmp_path):
     """A second process (a restart, an eval rerun) reads the translation instead of asking the model again;
     another model translates afresh, and a damaged cache file is replaced, never fatal."""
-    from tutor.translate import QuestionTranslator
+    from tutor.retrieval.translate import QuestionTranslator
 
     store = tmp_path / "cache" / "translations.sqlite"
     first = ScriptedGenerator("What is LoRA?", can_translate=True)
@@ -358,7 +358,7 @@ def test_a_slow_translation_does_not_hold_the_sources_back(monkeypatch):
     nothing is remembered: next time the model may be quick."""
     import time as clock
 
-    import tutor.translate as translate
+    import tutor.retrieval.translate as translate
 
     class Slow(ScriptedGenerator):
         def stream(self, turn):
@@ -422,7 +422,7 @@ def test_a_sentence_leaning_on_the_one_before_is_shown_with_it_and_nothing_twice
 
 
 def test_the_chinese_notes_numbered_paragraphs_are_a_list_shown_whole():
-    from tutor.quotable import list_spans
+    from tutor.citations.quotable import list_spans
 
     text = ("本系列预计更新四个模块:\n\n【1】走进大语言模型:帮你对大模型有一个定性的认识。\n\n"
             "【2】构建大语言模型:帮你对大模型有一个定量的认识。\n\n【3】典型大语言模型详细解读:分析热门大模型的技术细节。\n\n"
@@ -452,12 +452,12 @@ def test_a_question_about_each_of_two_names_gets_a_sentence_for_each():
     said = " ".join(e.sentence for e in select(question, hits).sentences)
     assert "SARSA is an on-policy" in said and "Q-learning is an off-policy" in said
     # asked as one question, the sentences about SARSA fill the answer (they share "TD control" with it)
-    import tutor.evidence
-    tutor.evidence.named_parts, real = (lambda q: [(q, "")]), tutor.evidence.named_parts
+    import tutor.quotes.evidence
+    tutor.quotes.evidence.named_parts, real = (lambda q: [(q, "")]), tutor.quotes.evidence.named_parts
     try:
         alone = " ".join(e.sentence for e in select(question, hits).sentences)
     finally:
-        tutor.evidence.named_parts = real
+        tutor.quotes.evidence.named_parts = real
     assert "Q-learning is an off-policy" not in alone
 
 

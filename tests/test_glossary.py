@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from index.bm25 import Bm25, tokenize
 from index.glossary import chinese_names, expand, glossary
-from tutor.checker import term_note
+from tutor.answer.checker import term_note
 
 
 def test_expand_names_the_english_terms_longest_match_first():

@@ -13,7 +13,7 @@ def test_a_question_and_a_text_are_read_by_their_own_rules():
 
 def test_every_stage_counts_the_same_characters_as_chinese():
     from index.bm25 import tokenize
-    from tutor.refusal import is_chinese as refusal_reads
+    from tutor.answer.refusal import is_chinese as refusal_reads
 
     compatibility = "\uf900\uf901"  # CJK compatibility ideographs: Chinese characters too
     assert HAN_CHAR.search(compatibility) and is_chinese(compatibility)

@@ -10,11 +10,11 @@ from core.language import estimate_tokens
 from core.types import Turn
 from tests.fake_backends import HashEmbedder, ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.author_turn import MIN_CONTEXT_TOKENS
-from tutor.compress import compress
-from tutor.latency import FIRST_TOKEN_S, MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
+from tutor.answer.author_turn import MIN_CONTEXT_TOKENS
+from tutor.answer.compress import compress
+from tutor.backends.latency import FIRST_TOKEN_S, MIN_SAMPLE_TOKENS, PRIOR_TOKENS_PER_S, PrefillMeter, latency_budget
 from tutor.pipeline import Tutor
-from tutor.prompt import overhead_tokens, render_messages
+from tutor.backends.prompt import overhead_tokens, render_messages
 
 
 def test_meter_is_the_median_of_recent_answers_and_ignores_tiny_reads():
@@ -117,7 +117,7 @@ def test_chat_generator_measures_prompt_reading_from_usage():
     from langchain_core.messages import AIMessage, AIMessageChunk
     from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-    from tutor.generate import ChatGenerator
+    from tutor.backends.generate import ChatGenerator
 
     class Slow(BaseChatModel):
         """Reads 200 new prompt tokens (the rest cached) in 0.2 s, like a llama.cpp stream with usage."""

@@ -154,7 +154,7 @@ def test_tutor_leg_builds_it_and_says_so_and_records_a_failure(settings, embedde
 def test_a_leg_weighted_zero_for_a_language_is_not_asked(settings, embedder):
     from index.legs import add_leg
     from index.search import Index
-    from tutor.retrieve import Retriever
+    from tutor.retrieval.retrieve import Retriever
 
     build(settings, DOCS, embedder)
     add_leg(settings.index_dir, SlowEmbedder())

@@ -19,9 +19,9 @@ from core.config import Settings
 from core.errors import BackendUnavailable, ConfigError
 from core.protocols import Generator
 from core.types import Chunk, Hit, Message, Turn
-from tutor import llama_server, llm
-from tutor.generate import ChatGenerator, make_generator
-from tutor.prompt import SYSTEM_PROMPT
+from tutor.backends import llama_server, llm
+from tutor.backends.generate import ChatGenerator, make_generator
+from tutor.backends.prompt import SYSTEM_PROMPT
 
 TEXT = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
 TURN = Turn("What does LoRA train?", (Hit(Chunk("https://example.org/lora", "LoRA", "LoRA > Method", TEXT, 0, len(TEXT)), 0.9, 1),))
@@ -94,7 +94,7 @@ def test_chat_generator_is_lazy_and_sends_the_fixed_system_prompt_first():
 def test_chat_generator_fits_the_budget_and_warns(caplog):
     history = tuple(Message(r, "words " * 200) for r in ("user", "assistant"))
     gen = fake_generator(max_prompt_tokens=600)
-    with caplog.at_level(logging.WARNING, logger="tutor.generate"):
+    with caplog.at_level(logging.WARNING, logger="tutor.backends.generate"):
         list(gen.stream(dataclasses.replace(TURN, history=history)))
     assert "oldest chat messages" in caplog.text
     assert [m.type for m in gen.chat_model.seen[0]] == ["system", "human"]
@@ -103,7 +103,7 @@ def test_chat_generator_fits_the_budget_and_warns(caplog):
 def test_a_looping_answer_is_cut_short(caplog):
     loop = "LoRA > Method > No additional latency < sources> "
     gen = ChatGenerator(lambda: GenericFakeChatModel(messages=iter(["It adds no latency. [2] " + loop * 20])), "fake")
-    with caplog.at_level(logging.WARNING, logger="tutor.generate"):
+    with caplog.at_level(logging.WARNING, logger="tutor.backends.generate"):
         text = "".join(gen.stream(TURN))
     assert text.startswith("It adds no latency. [2]") and text.count(loop) <= 3
     assert "repeating" in caplog.text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core.markers import parse_markers, strip_markers
 from core.types import Answer, Citation
-from tutor.explain import renumber
-from tutor.prompt import _defuse_source
+from tutor.answer.explain import renumber
+from tutor.backends.prompt import _defuse_source
 from ui.render import answer_to_markdown
 
 

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from tests.fake_backends import ScriptedGenerator
-from tutor.model_queue import ModelQueue, Place, QueueFull, waiting_text
+from tutor.backends.model_queue import ModelQueue, Place, QueueFull, waiting_text
 from tutor.pipeline import Tutor
-from tutor.translate import QuestionTranslator
+from tutor.retrieval.translate import QuestionTranslator
 
 QUESTION = "What does LoRA freeze and train?"
 
@@ -175,7 +175,7 @@ def test_a_chinese_question_is_searched_without_translation_while_the_model_is_b
 def test_a_quiz_question_is_a_fill_in_the_blank_while_the_model_is_busy():
     from core.types import Hit
     from tests.conftest import make_chunks
-    from tutor.quiz_turn import _question
+    from tutor.teach.quiz_turn import _question
 
     hit = Hit(make_chunks()[0], 1.0, 1)
     sentence = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, ModelMissing
-from tutor import models
-from tutor.models import KnownModel, resolve_gguf
+from tutor.backends import models
+from tutor.backends.models import KnownModel, resolve_gguf
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 5]
 BLOB = b"".join(PARTS)

@@ -9,11 +9,11 @@ import pytest
 from core.types import Message
 from tests.fake_backends import ScriptedGenerator
 from tests.fakes import make_hit
-from tutor.extractive import ExtractiveGenerator
-from tutor.modes import is_more_request, ladder
-from tutor.outline import HANDBOOK_URL, load_outline, locate
+from tutor.backends.extractive import ExtractiveGenerator
+from tutor.teach.modes import is_more_request, ladder
+from tutor.teach.outline import HANDBOOK_URL, load_outline, locate
 from tutor.pipeline import MODES, Tutor
-from tutor.quotable import clean
+from tutor.citations.quotable import clean
 
 LORA_PART, LORA_SECTION = "第四部分：LLM 的微调方法", "低秩适配器（LoRA）"
 
@@ -131,7 +131,7 @@ def test_learning_path_orders_sections_from_the_handbook():
                               "heading": "Section IV: Finetuning Methods for LLMs > Low-Rank Adapters (LoRA) > More"}),
                               score=1.0, rank=1)
     assert locate([handbook], outline) == lora  # the handbook page votes for the section it is under
-    from tutor.modes import learning_path
+    from tutor.teach.modes import learning_path
 
     text, citations = learning_path("What is LoRA?", hits, outline)
     i = outline.index(lora)
@@ -164,7 +164,7 @@ def test_learning_path_for_sources_outside_the_handbook_lists_them(settings, bui
 
 def test_trimmed_context_is_reported_in_the_answer(settings, built_index, embedder):
     from core.language import estimate_tokens
-    from tutor.prompt import SYSTEM_PROMPT
+    from tutor.backends.prompt import SYSTEM_PROMPT
 
     class Budgeted(ScriptedGenerator):
         # A little short of what the prompt needs: the system prompt plus ~255 tokens of sources and question.

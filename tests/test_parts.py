@@ -1,7 +1,7 @@
-"""Questions in parts (tutor/parts.py) and the retriever's search for each part."""
+"""Questions in parts (tutor/retrieval/parts.py) and the retriever's search for each part."""
 
-from tutor.parts import parts
-from tutor.retrieve import Retriever
+from tutor.retrieval.parts import parts
+from tutor.retrieval.retrieve import Retriever
 
 
 def test_a_question_in_parts_is_split_where_it_asks_again():
@@ -51,6 +51,6 @@ def test_each_further_part_brings_its_passage_from_a_document_already_found(sett
     got = [h.chunk.text for h in r.retrieve(question, 2).hits]
     assert PASSAGES[0][1] in got and PASSAGES[1][1] in got  # each part's answer, both from the one document
     assert PASSAGES[3][1] not in got  # another document that only shares the second part's words stays out
-    monkeypatch.setattr("tutor.retrieve.parts", lambda q: [q])  # searched as one question, one part is missed
+    monkeypatch.setattr("tutor.retrieval.retrieve.parts", lambda q: [q])  # searched as one question, one part is missed
     once = [h.chunk.text for h in r.retrieve(question, 2).hits]
     assert not (PASSAGES[0][1] in once and PASSAGES[1][1] in once)

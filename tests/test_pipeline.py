@@ -4,9 +4,9 @@ from core.config import Settings
 from core.errors import ConfigError
 from core.types import Message
 from tests.fake_backends import ScriptedGenerator
-from tutor.extractive import ExtractiveGenerator
+from tutor.backends.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor
-from tutor.refusal import is_chinese
+from tutor.answer.refusal import is_chinese
 
 
 def make(settings, built_index, embedder, script="LoRA freezes the pretrained weights [1]."):
@@ -100,7 +100,7 @@ def test_an_answer_that_says_nothing_is_replaced_by_the_sources_own_words(settin
     ("The sources do not cover it, but LoRA freezes weights [1].", True, False),
 ])
 def test_declined(text, cited, expected):
-    from tutor.refusal import declined
+    from tutor.answer.refusal import declined
 
     assert declined(text, cited) is expected
 

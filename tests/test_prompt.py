@@ -7,8 +7,8 @@ import pytest
 from core.errors import ConfigError
 from core.language import estimate_tokens, question_language
 from core.types import Chunk, Hit, Message, Turn
-from tutor.grammar import citation_grammar
-from tutor.prompt import SYSTEM_PROMPT, build_messages, fit_budget, render_messages
+from tutor.backends.grammar import citation_grammar
+from tutor.backends.prompt import SYSTEM_PROMPT, build_messages, fit_budget, render_messages
 
 
 def hit(n: int, text: str, title: str = "LoRA paper", heading: str = "LoRA paper > Method") -> Hit:
@@ -137,7 +137,7 @@ def test_citation_grammar_allows_only_listed_numbers():
 
 def test_chinese_answers_get_shorter_sentences_in_the_grammar(built_index):
     from core.types import Hit, Turn
-    from tutor.generate import _cite_by_grammar
+    from tutor.backends.generate import _cite_by_grammar
 
     hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate(built_index.chunks))
     zh = _cite_by_grammar(Turn("LoRA 为什么能省显存？", hits))["extra_body"]["grammar"]
@@ -147,7 +147,7 @@ def test_chinese_answers_get_shorter_sentences_in_the_grammar(built_index):
 
 
 def test_sentences_cut_by_the_length_cap_end_at_their_last_clause():
-    from tutor.generate import close_cut_sentences, sentence_cap
+    from tutor.backends.generate import close_cut_sentences, sentence_cap
 
     cap = sentence_cap("LSTM 怎么解决长期依赖？")
     head = "甲" * 60 + "，它允许 LSTM 在保持信息的同时，灵活"
@@ -161,7 +161,7 @@ def test_sentences_cut_by_the_length_cap_end_at_their_last_clause():
 
 
 def test_tidy_applies_only_under_the_citation_grammar(settings):
-    from tutor.generate import ChatGenerator, make_generator
+    from tutor.backends.generate import ChatGenerator, make_generator
 
     cut = "甲" * 60 + "，" + "乙" * 39 + "[1]。"
     turn = Turn("LSTM 怎么解决长期依赖？", HITS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from tutor.cli import _print_answer
-from tutor.extractive import ExtractiveGenerator
+from tutor.backends.extractive import ExtractiveGenerator
 from tutor.pipeline import Tutor
 from tutor.repl import converse
 

@@ -10,7 +10,7 @@ from core.types import Chunk, Document, Hit
 from index.bm25 import tokenize
 from index.rerank import CrossEncoderReranker, make_reranker, passage_text, rank_by
 from tests.conftest import DOCS, make_chunks
-from tutor.retrieve import Retriever
+from tutor.retrieval.retrieve import Retriever
 
 slow = pytest.mark.slow
 LORA, ATTENTION, DIFFUSION = (d.url for d in DOCS)
@@ -57,8 +57,8 @@ def tiny_cross_encoder(tmp_path_factory) -> str:
     three documents apart, so the contract's relevance check has a real model to run on."""
     import random
 
-    from tutor.mine_pairs import Example
-    from tutor.train_reranker import base_model_path, fit
+    from tutor.retrieval.mine_pairs import Example
+    from tutor.retrieval.train_reranker import base_model_path, fit
 
     chunks = make_chunks()
     examples = []
@@ -257,7 +257,7 @@ def miner_index(settings, embedder):
 
 
 def test_pair_miner_takes_the_query_out_and_negatives_from_other_documents(miner_index, embedder):
-    from tutor.mine_pairs import mine_examples
+    from tutor.retrieval.mine_pairs import mine_examples
 
     examples = mine_examples(miner_index, [embedder], max_queries=100, negatives=2, seed=1)
     chunks = miner_index.chunks
@@ -278,7 +278,7 @@ def test_pair_miner_takes_the_query_out_and_negatives_from_other_documents(miner
 
 
 def test_pair_miner_never_uses_an_excluded_question(miner_index, embedder):
-    from tutor.mine_pairs import mine_examples
+    from tutor.retrieval.mine_pairs import mine_examples
 
     everything = mine_examples(miner_index, [embedder], max_queries=100, negatives=1, seed=1)
     banned = everything[0].query
@@ -290,20 +290,23 @@ def test_pair_miner_never_uses_an_excluded_question(miner_index, embedder):
 def test_the_cli_never_trains_on_the_eval_cases(settings, monkeypatch):
     from evals.cases import load_cases
     from tutor import cli
-    import tutor.train_reranker as trainer
+    import tutor.retrieval.train_reranker as trainer
 
-    seen = {}
+    seen, index, embedders = {}, object(), [object()]
+    monkeypatch.setattr("tutor.pipeline.Tutor.index", property(lambda self: index))
+    monkeypatch.setattr("tutor.pipeline.Tutor.embedders", property(lambda self: embedders))
     monkeypatch.setattr(trainer, "train_reranker", lambda s, **kw: seen.update(kw) or {
         "queries": 1, "pairs": 3, "steps": 1, "training_seconds": 1.0})
     assert cli.main(["train-reranker", "--steps", "1", "--quiet"]) == 0
     assert sorted(seen["excluded"]) == sorted(c.question for c in load_cases()) and len(seen["excluded"]) > 200
+    assert seen["index"] is index and seen["embedders"] is embedders  # mined from the tutor's own index
 
 
 @slow
 def test_train_reranker_end_to_end_writes_model_and_provenance(settings, miner_index, embedder):
     import json
 
-    from tutor.train_reranker import train_reranker
+    from tutor.retrieval.train_reranker import train_reranker
 
     from evals.cases import load_cases
 

@@ -84,14 +84,14 @@ def test_ask_cites_only_the_chosen_part_or_source(run):
 def test_train_reranker_flags_reach_the_trainer(run, monkeypatch):
     seen = {}
 
-    from tutor.train_reranker import train_reranker
+    from tutor.retrieval.train_reranker import train_reranker
 
     def fake_train(settings, **kwargs):
         inspect.signature(train_reranker).bind(settings, **kwargs)  # what the CLI passes, the trainer takes
         seen.update(kwargs)
         return {"queries": 10, "pairs": 40, "steps": 5, "training_seconds": 1.0}
 
-    monkeypatch.setattr("tutor.train_reranker.train_reranker", fake_train)
+    monkeypatch.setattr("tutor.retrieval.train_reranker.train_reranker", fake_train)
     code, out = run("train-reranker", "--queries", "10", "--steps", "5", "--minutes", "0.5", "--layers", "2",
                     "--threads", "1", "--quiet")
     assert code == 0 and "TUTOR_RERANKER=trained" in out and "10 queries, 40 pairs, 5 steps" in out

@@ -1,13 +1,13 @@
-"""Restating a fallback's quoted sentences in the learner's language (tutor/restate.py, tutor/checker.py)."""
+"""Restating a fallback's quoted sentences in the learner's language (tutor/answer/restate.py, tutor/answer/checker.py)."""
 
 from core.types import Chunk, Hit, Turn
 from tests.conftest import make_chunks
 from tests.fake_backends import ScriptedGenerator, TranslatingEmbedder
 from tests.test_contracts import TRANSLATION
-from tutor.generate import _cite_by_grammar
+from tutor.backends.generate import _cite_by_grammar
 from tutor.pipeline import Tutor
-from tutor.prompt import render_messages
-from tutor.restate import renumber, restate_turn, wanted
+from tutor.backends.prompt import render_messages
+from tutor.answer.restate import renumber, restate_turn, wanted
 
 BAD = "LoRA was invented on the Moon by penguins in 1850 [1]. It bakes sourdough bread every morning [2]."
 RESTATED = TRANSLATION[0].rstrip("。") + "[1]。"  # the judge below knows it for its English sentence
@@ -85,7 +85,7 @@ def test_no_restating_when_it_is_off_or_the_question_is_english(settings, built_
 
 
 def test_the_fallback_picks_sentences_for_a_chinese_question_by_the_english_names_of_its_terms():
-    from tutor.extractive import ExtractiveGenerator
+    from tutor.backends.extractive import ExtractiveGenerator
 
     chunks = make_chunks()
     formula = _hit(3, r"The loss is \frac{1}{N} \sum_i (x_i - \hat{x}_i)^2 over the whole diffusion model batch.")
@@ -104,7 +104,7 @@ def test_an_answer_the_check_passes_is_kept_as_written(settings, built_index, em
 
 
 def test_the_fallback_quotes_whole_prose_sentences_not_fragments_code_or_captions():
-    from tutor.extractive import ExtractiveGenerator
+    from tutor.backends.extractive import ExtractiveGenerator
 
     text = ("the best Q values, but which action leads to this maximal Q does not matter in Q-learning. "
             "l = super(Seq2Seq, self).loss(Y_hat, Y, averaged=False) computes the Q-learning loss. "

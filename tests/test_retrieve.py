@@ -1,6 +1,6 @@
 import pytest
 
-from tutor.retrieve import Retriever, fuse, keyword_coverage
+from tutor.retrieval.retrieve import Retriever, fuse, keyword_coverage
 
 
 def test_fuse_hand_computed():

@@ -4,7 +4,7 @@ import pytest
 
 from core.config import CHOICES
 from core.types import Message
-from tutor.rewrite import STRATEGIES, is_follow_up, search_query, subject
+from tutor.retrieval.rewrite import STRATEGIES, is_follow_up, search_query, subject
 
 
 def chat(*questions):

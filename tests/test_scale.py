@@ -20,7 +20,7 @@ def test_auto_switches_to_ivf_for_a_large_corpus(settings, embedder, monkeypatch
 
     from index import build
     from index.search import Index
-    from tutor.retrieve import Retriever
+    from tutor.retrieval.retrieve import Retriever
 
     monkeypatch.setattr(build, "IVF_FROM", 3)  # the 3-document corpus counts as "large"
     manifest, _ = build.build_index(settings.index_dir, DOCS, make_chunks(), embedder)

@@ -221,7 +221,8 @@ def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
     from tqdm import tqdm
 
     from evals.cases import load_cases
-    from tutor.train_reranker import train_reranker
+    from tutor.pipeline import Tutor
+    from tutor.retrieval.train_reranker import train_reranker
 
     bar = tqdm(total=args.steps, desc="training the reranker", unit="step", disable=args.quiet)
 
@@ -231,7 +232,8 @@ def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
         bar.set_postfix(loss=f"{loss:.3f}")
 
     excluded = [c.question for c in load_cases()]  # never trained on: the eval would score what it learned
-    record = train_reranker(settings, excluded=excluded, queries=args.queries, max_steps=args.steps,
+    tutor = Tutor(settings)
+    record = train_reranker(settings, excluded=excluded, index=tutor.index, embedders=tutor.embedders, queries=args.queries, max_steps=args.steps,
                             max_seconds=args.minutes * 60, layers=args.layers, threads=args.threads, progress=progress)
     bar.close()
     print(f"reranker saved in {settings.home}/reranker: {record['queries']} queries, {record['pairs']} pairs, "

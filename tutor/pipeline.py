@@ -17,21 +17,21 @@ from core.config import Settings
 from core.errors import ConfigError, TutorError
 from core.language import zh_or_en
 from core.types import Answer, Message, Retrieval, Step, Turn
-from tutor.author_turn import authored_answer
-from tutor.cite import SupportScorer
-from tutor.compress import compress
-from tutor.evidence import PASSAGES, EvidenceSelector
-from tutor.evidence_turn import english_terms, evidence_answer
-from tutor.model_queue import ModelQueue
-from tutor.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
-from tutor.outline import load_outline
-from tutor.prompt import LEVELS
-from tutor.quiz_turn import quiz_turn
-from tutor.refusal import covers, names, refusal_text, unanswered_text
-from tutor.replies import reply
-from tutor.retrieve import Retriever
-from tutor.rewrite import search_query
-from tutor.translate import QuestionTranslator
+from tutor.answer.author_turn import authored_answer
+from tutor.citations.cite import SupportScorer
+from tutor.answer.compress import compress
+from tutor.quotes.evidence import PASSAGES, EvidenceSelector
+from tutor.answer.evidence_turn import english_terms, evidence_answer
+from tutor.backends.model_queue import ModelQueue
+from tutor.teach.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
+from tutor.teach.outline import load_outline
+from tutor.backends.prompt import LEVELS
+from tutor.teach.quiz_turn import quiz_turn
+from tutor.answer.refusal import covers, names, refusal_text, unanswered_text
+from tutor.answer.replies import reply
+from tutor.retrieval.retrieve import Retriever
+from tutor.retrieval.rewrite import search_query
+from tutor.retrieval.translate import QuestionTranslator
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Tutor:
     def generator(self):
         with self._lock:
             if self._generator is None:
-                from tutor.generate import make_generator
+                from tutor.backends.generate import make_generator
 
                 self._generator = make_generator(self.settings)
             return self._generator
@@ -182,7 +182,7 @@ class Tutor:
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
                  part: str | None = None) -> Retrieval:
-        """Retrieve passages for a question; a follow-up borrows its subject from the chat (`tutor.rewrite`).
+        """Retrieve passages for a question; a follow-up borrows its subject from the chat (`tutor.retrieval.rewrite`).
 
         Args:
             part: keep only passages from this handbook part (as in `Tutor.parts()`).
@@ -202,11 +202,11 @@ class Tutor:
         return [p for p in order if p in present] + sorted(present - set(order))
 
     def covers(self, retrieval: Retrieval, question: str = "") -> bool:
-        """Whether the best passages are relevant enough to answer `question` from (see `tutor.refusal.covers`)."""
+        """Whether the best passages are relevant enough to answer `question` from (see `tutor.answer.refusal.covers`)."""
         return covers(retrieval, self.unknown_terms(question) if question else [], self.settings)
 
     def unknown_terms(self, question: str) -> list[str]:
-        """The names in the question that no indexed text contains (see `tutor.refusal.names`)."""
+        """The names in the question that no indexed text contains (see `tutor.answer.refusal.names`)."""
         return [t for t in names(question) if t not in self.index.bm25]
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",

@@ -148,7 +148,7 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                             "minutes; answers keep using the old index until the new one is ready.")
 
         # Learners are answered side by side: sources and evidence at once, and only the model's part waits,
-        # in the tutor's own queue (tutor/model_queue.py), which tells each learner where they stand.
+        # in the tutor's own queue (tutor/backends/model_queue.py), which tells each learner where they stand.
         question.submit(
             partial(_respond, holder), [question, chat, exchanges, mode, level, part],
             [chat, sources, exchanges, question, answer_text], api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,

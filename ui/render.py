@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from core.markers import MARKER, marker_numbers
 from core.types import Answer, Citation, Hit
-from tutor.fragment import fragment_link, strip_markup
-from tutor.outline import english_place
+from tutor.citations.fragment import fragment_link, strip_markup
+from tutor.teach.outline import english_place
 
 if TYPE_CHECKING:
     from ui.session import Exchange

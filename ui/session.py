@@ -170,7 +170,7 @@ def rate(store: FeedbackStore, exchanges: Sequence[Exchange], rated: Mapping, in
 
 def part_names(tutor: Any) -> list[tuple[str, str]]:
     """(label, part) choices to filter by, labelled in English; none when the index cannot be read (the chat says why)."""
-    from tutor.outline import english_place
+    from tutor.teach.outline import english_place
 
     try:
         return [(english_place(p), p) for p in tutor.parts()]

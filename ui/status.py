@@ -172,7 +172,7 @@ def _embedder(role: str, name: str) -> dict[str, str]:
 
 
 def _llm_installed(name: str) -> str:
-    from tutor.models import KNOWN_MODELS, part_paths
+    from tutor.backends.models import KNOWN_MODELS, part_paths
 
     try:
         part_paths(KNOWN_MODELS[name])

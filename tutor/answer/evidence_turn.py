@@ -1,0 +1,154 @@
+"""One evidence-first answer: the sources' sentences at once, then their renderings and the model's explanation.
+
+The stages are tutor/quotes/evidence.py (which sentences), tutor/answer/render_check.py (is a rendering
+faithful) and tutor/answer/explain.py (the prompts and the text); this module runs them against a
+`Tutor`'s selector, generator and judge, streaming as it goes:
+
+1. the evidence block, as soon as the sentences are picked (no model involved);
+2. for a Chinese question on English sources, each sentence's Chinese rendering, checked 1:1;
+3. the model's explanation of the evidence, checked like any cited text. What fails a
+   check is left out silently: the evidence stands on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from contextlib import nullcontext
+from typing import Iterator, Sequence
+
+from core.markers import parse_markers, strip_markers
+from tutor.citations.cite import SupportScorer, check, sentence_spans
+from tutor.quotes.evidence import needs_rendering
+from tutor.answer.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
+                           render_turn, renumber)
+from core.language import question_language, zh_or_en
+from core.types import Answer, Citation, Evidence, Hit, Step
+from tutor.backends.model_queue import QueueFull, busy_text, waiting_text
+from tutor.citations.quotable import clean
+from tutor.answer.refusal import unanswered_text
+from tutor.answer.render_check import check_rendering, similarities
+from tutor.answer.replies import reply
+
+log = logging.getLogger(__name__)
+
+
+def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, started: float,
+                    prefix: str = "") -> Iterator[Step]:
+    """The token and answer steps of an evidence-first answer (the sources step is the caller's).
+
+    The model's explanation comes only with `settings.explain`; renderings whenever a model can make them.
+    """
+    hits = tuple(retrieval.hits)
+    topic = retrieval.query or question
+    selection = tutor.selector.select(topic, hits, english_terms(topic, retrieval.english))
+    if not selection.answers:
+        yield from reply(question, prefix + unanswered_text(topic, hits), (), hits, mode, started,
+                         model="evidence", refused=True)
+        return
+    lang = zh_or_en(topic)
+    evidence = selection.sentences
+    yield Step("token", text=prefix + evidence_block(evidence, lang))
+    evidence_ms = (time.perf_counter() - started) * 1000
+    generator = tutor.generator
+    explanation, more, ttft, busy = "", [], 0.0, ""
+    renders = generator.can_translate and needs_rendering(topic, evidence)  # without a model the quotes stand alone
+    explains = generator.can_translate and tutor.settings.explain
+    ticket = None
+    if renders or explains:  # the only part of a turn that waits for the model, in line with other learners'
+        try:
+            ticket = tutor.queue.ticket()
+        except QueueFull:
+            busy = busy_text(tutor.queue.waiting, lang)
+    with ticket or nullcontext():
+        for place in ticket.wait() if ticket else ():
+            yield Step("status", text=waiting_text(place, lang))
+        if ticket and renders:
+            rendered = list(evidence)
+            for i, e in render(generator, tutor.judge, topic, evidence):
+                # Shown as it passes; the final answer puts each rendering under its quote.
+                yield Step("token", text=f"\n  - [{e.n}] {RENDERING_LABEL}{e.rendering}")
+                rendered[i] = e
+            evidence = tuple(rendered)
+        if ticket and explains:
+            yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
+            turn, numbers = evidence_turn(topic, hits, evidence, level)
+            parts: list[str] = []
+            for delta in generator.stream(turn):
+                ttft = ttft or (time.perf_counter() - started) * 1000
+                parts.append(delta)
+                yield Step("token", text=delta)
+            explanation, more = checked_explanation(tutor, turn, "".join(parts), numbers, hits, evidence)
+    text = prefix + compose(evidence, explanation, lang) + (f"\n\n{busy}" if busy else "")
+    total = (time.perf_counter() - started) * 1000
+    yield Step("answer", answer=Answer(question, text, tuple(merge_citations(evidence_citations(evidence), more)), hits,
+                                       mode=mode, ttft_ms=ttft or total, total_ms=total, model=generator.model_id,
+                                       checked="evidence", evidence=tuple(evidence), evidence_ms=evidence_ms))
+
+
+MAX_RENDERED = 4  # each rendering costs the model about two seconds on 2 cores
+
+
+def english_terms(question: str, english: str) -> str:
+    """The question's English side for scoring sentences: the model's translation and the glossary's names
+    (the 1.5B model renders 投机解码 as "arbitrage decoding"; the glossary knows it is speculative decoding)."""
+    from index.glossary import expand
+
+    return " ".join(x for x in (english, expand(question)) if x)
+
+
+def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> Iterator[tuple[int, Evidence]]:
+    """Each evidence sentence's rendering in the question's language, as it is made: (index, the evidence
+    with its rendering set if it passed the check). Sentences already in that language are skipped."""
+    language = question_language(question) or "zh"
+    for i, e in enumerate(evidence[:MAX_RENDERED]):
+        source = clean(e.sentence)
+        if question_language(source) == language:
+            continue
+        text = ""
+        for delta in generator.stream(render_turn(e)):
+            text += delta
+            if "\n" in text.strip() or len(text) > 3 * len(source):
+                break  # one line is the rendering; more is the model running on
+        rendering = text.strip().split("\n", 1)[0].strip()
+        if not rendering:
+            continue
+        verdict = check_rendering(source, rendering, similarities(judge, [source], [rendering])[0], language)
+        if not verdict.ok:
+            log.info("rendering of [%d] not shown (%s): %r", e.n, verdict.reason, rendering)
+            continue
+        yield i, dataclasses.replace(e, rendering=rendering)
+
+
+def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Sequence[Hit],
+                        evidence: Sequence[Evidence]) -> tuple[str, list[Citation]]:
+    """The explanation's sentences that the evidence supports, renumbered to the answer's passages."""
+    text = tutor.generator.tidy(turn, text)
+    settings = tutor.settings
+    checked = check(text, list(turn.hits), SupportScorer(tutor.judge), settings.support_threshold,
+                    drop_unsupported=True)
+    said = [clean(e.sentence) for e in evidence]
+    allowed = allowed_text(turn.question, evidence)
+    # A sentence stays if it adds no claim of its own and does not just say an evidence sentence again.
+    kept = [checked.text[a:b] for a, b in sentence_spans(checked.text)
+            if restates(strip_markers(checked.text[a:b]), allowed)
+            and not any(_copies(checked.text[a:b], s) for s in said)]
+    body = " ".join(kept) if question_language(turn.question) != "zh" else "".join(kept)
+    if not kept or not parse_markers(body):
+        return "", []  # nothing left to add: the evidence alone reads better
+    cited = set(parse_markers(body))
+    checked = dataclasses.replace(checked, citations=[c for c in checked.citations if c.n in cited])
+    citations = []
+    for c in checked.citations:
+        n = numbers[c.n - 1]
+        citations.append(dataclasses.replace(c, n=n, chunk_id=hits[n - 1].chunk.id))
+    return renumber(body, numbers), citations
+
+
+def _copies(explanation: str, sentence: str) -> bool:
+    """Whether the explanation says an evidence sentence again, nearly word for word."""
+    from index.bm25 import tokenize
+
+    mine, theirs = set(tokenize(strip_markers(explanation))), set(tokenize(sentence))
+    return len(theirs) >= 6 and len(mine & theirs) >= 0.8 * len(theirs) and len(mine - theirs) <= 3

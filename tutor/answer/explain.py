@@ -1,0 +1,151 @@
+"""The model as explainer: it reads only the evidence sentences and says what they mean.
+
+With the packaged 1.5B model an answer is built in three parts: the evidence
+(verbatim source sentences, tutor/quotes/evidence.py), for a Chinese question on
+English sources each sentence's checked Chinese rendering (tutor/answer/render_check.py),
+and a short explanation the model writes from the evidence alone, checked like
+any cited text. What fails a check is left out without comment: the evidence
+stands on its own. Everything here is pure: the calls to the model are the
+pipeline's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from typing import Sequence
+
+from core.markers import MARKER, marker_numbers
+from core.types import Citation, Evidence, Hit, Turn
+from tutor.citations.fragment import fragment_link
+from tutor.citations.quotable import clean
+
+
+HEADINGS = {
+    "en": ("**From the sources**", "**What it means**"),
+    "zh": ("**来源原文**", "**讲解**"),
+    # Read by hand, about half of the 1.5B model's renderings that pass the check are faithful: they are
+    # labelled as the machine's reference translation, and the English quote is what the source says.
+    "zh-rendered": ("**来源原文（附机器参考译文，以英文原文为准）**", "**讲解**"),
+}
+RENDERING_LABEL = "机器译文："
+
+
+def evidence_turn(question: str, hits: Sequence[Hit], evidence: Sequence[Evidence], level: str) -> tuple[Turn, list[int]]:
+    """The model's turn: each passage that holds evidence, cut to its evidence sentences, numbered 1..m.
+
+    Returns the turn and, per prompt number, the passage number in `hits` it stands for.
+    """
+    numbers = list(dict.fromkeys(e.n for e in evidence))
+    reduced = []
+    for n in numbers:
+        hit = hits[n - 1]
+        mine = sorted((e for e in evidence if e.n == n), key=lambda e: e.start)
+        text = "\n".join(e.sentence for e in mine)
+        reduced.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)))
+    return Turn(question, tuple(reduced), mode="evidence", level=level), numbers
+
+
+def render_turn(evidence: Evidence) -> Turn:
+    """The model's turn for rendering one evidence sentence (one at a time: given four, the 1.5B model
+    rendered one of them in a run-on sentence and dropped the rest)."""
+    return Turn(clean(evidence.sentence), (), mode="render")
+
+
+def renumber(text: str, numbers: Sequence[int]) -> str:
+    """Markers of prompt numbering `[k]` back to passage numbering `[numbers[k-1]]`."""
+    def back(match: re.Match[str]) -> str:
+        mapped = [numbers[k - 1] for k in marker_numbers(match.group(1)) if 1 <= k <= len(numbers)]
+        return f"[{', '.join(map(str, mapped))}]" if mapped else ""
+    return MARKER.sub(back, text)
+
+
+def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:
+    """The evidence as the learner reads it: a heading, then each sentence quoted with its marker and rendering."""
+    rendered = any(e.rendering for e in evidence)
+    heading = HEADINGS["zh-rendered" if rendered else lang][0]
+    lines = [heading]
+    for e in evidence:
+        lines.append(f"- “{clean(e.sentence)}” [{e.n}]")
+        if e.rendering:
+            lines.append(f"  - {RENDERING_LABEL}{e.rendering}")  # a nested item, so the chat shows it under its quote
+    return "\n".join(lines)
+
+
+def compose(evidence: Sequence[Evidence], explanation: str, lang: str) -> str:
+    """The whole answer: the evidence block, then the checked explanation when any of it passed."""
+    block = evidence_block(evidence, lang)
+    if not explanation.strip():
+        return block
+    return f"{block}\n\n{HEADINGS[lang][1]}\n{explanation.strip()}"
+
+
+# Words an explanation adds without adding a claim: connectives and the verbs of explaining.
+_GLUE = frozenset(
+    "mean means meaning use used uses using help helps allow allows allowed make makes made way ways thus so also "
+    "therefore because since instead rather more less most only just simply basic basically other each both "
+    "such example words word idea ideas work works called call like same different able need needs one two "
+    "意味着 通过 使得 使 可以 能够 因此 所以 也就是说 就是 即 用于 用来 这样 这种 这些 那么 而 并 并且 但 但是 "
+    "一种 一个 来 会 让 能 对 从 把 被 将 更 最 不 没有 需要 进行 实现 作用 方法 方式 简单 来说 换句话说 例如 比如".split())
+MAX_NOVEL_SHARE = 0.34  # of an explanation sentence's content words, at most this share may be new
+MAX_NOVEL = 3
+
+
+def novel_words(sentence: str, allowed: str) -> list[str]:
+    """The content words of `sentence` that `allowed` (the evidence, its renderings, the question) does not hold."""
+    from index.bm25 import tokenize
+
+    known = set(tokenize(allowed)) | _glue()
+    return [t for t in dict.fromkeys(tokenize(sentence)) if t not in known and not t.isdigit()]
+
+
+@functools.cache
+def _glue() -> frozenset[str]:
+    from index.bm25 import tokenize
+
+    return frozenset(t for w in _GLUE for t in tokenize(w))
+
+
+def restates(sentence: str, allowed: str) -> bool:
+    """Whether an explanation sentence says only what `allowed` says: its numbers all there, few new words.
+
+    An embedding check passed "PagedAttention ... only uses memory for the last block, the most recent
+    information" against a sentence that says waste happens only in the last block: same topic, new claim.
+    Counting the words a sentence brings in catches that kind of addition.
+    """
+    from index.bm25 import tokenize
+
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", sentence)
+    if any(n not in allowed for n in numbers):
+        return False
+    content = [t for t in dict.fromkeys(tokenize(sentence)) if t not in _glue()]
+    novel = novel_words(sentence, allowed)
+    return bool(content) and len(novel) <= MAX_NOVEL and len(novel) <= MAX_NOVEL_SHARE * len(content)
+
+
+def allowed_text(question: str, evidence: Sequence[Evidence]) -> str:
+    """What an explanation may draw its words from: the question, the evidence, its renderings and the
+    glossary's Chinese names for the evidence's terms."""
+    from index.glossary import chinese_names
+
+    said = " ".join(e.sentence + " " + e.rendering for e in evidence)
+    names = " ".join(zh for _, zh in chinese_names(said, question, limit=50))
+    return f"{question} {said} {names}"
+
+
+def evidence_citations(evidence: Sequence[Evidence]) -> list[Citation]:
+    """One citation per passage the evidence quotes (its first sentence as the quote)."""
+    out: dict[int, Citation] = {}
+    for e in evidence:
+        if e.n not in out:
+            out[e.n] = Citation(n=e.n, chunk_id=e.chunk_id, url=e.url, title=e.title, quote=e.sentence,
+                                supported=True, link=fragment_link(e.url, e.sentence))
+    return [out[n] for n in sorted(out)]
+
+
+def merge_citations(first: Sequence[Citation], more: Sequence[Citation]) -> list[Citation]:
+    """Citations by marker number, the evidence's own first (its quote is the sentence shown)."""
+    out = {c.n: c for c in more}
+    out.update({c.n: c for c in first})
+    return [out[n] for n in sorted(out)]

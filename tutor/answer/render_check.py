@@ -1,0 +1,96 @@
+"""Checking a rendering: one quoted sentence said in the learner's language, held 1:1 against it.
+
+A free paraphrase can only be scored for topic; a rendering of ONE sentence can
+be held to much more: it must be in the learner's script, carry exactly the
+source's numbers, use no Latin-script word the source does not (an invented
+`generate_json` fails), keep a length a translation has, and stay close to the
+source in the multilingual embedding space. A rendering that fails any of these
+is not shown; the quote stands alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR, question_language
+from core.markers import parse_markers, strip_markers
+from tutor.citations.cite import sentence_spans
+
+MIN_SIMILARITY = 0.6
+# Han characters per English word in a faithful translation: ~1.5-2.2 measured on the renderings read;
+# far below is a summary, far above is the model adding its own words.
+MIN_CHARS_PER_WORD, MAX_CHARS_PER_WORD = 0.7, 3.6
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
+# Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
+_PLAIN_ENGLISH = ENGLISH_FUNCTION_WORDS | frozenset(
+    "after all because before being between each had he most over she such than they two under while".split())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a rendering may be shown, and if not the first reason it failed."""
+
+    ok: bool
+    reason: str = ""
+    similarity: float = 0.0
+
+
+def split_renderings(text: str, count: int) -> dict[int, str]:
+    """The model's rendering text cut into one rendering per source number (1-based), markers off."""
+    out: dict[int, str] = {}
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        numbers = [n for n in parse_markers(sentence) if 1 <= n <= count]
+        if len(numbers) != 1:
+            continue  # a sentence that cites two sources is not a 1:1 rendering of either
+        body = strip_markers(sentence).strip()
+        n = numbers[0]
+        out[n] = (out[n] + body) if n in out else body
+    return out
+
+
+def check_rendering(source: str, rendering: str, similarity: float, language: str = "zh") -> Verdict:
+    """Hold a rendering to its source sentence (see the module docstring).
+
+    Args:
+        source: the quoted sentence, verbatim.
+        rendering: the model's rendering of it, markers removed.
+        similarity: their cosine under the multilingual judge.
+        language: the script the rendering must be in.
+    """
+    rendering = rendering.strip()
+    if not rendering or question_language(rendering) != language:
+        return Verdict(False, "not in the learner's language", similarity)
+    if sorted(_NUMBER.findall(source)) != sorted(_NUMBER.findall(rendering)):
+        return Verdict(False, "numbers differ", similarity)
+    from index.bm25 import tokenize
+
+    known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
+    latin = _LATIN_WORD.findall(rendering)
+    invented = [w for w in latin if not set(tokenize(w)) <= known]  # "RNN" for the source's "RNNs" is fine
+    if invented:
+        return Verdict(False, f"words the source does not use: {', '.join(invented[:3])}", similarity)
+    untranslated = [w for w in latin if w.lower() in _PLAIN_ENGLISH and (len(w) > 1 or w == "a")]  # "A": a name  # "One流行的LSTM变种": left half in English
+    if untranslated:
+        return Verdict(False, f"left untranslated: {', '.join(untranslated[:3])}", similarity)
+    words = max(len(_WORD.findall(source)), 1)
+    ratio = len(HAN_CHAR.findall(rendering)) / words
+    if not MIN_CHARS_PER_WORD <= ratio <= MAX_CHARS_PER_WORD:
+        return Verdict(False, f"length unlike a translation ({ratio:.1f} characters a word)", similarity)
+    if similarity < MIN_SIMILARITY:
+        return Verdict(False, f"too far from the source ({similarity:.2f})", similarity)
+    return Verdict(True, "", similarity)
+
+
+def similarities(judge, sources: Sequence[str], renderings: Sequence[str]) -> list[float]:
+    """Cosine of each rendering with its source under the multilingual judge."""
+    if not sources:
+        return []
+    a = judge.embed_documents(list(sources))
+    b = judge.embed_documents(list(renderings))
+    return [float(x) for x in (a * b).sum(axis=1)]

@@ -1,0 +1,265 @@
+"""What of a passage the tutor may quote: whole prose sentences, lists, and what a sentence takes along.
+
+A sentence quoted alone must read as a claim: no headings, table rows, code,
+captions, link lists, formulas, or fragments a chunk boundary cut. A lead-in
+("The course is divided into three parts:") is quoted with the list or the
+labelled parts it announces, and a sentence with the next one when that one
+goes on from it ("It ...", "This is why ..."). `clean` is how a quote is shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.language import HAN, HAN_CHAR
+from tutor.citations.cite import sentence_spans
+
+MIN_CHARS, MAX_CHARS = 40, 420  # shorter says too little alone; longer is a paragraph the splitter missed
+MIN_CJK_CHARS = 12
+
+_MARKUP = re.compile(r"^\s*(#+|[-*]|\d+\.|>|\|)\s*")
+# A sentence that starts with one of these in lower case begins mid-sentence: the chunk boundary or
+# a figure, formula or heading the extractor took out cut it ("the best Q values, but ..."). Not "where":
+# "where beta is the temperature of the DPO loss" follows a removed formula and says what it means.
+_FRAGMENT = re.compile(r"^(?:the|a|an|and|or|but|with|when|while|which|that|of|to|in|for|as|by|on|"
+                       r"at|from|is|are|was|were|so|then|if|because|than|into|its|their|this|these|it|they|we|"
+                       r"should|can|could|would|will|may|might|must|be|been|has|have|had|do|does|did|not|also|"
+                       r"such|each|both|after|before|since|until|over|using|based|although|though|whereas|yet|nor|"
+                       r"proposed|introduced|showed|shows|found|demonstrated|suggested|argued|described|called)\b"
+                       # ... or any plain lower-case word ("combines iterative CoT prompting with ...", "occur often
+                       # because ..."); names written in lower case carry a digit, a capital or a hyphen (word2vec,
+                       # vLLM, t-SNE) and stay.
+                       # (not in Chinese prose: "token 是……" starts with a term)
+                       rf"|^(?!where\b)(?![^\n]*[{HAN}])[a-z]+\b(?![\-\d_.(])")
+# Code and figure captions read as nonsense when quoted alone: "enc_outputs = self.encoder(src)",
+# "return d2l.reduce_sum(l * mask)", d2l's "[**mask irrelevant entries**]" markup, "(Image source: ...)",
+# d2l's ":numref:`fig_vit`" left as "fig_vit", "Let's begin with ..." (a code walk-through's lead-in).
+_NOT_PROSE = re.compile(r"^\s*[\w.\[\]]+\s*=[^=]|\w\([^)]*\)\.\w|\b[a-z_]\w*\.[a-z_]\w*\(|\[\*\*|\breturn\s+\w+[.(]"
+                        r"|\(Image source|\bfig_\w|:numref:|:label:|`[^`]*\([^)`]|^\s*(?:Let's|Let us|Now,? let's)\b"
+                        r"|https?://|\]\(|^\s*!\[|^\s*\[[^\]]+\]\s*$")
+# A caption whose figure the extractor took out reads as a sentence ("The backup diagrams for Q-learning
+# and SARSA."): it is a paragraph of its own with a credit after it.
+_CREDIT_NEXT = re.compile(r"\s*\((?:Image|Figure)? ?(?:source|credit)", re.IGNORECASE)
+# A sentence that leans on the one before it ("This is why ...", "它的作用是……") is shown with it.
+_LEANS_BACK = re.compile(r"^(?:This|These|That|Those|It|They|Such|Thus|Therefore|Hence|However|Instead|"
+                         r"In this way|In other words|As a result|As such|Here|The resulting|The result)\b|^(?:这|它|因此|所以|但是|然而|于是|其中)"
+                         # "To address this, ...", "For this reason, ...", "In such cases, ..." (not "In this post, ...")
+                         r"|^(?:[A-Z]\w*|[a-z]\w*)(?:[ ,]+\w+){0,2}[ ,]+(?:this|these|such)\b(?:,|\s+(?!(?:post|article|blog|"
+                         r"book|chapter|section|tutorial|course|paper|video|series|guide|notes?|page|document|handbook|lecture|"
+                         r"episode|survey|work|repo|repository|site|website)\b)\w+)")
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+# A figure's caption left as a paragraph of its own: "Computing the input gate, ... in an LSTM model."
+_GERUND_CAPTION = re.compile(r"^[A-Z][a-z]+ing\b[^\n]{0,160}$")
+# A line of a reading list: "LoRA insights by Sebastian Raschka: Practical insights about ...".
+_RESOURCE = re.compile(r"^[^:\n]{2,80}\bby [A-Z][\w.-]+(?: [A-Z][\w.-]+)*\s*:"
+                       r"|\((?:blog post|video|paper|course|book|lecture|notes?|slides|thread|tweet|website|docs?|code)\b"
+                       r"[^)]*\)\W*$", re.IGNORECASE)
+# A reading-list line: "LangChain - Q&A with RAG: Step-by-step tutorial", "Multi Head Attention in Transformers with Code!".
+_LIST_TITLE = re.compile(r"^[^:\n]{2,60}\s[-–—]\s[^:\n]{2,60}:|^(?:[A-Z0-9][\w'’-]*\s+(?:(?:a|an|the|of|in|on|for|with|and|to|from|by|via)\s+)?){2,12}[A-Z0-9][\w'’-]*[!?]?$")
+# A bibliography entry: "“Tutorial on variational autoencoders.” arXiv:1606.05908, 2016. [13]".
+_REFERENCE = re.compile(r"arXiv[: ]\d|\bdoi:|\b(?:19|20)\d\d\)?\.?\s*(?:\[\d+\])?\s*$|^[“\"][^”\"]{10,}[”\"]\s*(?:\(|arXiv|In\b)")
+_THANKS = re.compile(r"^(?:Special thanks|Thanks to|Thank you|A (?:big )?shout[- ]out|We (?:would like to )?thank|Many thanks)\b", re.IGNORECASE)
+# A sentence ends with its full stop (a closing quote or bracket may follow): "Substep 1: Activation
+# normalization (short for "actnorm")" is a heading the extractor kept as text, not a sentence.
+_ENDS = re.compile(r"[.!?。！？；:：][”\"')）\]]*\s*(?:\[[\d,\s]+\])*$")
+_EXERCISES = re.compile(r"(?:^|> )(?:Exercises?|练习|习题)\s*$", re.IGNORECASE)
+_ACKNOWLEDGEMENTS = re.compile(r"(?:^|> )(?:Acknowledge?ments?|Thanks|致谢|References?|Bibliography|Citations?|参考文献|参考资料)\s*$",
+                               re.IGNORECASE)
+# A pointer or an exercise is not an answer: "Read more about LoRA in ...", "Do the encoder and ...?".
+_POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|More on|Try|For more|If you(?:'re| are) "
+                      r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？]\s*$")
+# A list item: "- ", "* ", "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
+_ITEM = re.compile(r"^\s*(?:(?:[-*•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
+_EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(?=[A-Za-z])|(?<=[A-Za-z])_(?!\w)")
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence leans on the one before it ("This is why ...", "它的作用是……"): it is shown with it."""
+    return bool(_LEANS_BACK.match(sentence.lstrip()))
+
+
+# A sentence that recommends a resource ("“The Illustrated Word2Vec” from Jay Alammar is great for building up
+# this intuition", "Here's also a nice video on ...", "推荐学习这篇文章") points to reading; it explains nothing.
+_RESOURCE_NOUN = re.compile(r"\b(?:video|blog|post|course|notes|lecture|tutorial|talk|playlist|book|article|thread|series|"
+                            r"guide|write-?up|survey|overview|explainer|walkthrough|resource|newsletter|podcast|textbook)s?\b"
+                            r"|视频|文章|博客|教程|课程|书|笔记|资料|资源|帖子|演讲|讲座", re.IGNORECASE)
+_PRAISE = re.compile(r"\b(?:great|nice|good|excellent|fun|helpful|useful|recommend\w*|check out|worth|classic|fantastic|"
+                     r"wonderful|solid|favou?rite|go-to|must-read|highly)\b|推荐|值得|不错|很好|相当好|非常好|强烈|出色|精彩|优秀|很棒|经典|请参阅|参见|详见|可参考", re.IGNORECASE)
+
+
+def recommends(sentence: str) -> bool:
+    """Whether a sentence recommends a resource rather than saying something about the subject."""
+    return bool(_RESOURCE_NOUN.search(sentence) and _PRAISE.search(sentence))
+
+
+def says_nothing(heading: str) -> bool:
+    """Whether a section's sentences answer nothing: a book's exercises ask, and thanks and references tell nothing."""
+    return bool(_EXERCISES.search(heading) or _ACKNOWLEDGEMENTS.search(heading))
+
+
+def prose_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of a passage's sentences that read as an answer on their own."""
+    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    out = []
+    for a, b in sentence_spans(text):
+        if any(s <= a < e for s, e in fenced):
+            continue
+        sentence = text[a:b].strip()
+        cjk = len(HAN_CHAR.findall(sentence))
+        long_enough = cjk >= MIN_CJK_CHARS if cjk > len(sentence) / 3 else len(sentence) >= MIN_CHARS
+        if (not long_enough or len(sentence) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
+                or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence)
+                or _caption(text, a, b) or sentence.count("|") >= 2 or _RESOURCE.search(_MARKUP.sub("", sentence))
+                or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and _GERUND_CAPTION.match(sentence)
+                or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)
+                or _listed(text, a) and _LIST_TITLE.match(_MARKUP.sub("", sentence).strip())
+                or _LEAD_IN.search(sentence) and (_listed(text, a) or not _list_end(text, b, a + MAX_BLOCK))):
+            # (a lead-in "... three parts:" is evidence only with the list it opens: `attach` takes it along)
+            continue
+        out.append((a, b))
+    return out
+
+
+def clean(sentence: str) -> str:
+    """A sentence as shown: one line (hard-wrapped sources keep their breaks), list, quote and emphasis marks off.
+
+    A lead-in with its list (`attach`) keeps its items apart: "... three parts: (1) ... (2) ...".
+    """
+    lines = sentence.split("\n")
+    if len(lines) > 1 and any(_ITEM.match(line) for line in lines[1:]):
+        return " ".join(_item_mark(line) + _one_line(_ITEM.sub("", line)) for line in lines if line.strip())
+    return _one_line(_MARKUP.sub("", sentence))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_EMPHASIS.sub("", text).split())
+
+
+def _item_mark(line: str) -> str:
+    number = re.match(r"\s*[【（(]?(\d+)(?:[.)]\s|[】）)、])", line)
+    if number:
+        return f"({number.group(1)}) "
+    return ("– " if line[:1].isspace() else "• ") if _ITEM.match(line) else ""
+
+
+def _mathy(sentence: str) -> bool:
+    """A formula, or a sentence mostly made of one. Inline math between \\( \\) or $ $ in a sentence of prose
+    stays readable; LaTeX outside them ("The loss is \\frac{1}{N} \\sum_i ...") is a formula the extractor flattened."""
+    if "$$" in sentence or "\\tag" in sentence or "\\begin" in sentence:
+        return True
+    inline = re.findall(r"\\\(.*?\\\)|\$[^$]+\$", sentence)
+    prose = re.sub(r"\\\(.*?\\\)|\$[^$]+\$", " ", sentence)
+    if re.search(r"\\[A-Za-z]+", prose):
+        return True
+    words = len(re.findall(r"\b[A-Za-z]{3,}\b", prose))
+    # "During training, we employed label smoothing of value $\epsilon_{ls}=0.1$." reads as prose; a formula
+    # with a word or two around it does not.
+    return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 6)
+
+
+def opens_item(text: str, a: int) -> bool:
+    """Whether the sentence at `a` is the first of a list item: nothing but the item's mark before it on its line."""
+    line = text.rfind("\n", 0, a) + 1
+    return bool(_ITEM.match(text[line:])) and not _ITEM.sub("", text[line:a]).strip(" *_")
+
+
+def _listed(text: str, a: int) -> bool:
+    """Whether the sentence at `a` opens a list item ("- ", "* ", "1. ")."""
+    line = text[text.rfind("\n", 0, a) + 1:a + 4]
+    return bool(_MARKUP.match(line)) and line.lstrip()[:1] in "-*0123456789"
+
+
+def _alone(text: str, a: int, b: int) -> bool:
+    """Whether text[a:b] is a paragraph of its own (blank line or edge on both sides)."""
+    return (a == 0 or text[max(0, a - 2):a] == "\n\n") and (b >= len(text.rstrip()) or text[b:b + 2] == "\n\n")
+
+
+def _caption(text: str, a: int, b: int) -> bool:
+    return bool(_CREDIT_NEXT.match(text, b)) and (a == 0 or text[max(0, a - 2):a].count("\n") == 2)
+
+
+def _reading_list(block: str) -> bool:
+    """A list of titles with their authors ("OWASP LLM Top 10 by HEGO Wiki: ...") points to reading; it explains nothing."""
+    items = [_ITEM.sub("", line).strip() for line in block.split("\n") if _ITEM.match(line) and not line[:1].isspace()]
+    titles = [i for i in items if _RESOURCE.search(i) or i.startswith(('"', "“"))]
+    return len(titles) * 2 >= len(items)
+
+
+def list_spans(text: str) -> list[tuple[int, int]]:
+    """The lists of a passage (2 to MAX_ITEMS items, nested ones included): the answer to "which resources
+    did the author work through?" is a list with no sentence around it. Fenced code is no list."""
+    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    out, start, end, items, at = [], -1, -1, 0, 0
+    for line in text.split("\n") + [""]:
+        if _ITEM.match(line) and not any(s <= at < e for s, e in fenced):
+            start = at if start < 0 else start
+            end, items = at + len(line.rstrip()), items + (0 if line[:1].isspace() else 1)
+        elif line.strip() or start >= 0 and at >= len(text):
+            if start >= 0 and 2 <= items <= MAX_ITEMS and end - start <= MAX_BLOCK and not _reading_list(text[start:end]):
+                out.append((start, end))
+            start, items = -1, 0
+        at += len(line) + 1
+    return out
+
+
+# A sentence that announces what follows: "The course is divided into three parts:", "There are two types
+# of hallucination: ...", "下面是一个问题清单……". Quoted without what it announces it says nothing.
+_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|seven|several|following|as follows)\b|以下|下面|如下|清单"
+                        r"|[两二三四五六七几][个种类部步点条项大]", re.IGNORECASE)
+_LEAD_IN = re.compile(r"[:：]\s*(?:\[[\d,\s]+\])*$")  # "... divided into three parts:"
+_LABELLED = re.compile(r"^[^:：\n.。!?]{2,48}[:：]\s*\S")  # "Extrinsic hallucination: The model output ..."
+# A sentence that goes on with what the one before said: "They're separate models that work in tandem."
+_GOES_ON = re.compile(r"^(?:This|These|That|Those|It|They|Thus|Therefore|Hence|In other words|As a result|That is|"
+                      r"This is why|Such)\b|^(?:这|它|因此|所以|也就是说|换句话说)")
+MAX_ITEMS, MAX_BLOCK = 8, 900  # a list longer than this is a table of contents, not an answer
+
+
+def attach(text: str, start: int, end: int, enumerating: bool = False) -> int:
+    """Where the evidence that starts with `text[start:end]` ends.
+
+    A sentence that announces a list or labelled parts takes them along (up to
+    MAX_ITEMS, MAX_BLOCK characters), and one that the next sentence of its
+    paragraph goes on from ("It ...", "This is why ...") takes that sentence.
+    When the question asks for several things (`enumerating`), any sentence
+    right before a list leads into it.
+    """
+    spans = [s for s in sentence_spans(text) if s[0] >= end]
+    sentence = text[start:end]
+    announces = bool(_ANNOUNCES.search(sentence))
+    if (announces or enumerating or _LEAD_IN.search(sentence)) and not _listed(text, start):
+        listed = _list_end(text, end, start + MAX_BLOCK)  # a list item's own label ("- **Training:** ...") is no lead-in
+        if listed:
+            return listed
+    if announces and (":" in sentence or "：" in sentence):
+        # Labelled parts in prose: "There are two types: In-context ...: ... . Extrinsic ...: ... ."
+        last = end
+        for a, b in spans[:MAX_ITEMS]:
+            if "\n\n" in text[last:a] or not _LABELLED.match(text[a:b]) or b - start > MAX_BLOCK:
+                break
+            last = b
+        if last > end:
+            return last
+    if spans and "\n\n" not in text[end:spans[0][0]] and _GOES_ON.match(text[spans[0][0]:spans[0][1]]) \
+            and spans[0][1] - start <= MAX_CHARS + 200 and spans[0] in prose_spans(text):
+        return spans[0][1]
+    return end
+
+
+def _list_end(text: str, end: int, limit: int) -> int:
+    """The end of the list that follows `end` (after at most one more sentence of its paragraph), or 0."""
+    lines = text[end:].split("\n")
+    at = end + len(lines[0]) + 1
+    if len(lines[0].strip()) > 160:
+        return 0  # the paragraph goes on: whatever list comes later is not this sentence's
+    items, last = 0, 0
+    for line in lines[1:]:
+        if _ITEM.match(line):
+            items += 1
+            if items > MAX_ITEMS or at + len(line) > limit:
+                break
+            last = at + len(line.rstrip())
+        elif line.strip() and (items or not line.startswith((" ", "\t"))):
+            if not items or not line.startswith((" ", "\t")):
+                break  # the list ended (or never began): an indented line continues an item
+        at += len(line) + 1
+    return last if items >= 2 else 0

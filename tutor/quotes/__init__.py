@@ -1,0 +1,1 @@
+"""Which source sentences answer the question, and how far each quote reaches (evidence first)."""

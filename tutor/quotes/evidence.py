@@ -1,0 +1,352 @@
+"""Evidence first: the few source sentences that together answer the question.
+
+A 1.5B model writing from whole passages invents names and repeats itself, and
+an embedding check cannot tell; the sources' own sentences cannot be wrong about
+what the sources say. So an answer opens with 2-4 verbatim sentences picked
+across the top passages, and the model only explains them (tutor/answer/explain.py).
+
+A sentence is scored by its multilingual similarity to the question (and to the
+question's English rendering, for a Chinese question on English sources) and by
+the share of the question's terms it holds, weighted by their rarity in the
+corpus. Picks are greedy: each next sentence must add question terms or stand
+on its own merit, never repeat one already picked, so "what does each of the
+three gates decide" collects the gates rather than three sentences on one.
+What may be quoted at all (whole prose sentences; a list when the question asks
+for several things; a lead-in with what it announces) is tutor/citations/quotable.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from core.language import question_language
+from core.types import Evidence, Hit
+from tutor.citations.cite import sentence_spans
+from tutor.retrieval.definition import defining, subject as asked_about
+from tutor.retrieval.parts import named_parts
+from tutor.citations.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
+from tutor.quotes.quote_extent import (ADDS_TERMS, COMPLETES, COMPLETES_FIRST, IN_CONTEXT, carried, completed, fits, merged,
+                                 turned)
+
+MAX_SENTENCES = 4
+PASSAGES = 6  # top passages the sentences are picked from
+_OPENING = re.compile(r"^[\s*_\"“(]*(?:The|A|An)\s+", re.IGNORECASE)
+SUBJECT_WORDS = 5
+# Calibrated on the tune half of the dev cases: 95% of answerable questions whose evidence came from a gold
+# source scored >= 0.27, 90% of out-of-scope questions < 0.24.
+MIN_SCORE = 0.26
+
+# A question that asks for several things by name ("which resources ...", "what two types ...", "哪些").
+_ENUMERATES = re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}(?!(?:does|is|was|has|class|process|loss|bias)\b)\w{3,}s\b"
+                         r"|\blist\b|哪些|哪几|几个|几种|几部分", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The evidence for a question: the picked sentences, and whether they answer it.
+
+    `answers` is False when the best sentence only shares the question's topic
+    (weak similarity and few of its rarer terms): the tutor then declines.
+    """
+
+    sentences: tuple[Evidence, ...]
+    answers: bool
+    best: float = 0.0  # the first sentence's score, for logs and calibration
+    coverage: float = 0.0  # share of the question's term weight the picked sentences hold
+    similarity: float = 0.0  # the best picked sentence's similarity to the question
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    n: int  # 1-based passage number
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    leans_back: bool
+    previous: tuple[int, int] | None  # the prose sentence right before it, if any
+    listing: bool = False  # a whole list (`list_spans`), not a sentence
+
+
+# A question about what to read or watch: only then is a sentence recommending a resource an answer.
+_ASKS_READING = re.compile(r"\b(?:read|watch|resources?|recommend\w*|tutorials?|courses?|books?|videos?|blogs?|"
+                           r"learn (?:more|about)|where (?:can|should) I|start with)\b|资料|资源|推荐|教程|课程|视频|书|入门|怎么学|学习路线",
+                           re.IGNORECASE)
+
+
+def _candidates(hits: Sequence[Hit], lists: bool = False, reading: bool = False) -> list[_Candidate]:
+    """The prose sentences of the passages and, when `lists`, their lists as whole units.
+
+    A sentence recommending a resource is one only when the question asks what to read (`reading`).
+    """
+    out = []
+    for n, hit in enumerate(hits, start=1):
+        text = hit.chunk.text
+        if says_nothing(hit.chunk.heading):
+            continue
+        spans = prose_spans(text)
+        all_spans = sentence_spans(text)
+        for a, b in spans:
+            if not reading and recommends(text[a:b]):
+                continue
+            before = [s for s in all_spans if s[1] <= a]
+            previous = before[-1] if before and before[-1] in spans else None
+            out.append(_Candidate(n, hit, a, b, text[a:b], leans_back(text[a:b]), previous))
+        if lists:
+            out.extend(_Candidate(n, hit, a, b, text[a:b], False, None, True) for a, b in list_spans(text))
+    return out
+
+
+class EvidenceSelector:
+    """Picks the evidence for a question from its top passages.
+
+    Args:
+        judge: the multilingual `Embedder` (question-sentence similarity in any language pair).
+        weight: a term's weight (its idf in the corpus); rare terms say what the question is about.
+        min_score: below it the best sentence only shares the question's topic, and the tutor declines.
+    """
+
+    def __init__(self, judge, weight: Callable[[str], float], min_score: float = MIN_SCORE) -> None:
+        self.judge, self.weight, self.min_score = judge, weight, min_score
+
+    def select(self, question: str, hits: Sequence[Hit], english: str = "",
+               max_sentences: int = MAX_SENTENCES) -> Selection:
+        """The sentences of `hits[:PASSAGES]` that together answer `question`.
+
+        Args:
+            question: the learner's question (a follow-up already carries its subject).
+            hits: the retrieved passages, best first; `Evidence.n` numbers them from 1.
+            english: the question in English, when it was asked in another language.
+        """
+        from index.bm25 import tokenize
+
+        enumerating = any(_ENUMERATES.search(q) for q in (question, english))
+        reading = any(_ASKS_READING.search(q) for q in (question, english))
+        candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading)
+        if not candidates:
+            return Selection((), False)
+        queries = [q for q in dict.fromkeys((question, english)) if q]
+        texts = [clean(c.text) for c in candidates]
+        vectors = self.judge.embed_documents(texts)
+        similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
+        term_sets = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
+        tokens = [set(tokenize(t)) for t in texts]
+        # The terms a sentence opens with are what it is about: "The *forget gate* determines ...".
+        openings = [set(tokenize(" ".join(_OPENING.sub("", t).split()[:SUBJECT_WORDS]))) for t in texts]
+        headings = {c.hit.chunk.heading: set(tokenize(c.hit.chunk.heading.rsplit(" > ", 1)[-1])) for c in candidates}
+
+        def coverage(held: set[str]) -> float:
+            return max((sum(w for t, w in terms.items() if t in held) / sum(terms.values()) if terms else 0.0)
+                       for terms in term_sets)
+
+        def focus(credit: dict[str, float]) -> float:
+            return max((sum(w * credit.get(t, 0.0) for t, w in terms.items()) / sum(terms.values()) if terms else 0.0)
+                       for terms in term_sets)
+
+        def credits(opening: set[str]) -> dict[str, float]:
+            # A sentence opening on one asked-about term is about it; one listing four is about each a quarter.
+            asked = [t for t in opening if any(t in terms for terms in term_sets)]
+            return {t: 1.0 / len(asked) for t in asked}
+
+        chinese = np.array([question_language(t) == "zh" for t in texts])
+        lexical = np.array([coverage(t) for t in tokens])
+        opening_credit = [credits(o) for o in openings]
+        subject = np.array([focus(c) for c in opening_credit])
+        heading = np.array([coverage(headings[c.hit.chunk.heading]) for c in candidates])
+        rank = np.array([1.0 / c.n for c in candidates])
+        defines = np.array([_defines(t, opening_credit[i]) for i, t in enumerate(texts)], dtype=float)
+        kind = np.array([fits(queries, t) for t in texts], dtype=float)
+        # "What is X?" is answered first by the sentence that says what X is (tutor/retrieval/definition.py).
+        terms = [defining(s) for s in dict.fromkeys(asked_about(q) for q in queries) if s]
+        says_what = np.array([any(p.search(t) for p in terms) for t in texts], dtype=float)
+        score = (0.5 * similarity + 0.3 * lexical + 0.2 * subject + 0.05 * heading + 0.04 * rank + 0.08 * defines
+                 + 0.06 * kind + 0.2 * says_what)
+        picked: list[int] = []
+        lead = 0.0  # the first pick's score (before a translation of it may take its place)
+        asks_chinese = question_language(question) == "zh"
+        held: set[str] = set()
+        about: dict[str, float] = {}
+        follows = {i: next((j for j, d in enumerate(candidates) if d.hit is c.hit and (d.start, d.end) == c.previous),
+                           None) for i, c in enumerate(candidates)}
+        while len(picked) < max_sentences:
+            gain = np.array([focus(_raise(about, c)) - focus(about) + 0.5 * (coverage(held | t) - coverage(held))
+                             for c, t in zip(opening_credit, tokens)])
+            # A sentence that goes on from a picked one reads as part of the same explanation.
+            flow = np.array([0.08 if follows[i] in picked else 0.0 for i in range(len(candidates))])
+            value = score + 0.5 * gain + flow
+            for i in picked:
+                value[i] = -np.inf
+            if picked:
+                # says again what one picked says, in its words or in another language (the handbook and its
+                # Chinese translation say everything twice: a sentence and its translation score ~0.7)
+                same = (vectors @ vectors[picked].T) > np.where(chinese[:, None] == chinese[picked][None, :],
+                                                                 SAME_SAYING, SAME_SAYING_TRANSLATED)
+                value[same.any(axis=1)] = -np.inf
+                # A list answers as a whole or not at all: after the answer, another list is a reading list.
+                listed = any(candidates[i].listing for i in picked)
+                value[[i for i, c in enumerate(candidates)
+                       if c.listing and (listed or similarity[i] < similarity[picked[0]])]] = -np.inf
+            best = int(np.argmax(value))
+            if not np.isfinite(value[best]):
+                break
+            # (the definition's bonus puts it first; it does not raise the bar for what may follow it)
+            top = lead - 0.2 * says_what[picked[0]] if picked else 0.0
+            worth = score[best] + flow[best]
+            # The second sentence needs to be nearly as good as the first; later ones must add what the
+            # question asks about, or be nearly as good.
+            # ... and stay about the question: a sentence that only shares a name with it ("Karpathy's video on
+            # tokenization" for a question on Karpathy's Pong agent) adds terms but no answer.
+            if picked:
+                adds = gain[best] > 0.02 and worth >= 0.5 * top and similarity[best] >= 0.4 * similarity[picked[0]]
+                if not adds and worth < (0.65 if len(picked) == 1 else 0.85) * top:
+                    break
+            else:
+                lead = score[best]
+            # Of a sentence and its translation (the handbook and its Chinese version), the one in the
+            # learner's language is quoted: it needs no machine rendering.
+            twins = [j for j in np.flatnonzero(np.isfinite(value)) if j != best and chinese[j] == asks_chinese
+                     and chinese[best] != asks_chinese and vectors[j] @ vectors[best] >= SAME_SAYING_TRANSLATED]
+            if twins:
+                best = int(max(twins, key=lambda j: value[j]))
+            picked.append(best)
+            held |= tokens[best]
+            about = _raise(about, opening_credit[best])
+        for_parts = self._other_parts(question, english, candidates, texts, tokens, vectors, similarity, picked,
+                                      tokenize)
+        if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
+            keep = max_sentences - len(for_parts)
+            names = [n for _, n in named_parts(question) if n]
+            answers_part = [any(_names(texts[i], n, tokenize) for n in names) for i in range(len(texts))]
+            picked = picked[:1] + sorted(picked[1:], key=lambda i: (not answers_part[i], -score[i]))[:max(0, keep - 1)] \
+                + for_parts
+        first = picked[0]
+        answers = bool(max(lead, score[first]) >= self.min_score)
+        chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
+        where = {(c.hit.chunk.id, c.start): k for k, c in enumerate(candidates)}
+        quotes: list[list] = []  # [passage n, hit, start, end, score]: a pick with what it takes along
+        for i in chosen:
+            c = candidates[i]
+            text = c.hit.chunk.text
+            start = c.previous[0] if c.leans_back and c.previous else c.start  # "To address this, ..." needs its "this"
+            end = attach(text, c.start, c.end, enumerating)
+            follows = lambda a, c=c: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else -1.0
+            # The best sentence of a how/why question usually names the thing; what it does or why often
+            # follows in the next sentence in fewer of the question's words ("Only when the batch size is big
+            # enough, the loss ..."), so the first pick's bar is lower.
+            bar = (COMPLETES_FIRST if i == first else COMPLETES) * score[first]
+            end = turned(text, start, completed(text, c.start, end, queries, follows, bar))
+
+            def adds(a: int, b: int, c=c, start=start, end=end) -> bool:  # says more of what was asked
+                held_now = set(tokenize(c.hit.chunk.text[start:end]))
+                return (follows(a) >= COMPLETES_FIRST * score[first]
+                        and coverage(held_now | set(tokenize(c.hit.chunk.text[a:b]))) - coverage(held_now) >= ADDS_TERMS)
+            end = carried(text, start, end, adds)
+            if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
+                end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
+            quotes.append([c.n, c.hit, start, end, float(score[i])])
+        evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
+        return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
+                         float(max(similarity[i] for i in picked)))
+
+
+    def _other_parts(self, question: str, english: str, candidates, texts, tokens: list[set[str]], vectors,
+                     whole: np.ndarray, picked: list[int], tokenize) -> list[int]:
+        """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
+
+        A part counts as answered when a picked sentence scores nearly as well for it as the best
+        candidate does; otherwise that candidate is added if it is about the part on its own merit.
+        A part about one of several names ("位置偏差和曝光偏差分别是什么") is answered only by a sentence
+        naming it, and the best sentence naming it is added when no pick does.
+        """
+        asked = named_parts(question)
+        english_parts = named_parts(english) if english else []
+        if len(asked) < 2:
+            return []
+        english_parts = english_parts[:len(asked)]  # (the glossary's names after the translation are no part)
+        if len(english_parts) != len(asked):
+            english_parts = [("", "")] * len(asked)
+        added: list[int] = []
+        for (part, name), (rendered, english_name) in zip(asked, english_parts):
+            queries = [q for q in (part, rendered) if q]
+            similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
+            terms = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
+            lexical = np.array([max((sum(w for t, w in ts.items() if t in held) / sum(ts.values())
+                                     if ts else 0.0) for ts in terms) for held in tokens])
+            # (the whole question's similarity keeps "what effect did it have?" on the question's subject)
+            value = 0.35 * similarity + 0.25 * whole + 0.4 * lexical
+            # A part about one of several names ("SARSA 和 Q-learning 有什么区别") is answered only by a
+            # sentence that names it: one sharing the question's other words answers another name's part.
+            naming = [n for n in (name, english_name) if n]
+            holds = [not naming or any(_names(t, n, tokenize) for n in naming) for t in texts]
+            if not any(holds):  # named in other words, or in another language: its similarity has to say it
+                naming, holds = [], [True] * len(texts)
+            # ... and best by one that opens on the name, saying what it is or does ("位置偏差(positional
+            # bias),即模型倾向于……"), not one naming it in passing ("……来解决位置偏差问题").
+            value += NAME_OPENS * np.array([any(_opens_on(t, n, tokenize) for n in naming) for t in texts])
+            for i, c in enumerate(candidates):
+                if c.listing or not holds[i]:
+                    value[i] = -np.inf
+            best = int(np.argmax(value))
+            if not np.isfinite(value[best]):
+                continue
+            chosen = [i for i in picked + added if holds[i]]
+            if best in chosen or chosen and max(value[i] for i in chosen) >= PART_ANSWERED * value[best]:
+                continue
+            # (for a named part, naming it is the sign of being about it that similarity gives otherwise)
+            if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
+                added.append(best)
+        return added
+
+
+def _opens_on(text: str, name: str, tokenize) -> bool:
+    """Whether a sentence is about `name`: it names it in its opening words, or says what is called so
+    ("The term P(Hypothesis) is also called **prior**", "……称为先验")."""
+    opening = _OPENING.sub("", clean(text))
+    if _names(opening[:len(name) + 8] if question_language(opening) == "zh"
+              else " ".join(opening.split()[:len(name.split()) + 2]), name, tokenize):
+        return True
+    called = re.search(r"\b(?:called|named|known as|referred to as|termed)\s+[*_\"“]*(?:the\s+)?(.{1,40})|"
+                       r"(?:称为|叫做|叫作|称作|即)[“\"「]?(.{1,20})", clean(text), re.IGNORECASE)
+    return bool(called) and _names((called.group(1) or called.group(2))[:len(name) + 12], name, tokenize)
+
+
+def _names(text: str, name: str, tokenize) -> bool:
+    """Whether a sentence names `name`: as written, or with most of its words ("flow-based generative models")."""
+    squeeze = lambda s: re.sub(r"[\s\-_]+", "", s.lower())  # "skip-gram", "skipgram", "Skip Gram"
+    if squeeze(name) in squeeze(text):
+        return True
+    wanted = set(tokenize(name))
+    return bool(wanted) and len(wanted & set(tokenize(text))) >= 2 / 3 * len(wanted)
+
+
+_COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is called|are called|describes?|"
+                     r"determines?|decides?|controls?|allows?|lets?|enables?)\b|^[^，；：]{0,20}?(?:是|指|称为|就是|决定|控制|用于)")
+
+
+SAME_SAYING, SAME_SAYING_TRANSLATED = 0.8, 0.65  # similarity of two sentences saying the same thing
+PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
+PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
+NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one naming it in passing
+
+
+def _defines(text: str, opening: dict[str, float]) -> bool:
+    """Whether a sentence opens by saying what something asked about is or does ("The forget gate determines ...")."""
+    return bool(opening) and bool(_COPULA.search(text))
+
+
+def _raise(credit: dict[str, float], more: dict[str, float]) -> dict[str, float]:
+    return {t: max(credit.get(t, 0.0), more.get(t, 0.0)) for t in credit.keys() | more.keys()}
+
+
+def _evidence(n: int, hit: Hit, start: int, end: int, score: float) -> Evidence:
+    return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title,
+                    sentence=hit.chunk.text[start:end].strip(), start=start, score=round(score, 4))
+
+
+def needs_rendering(question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether a Chinese question's evidence is in English (so each quote gets a Chinese rendering)."""
+    return question_language(question) == "zh" and any(question_language(e.sentence) != "zh" for e in evidence)

@@ -1,0 +1,133 @@
+"""How far a quote reaches: the sentence a pick needs after it, and quotes of one paragraph as one.
+
+A picked sentence often states the premise and the next one the point: "Why do contrastive methods need
+large batches?" is answered by "Using a large batch size is another key ingredient ..." only together
+with "Only when the batch size is big enough, the loss ...". What kind of answer the question wants (a
+number, a reason, a means) says whether the next sentence is needed. tutor/quotes/evidence.py picks the
+sentences; this module decides where each quote starts and ends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from tutor.citations.quotable import MAX_CHARS, opens_item, prose_spans
+
+MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
+COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
+COMPLETES_FIRST = 0.4  # ... or this share, after the best pick itself
+# A next sentence holding this much more of the question's term weight says more of what was asked
+# (with a score of COMPLETES_FIRST of the best pick's); chosen on the dev cases' tune half.
+ADDS_TERMS = 0.05
+# The best pick's next sentence comes along when it scores this share of the pick (it is about the question too):
+# read on the tune half at 0 (every next sentence) and 0.3 (most of the gain, a third of the additions, less noise).
+IN_CONTEXT = 0.3
+
+
+# What kind of answer a question wants, and what a sentence giving it holds: "how much" wants a number,
+# "why" a reason, "how" a means. The lead-in "We compare the throughput of vLLM with ..." loses to the
+# sentence after it that says "up to 24x".
+_ASKS = (
+    (re.compile(r"\bhow (?:much|many|fast|big|large|long)\b|\bwhat (?:percentage|fraction|speed-?up)|多少|几|多大|多快|多长",
+                re.IGNORECASE), re.compile(r"\d")),
+    (re.compile(r"\bwhy\b|为什么|为何|原因", re.IGNORECASE),
+     re.compile(r"\b(?:because|since|so that|in order to|to avoid|to prevent|due to|as a result|the reason)\b|因为|由于|为了|以免|从而",
+                re.IGNORECASE)),
+    (re.compile(r"\bhow (?:does|do|is|are|can|did)\b|怎么|如何|怎样", re.IGNORECASE),
+     re.compile(r"\b(?:by|through|using|via|uses?|instead of)\b|通过|利用|使用|用", re.IGNORECASE)),
+)
+
+
+def fits(queries: Sequence[str], sentence: str) -> bool:
+    """Whether the sentence gives the kind of answer the question asks for (a number, a reason, a means)."""
+    return any(asks.search(q) and gives.search(sentence) for asks, gives in _ASKS for q in queries)
+
+
+def completed(text: str, start: int, end: int, queries: Sequence[str], score: Callable[[int], float],
+               bar: float) -> int:
+    """Where a quote ends once it gives the mechanism, reason or number asked for.
+
+    "Why ...?" answered by "Using a large batch size is another key ingredient ..." has its reason
+    in the next sentence of the paragraph ("Only when the batch size is big enough, the loss ...");
+    "How does QLoRA fit a 65B model on one GPU?" answered by "QLoRA uses 4-bit quantization to
+    compress a pretrained model" goes on with "The parameters are then frozen and ... adapters".
+    So for a how, why or how-much question the next sentence of the quote's paragraph comes along
+    when it is about the question too (its own score reaches `bar`) and: for "how", always; for
+    "why", when the quote gives no reason yet; for "how much", when it brings the number.
+    """
+    number = _ASKS[0]
+    wants = {kind for kind, (asks, _) in zip(("number", "reason", "means"), _ASKS) if any(asks.search(q) for q in queries)}
+    quote = text[start:end]
+    if not ("means" in wants or "reason" in wants and not _REASONS.search(quote)
+            or "number" in wants and not number[1].search(quote)):
+        return end
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED or score(following[0]) < bar:
+        return end
+    if wants == {"number"} and not number[1].search(text[following[0]:following[1]]):
+        return end
+    return following[1]
+
+
+def carried(text: str, start: int, end: int, adds: Callable[[int, int], bool]) -> int:
+    """Where a quote ends once the next sentence of its paragraph comes along, when `adds` says it should.
+
+    A source often names the thing in one sentence and says what it does in the next, in other words:
+    "RWKV combines the best features of RNNs and transformers." goes on "During training, we use the
+    transformer type formulation ..., which allows massive parallelization". The sentence most like the
+    question is often the one restating its premise, so the best pick brings its next sentence when that one
+is about the question at all;
+    a later pick brings it when it holds question terms the quote lacks (tutor/quotes/evidence.py decides, by
+    `adds(start, end)` of that sentence). A new list item is not the quote's sentence: it is the list's
+    next point.
+    """
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if (not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED
+            or opens_item(text, following[0])):
+        return end
+    return following[1] if adds(*following) else end
+
+
+# A sentence that turns or concludes what the one before it said: a quote cut before it says less than its
+# source, or the opposite ("applying the rotary embeddings is naively about 4-5x the cost ..." then
+# "However, ... the overhead is fairly negligible").
+_TURNS = re.compile(r"^[*_]*(?:But|However|Yet|Still|That said|Nevertheless|Nonetheless|Even so|In practice|In fact|"
+                    r"Essentially|In other words|Overall|In summary|In short|In the end|Thus|Therefore|Hence|"
+                    r"As a result|Consequently|This means|That means|This is why|So)\b"
+                    r"|^(?:然而|但是|但|不过|因此|所以|也就是说|换句话说|总之|总的来说|实际上|其实|可见)")
+
+
+def turned(text: str, start: int, end: int) -> int:
+    """Where a quote ends once the sentence that turns or concludes it comes along (same paragraph)."""
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED:
+        return end
+    return following[1] if _TURNS.match(text[following[0]:following[1]]) else end
+
+
+# A sentence that gives a reason, or says it just did ("This is why BERT is a bidirectional encoder").
+_REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)\b|所以|因此", re.IGNORECASE)
+
+
+def merged(quotes: list[list]) -> list[tuple]:
+    """Quotes of one passage that overlap or follow each other in a paragraph become one; the first stays first."""
+    out: list[list] = []
+    for n, hit, start, end, score in quotes:
+        text = hit.chunk.text
+        for q in out:
+            if q[1] is not hit or start > q[3] + 2 or q[2] > end + 2:
+                continue
+            if q[2] <= start and end <= q[3]:
+                break  # already shown whole
+            if max(q[3], end) - min(q[2], start) > MAX_MERGED:
+                if start < q[3] and q[2] < end:
+                    break  # overlaps one too long to grow: what it adds is left out rather than shown twice
+                continue
+            if "\n\n" in text[min(end, q[3]):max(start, q[2])]:
+                continue  # next to it, but in another paragraph: two quotes
+            q[2], q[3], q[4] = min(q[2], start), max(q[3], end), max(q[4], score)
+            break
+        else:
+            out.append([n, hit, start, end, score])
+    return [tuple(q) for q in out]

@@ -1,0 +1,92 @@
+"""A question that asks several things: "GAN 为什么能学到数据分布？实际中为什么不受欢迎了？".
+
+Each part is searched for (tutor/retrieval/retrieve.py) and answered (tutor/quotes/evidence.py) on its own:
+the passage that says why GANs fell out of favour rarely also explains the minimax theorem,
+and one search for the whole question finds the part its words lean to.
+
+A question about each of several named things ("位置偏差和曝光偏差分别是什么？", "How do GANs,
+VAEs and flow-based models differ?") asks one thing per name: a sentence defining the first
+answers half of it. So such a part becomes one part per name, the names list replaced by that name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.language import HAN
+
+# After a question mark that does not end the question; before ", and what/how/does ..." in English.
+_BREAK = re.compile(r"(?<=[?？])\s*(?=\S)|,?\s+and\s+(?=(?:what|how|why|whether|which|who|when|where|does|do|did|is|are|"
+                    r"was|were|can|could|should)\b)", re.IGNORECASE)
+MIN_CHARS = 4
+
+# Chinese names joined by 、 (with a last 和/与/及), or "A 和 B" right before a word that asks about each or their
+# difference. A name does not run over a particle or a question word, so "LSTM 里的输入门" gives "输入门".
+_ZH_JOIN = r"(?:、|以及|和|与|及|跟|或)"
+_ZH_STOP = r"的里是在把被比跟到都又各有什么怎么如何哪分别相区不，。？！；：,.?!;:（）()“”\"'"
+_ZH_NAME = rf"[^{_ZH_STOP}\s](?:[^{_ZH_STOP}]*[^{_ZH_STOP}\s])?"
+_ZH_NAMES = re.compile(rf"{_ZH_NAME}(?:\s*{_ZH_JOIN}\s*{_ZH_NAME})+")
+_CHINESE_ONLY = re.compile(rf"^[{HAN}]+$")
+_ZH_EACH = re.compile(r"^\s*(?:两种|三种|几种|两个|三个|之间|到底)?\s*(?:分别|各自|各|的?区别|有什么区别|有什么不同|有何不同|的?不同|差别|差异|相比|对比)")
+# "边缘图、涂鸦或人体骨架这类条件": examples of something asked about, not the things asked about.
+_ZH_EXAMPLES = re.compile(r"这类|这些|之类|这样|^\s*等")
+# English: "the difference between A, B and C", "How do A and B differ", "A vs. B", "What are A, B and C?".
+_EN_NAME = r"[\w][\w\-+.'()]*(?: [\w\-+.'()]+){0,4}?"
+_EN_NAMES = re.compile(rf"(?:difference between|differences between|compare|\b(?:do|does|are|is))\s+"
+                       rf"((?:{_EN_NAME},\s+)*{_EN_NAME},?\s+(?:and|or|vs\.?|versus)\s+{_EN_NAME})"
+                       rf"(?=\s+(?:differ|compare)|\s*\?|\s+(?:in|for|when|with|on|at|during|under)\b[^?,]*\?|$)", re.IGNORECASE)
+_EN_ASKS_EACH = re.compile(r"\b(?:differ\w*|difference|compare\w*|vs\.?|versus|each|respectively)\b|^\s*what (?:are|is) \w",
+                           re.IGNORECASE)
+_NOT_A_NAME = re.compile(r"^[一二三四五六七八九十]|^(?:what|how|why|which|who|when|where|whether|it|its|they|their|this|that)\b|\s(?:is|are|does|do)\s"
+                         r"|哪些|哪个", re.IGNORECASE)
+
+
+def parts(question: str) -> list[str]:
+    """The parts of a question that asks several things, or [question]."""
+    return [text for text, _ in named_parts(question)]
+
+
+def named_parts(question: str) -> list[tuple[str, str]]:
+    """Each part of the question with the name it asks about ("" when it asks about no one name)."""
+    found = [p.strip() for p in _BREAK.split(question.strip()) if p and len(p.strip()) >= MIN_CHARS]
+    found = found if len(found) > 1 else [question]
+    expanded = [each for part in found for each in _each_name(part)]
+    return expanded if len(expanded) > 1 else [(question, "")]
+
+
+def names(part: str) -> tuple[int, int, list[str]] | None:
+    """Where a part lists the things it asks about each of, and their names; None if it lists none."""
+    for m in _ZH_NAMES.finditer(part):
+        listed = [n.strip() for n in re.split(_ZH_JOIN, m.group(0)) if n.strip()]
+        after = part[m.end():]
+        if (("、" in m.group(0) or _ZH_EACH.search(after)) and not _ZH_EXAMPLES.search(m.group(0))
+                and not _ZH_EXAMPLES.search(after[:3]) and _usable(listed)):
+            end, longest = m.end(), max(len(n) for n in listed[:-1])
+            if all(_CHINESE_ONLY.match(n) for n in listed) and len(listed[-1]) > longest + 1:
+                # "输入门、遗忘门、输出门控制什么": the last name ran on into the verb
+                end -= len(listed[-1]) - longest
+                listed[-1] = listed[-1][:longest]
+            return m.start(), end, listed
+    m = _EN_NAMES.search(part)
+    if m and _EN_ASKS_EACH.search(part):
+        start = m.start(1)
+        between = re.search(r"^.*\bbetween\s+", m.group(1))  # "is the difference between A and B": A, B
+        if between:
+            start += between.end()
+        listed = [re.sub(r"^(?:the|a|an)\s+", "", n.strip(), flags=re.IGNORECASE)  # "the position": "position"
+                  for n in re.split(r",\s+(?:and\s+|or\s+)?|\s+(?:and|or|vs\.?|versus)\s+", part[start:m.end(1)])]
+        if _usable(listed):
+            return start, m.end(1), listed
+    return None
+
+
+def _usable(listed: list[str]) -> bool:
+    return len(listed) >= 2 and all(len(n) >= 2 and not _NOT_A_NAME.search(n) for n in listed)
+
+
+def _each_name(part: str) -> list[tuple[str, str]]:
+    found = names(part)
+    if not found:
+        return [(part, "")]
+    start, end, listed = found
+    return [(f"{part[:start]}{name}{part[end:]}", name) for name in listed]
