@@ -30,16 +30,15 @@ from datetime import date
 from pathlib import Path
 
 from core.config import REPO_ROOT, Settings
+from core.errors import SourceError
+from ingest.chunk import chunk
+from ingest.extract import extract
+from ingest.warc import read_warc
 
 CHANGED_URL = "https://huggingface.co/blog/lora"  # a markdown page of the snapshot
 
 
 def bench_extract(snapshot: Path, repeat: int) -> list[str]:
-    from core.errors import SourceError
-    from ingest.chunk import chunk
-    from ingest.extract import extract
-    from ingest.warc import read_warc
-
     times, docs, chunks = [], 0, 0
     for _ in range(repeat):
         started = time.perf_counter()
@@ -71,8 +70,8 @@ def ingest_once(home: Path, snapshot: Path) -> tuple[float, str]:
 
 def changed_snapshot(snapshot: Path, target: Path, edit: int) -> Path:
     """Copy the snapshot with one paragraph appended to CHANGED_URL's record."""
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.warcwriter import WARCWriter
+    from warcio.archiveiterator import ArchiveIterator  # only when a WARC archive is read or written
+    from warcio.warcwriter import WARCWriter  # only when a WARC archive is read or written
 
     with open(snapshot, "rb") as src, open(target, "wb") as dst:
         writer = WARCWriter(dst, gzip=True)

@@ -18,6 +18,7 @@ model because the line was full. Prints a markdown block for bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import random
@@ -30,6 +31,9 @@ from datetime import date
 
 from bench.run import pct, questions
 from core.config import Settings
+from tutor.backends.llama_server import LocalLlamaServer
+from tutor.backends.models import resolve_gguf
+from tutor.pipeline import Tutor
 
 EVIDENCE = ("**From the sources**", "From the sources", "来源原文")
 MODEL = ("机器译文", "What it means", "讲解")
@@ -92,8 +96,7 @@ def _ask(client, question: str) -> Turn:
 
 def _serve(settings: Settings, conn) -> None:
     """The chat server's process: serves until told to stop, then reports its model turns and peak memory."""
-    from tutor.pipeline import Tutor
-    from ui.app import build_app, launch
+    from ui.app import build_app, launch  # Gradio (2.5 s): only the server's process needs it, not the learners'
 
     tutor = Tutor(settings)
     tutor.warm_up()
@@ -106,9 +109,8 @@ def _serve(settings: Settings, conn) -> None:
 
 
 def run(settings: Settings, learners: int, seconds: float, think: tuple[float, float], seed: int = 7) -> dict:
-    import multiprocessing
 
-    from gradio_client import Client
+    from gradio_client import Client  # only for the load benchmark
 
     settings = settings.replace(host="127.0.0.1", port=_free_port())
     ours, theirs = multiprocessing.get_context("spawn").Pipe()
@@ -184,9 +186,6 @@ def main(argv=None) -> int:
         settings = settings.replace(explain=True)
     server = None
     if args.backend == "server":
-        from tutor.backends.llama_server import LocalLlamaServer
-        from tutor.backends.models import resolve_gguf
-
         server = LocalLlamaServer(resolve_gguf(settings.llm_model, settings.models_dir), settings.llm_ctx,
                                   settings.llm_threads, alias="tutor-model", slots=settings.llm_slots)
         settings = settings.replace(llm="openai", llm_base_url=server.base_url + "/v1", llm_api_key=server.api_key,

@@ -18,6 +18,8 @@ import numpy as np
 
 from bench.run import pct, questions
 from core.config import Settings
+from index.embed import GemmaEmbedder
+from index.gemma_query import QueryEncoder, ready
 
 
 def _spin() -> None:
@@ -30,10 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=40, help="questions (half English, half Chinese)")
     parser.add_argument("--busy", action="store_true", help="keep one core busy while timing")
     args = parser.parse_args(argv)
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
-    from index.embed import GemmaEmbedder
-    from index.gemma_query import QueryEncoder, ready
 
     settings = Settings.load()
     embedder = GemmaEmbedder(settings.models_dir)
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     asked = questions(args.n // 2, lang="en") + questions(args.n // 2, lang="zh")
     onnx = QueryEncoder(found.parent)
 
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
 
     model = SentenceTransformer(str(found.parent), device="cpu")  # as GemmaEmbedder loads it
     model.max_seq_length = embedder.max_seq_length

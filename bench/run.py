@@ -22,6 +22,11 @@ from datetime import date
 from pathlib import Path
 
 from core.config import Settings
+from core.types import Message
+from index.store import builds_dir
+from ingest.run import run_ingest
+from tutor.pipeline import Tutor
+from tutor.repl import remember
 
 
 def questions(n: int, answerable: bool = True, lang: str = "") -> list[str]:
@@ -45,9 +50,6 @@ def dir_size(path: Path) -> int:
 
 
 def bench_ingest(settings: Settings) -> list[str]:
-    from index.store import builds_dir
-    from ingest.run import run_ingest
-
     with tempfile.TemporaryDirectory() as tmp:
         s = settings.replace(home=tmp)
         t0 = time.perf_counter()
@@ -66,8 +68,6 @@ def bench_ingest(settings: Settings) -> list[str]:
 
 
 def bench_retrieve(settings: Settings, n: int) -> list[str]:
-    from tutor.pipeline import Tutor
-
     tutor = Tutor(settings)
     t0 = time.perf_counter()
     tutor.retriever.search("warm up: load the index and the embedder", 5)
@@ -85,8 +85,6 @@ def bench_retrieve(settings: Settings, n: int) -> list[str]:
 
 def bench_ask(settings: Settings, n: int) -> list[str]:
     """Answer latency without a first-token deadline (the baseline) and with the configured one, in one run."""
-    from tutor.pipeline import Tutor
-
     rows, medians = [], {}
     label = f"{settings.llm}:{settings.llm_model}" if settings.llm != "extractive" else "extractive"
     generator = None
@@ -134,8 +132,6 @@ def bench_evidence(settings: Settings, n: int) -> list[str]:
     For each question: when the evidence is on screen, the model's first token and the total; and the
     retrieval alone, with and without the step that translates a Chinese question.
     """
-    from tutor.pipeline import Tutor
-
     rows, generator = [], None
     for name, changes in (("model writes the answer (answer=author, 4 s deadline)", dict(answer="author")),
                           ("evidence first (answer=evidence)", dict(answer="evidence"))):
@@ -176,10 +172,6 @@ def bench_evidence(settings: Settings, n: int) -> list[str]:
 
 def bench_modes(settings: Settings, n: int) -> list[str]:
     """Latency of the modes built without the model (hints, learning path) and of quiz grading."""
-    from core.types import Message
-    from tutor.pipeline import Tutor
-    from tutor.repl import remember
-
     tutor = Tutor(settings.replace(llm="extractive"))
     tutor.ask("warm up", mode="path")
     times: dict[str, list[float]] = {"socratic hint 1": [], "socratic hint 2": [], "learning path": [], "quiz grading": []}

@@ -24,6 +24,8 @@ import numpy as np
 
 from bench.run import pct, questions
 from core.config import Settings
+from index.embed import make_embedders
+from index.search import Index
 
 K = 30  # what the retriever asks each leg for (Settings.candidates)
 
@@ -41,7 +43,7 @@ def synthetic(base: np.ndarray, factor: int, noise: float, seed: int = 0) -> np.
 
 def build(kind: str, vectors: np.ndarray):
     """A FAISS inner-product index of the given kind over the vectors, and its build seconds."""
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     n, dim = vectors.shape
     started = time.perf_counter()
@@ -85,13 +87,13 @@ def measure(index, kind: str, param: tuple[str, int], queries: np.ndarray, exact
 
 
 def memory_mb(index) -> float:
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     return faiss.serialize_index(index).nbytes / 1e6
 
 
 def main() -> None:
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100], help="corpus size multipliers")
@@ -102,8 +104,6 @@ def main() -> None:
     args = p.parse_args()
     faiss.omp_set_num_threads(1)  # one query at a time on a shared 2-core machine, as the retriever runs
 
-    from index.embed import make_embedders
-    from index.search import Index
 
     settings = Settings.load()
     embedders = make_embedders(settings.embedder, settings.models_dir)

@@ -19,6 +19,10 @@ from datetime import date
 
 from bench.run import pct
 from core.config import Settings
+from core.types import Turn
+from tutor.backends.generate import make_generator
+from tutor.backends.llama_server import shutdown_servers
+from tutor.backends.model_queue import ModelQueue
 
 SENTENCES = (  # quotes of the kind the tutor renders (from the snapshot's sources, about 25-40 words each)
     "LoRA freezes the pretrained model weights and injects trainable rank decomposition matrices into each layer "
@@ -33,8 +37,6 @@ SENTENCES = (  # quotes of the kind the tutor renders (from the snapshot's sourc
 
 
 def one_round(generator, queue, learners: int) -> dict:
-    from core.types import Turn
-
     first, tokens, barrier = [0.0] * learners, [0] * learners, threading.Barrier(learners)
 
     def learner(k: int) -> None:
@@ -62,9 +64,6 @@ def main(argv=None) -> int:
     p.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--learners", type=int, nargs="+", default=[1, 4, 10, 20])
     args = p.parse_args(argv)
-    from tutor.backends.generate import make_generator
-    from tutor.backends.llama_server import shutdown_servers
-    from tutor.backends.model_queue import ModelQueue
 
     base = Settings.load()
     load = os.getloadavg()

@@ -24,9 +24,12 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
+from tqdm import tqdm
+
 from core.config import Settings
 from core.errors import ConfigError
 from core.types import Answer, Chunk, Document, Hit, Turn
+from tutor.backends.generate import make_generator
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +89,10 @@ def looks_like_refusal(text: str) -> bool:
 
 def _embeddings_adapter(embedder, progress: bool):
     """A `langchain_core.embeddings.Embeddings` over one of our embedders (built here: lazy import)."""
-    from langchain_core.embeddings import Embeddings
+    from langchain_core.embeddings import Embeddings  # heavy (LangChain): only with a model backend
 
     class TutorEmbeddings(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            from tqdm import tqdm
 
             out: list[list[float]] = []
             steps = range(0, len(texts), 256)
@@ -131,9 +133,11 @@ class NaivePipeline:
         if self._store is None:
             with warnings.catch_warnings():  # the package is being sunset; its FAISS store is the baseline's
                 warnings.simplefilter("ignore", DeprecationWarning)
-                from langchain_community.vectorstores import FAISS
-            from langchain_core.documents import Document as LCDocument
-            from langchain_text_splitters import RecursiveCharacterTextSplitter
+                from langchain_community.vectorstores import FAISS  # heavy (LangChain): only for this baseline
+            from langchain_core.documents import Document as LCDocument  # heavy (LangChain): only with a model backend
+            from langchain_text_splitters import (
+                RecursiveCharacterTextSplitter,  # heavy (LangChain): only for this baseline
+            )
 
             started = time.perf_counter()
             splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
@@ -149,8 +153,6 @@ class NaivePipeline:
     @property
     def generator(self):
         if self._generator is None:
-            from tutor.backends.generate import make_generator
-
             self._generator = make_generator(self.settings)
         return self._generator
 

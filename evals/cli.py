@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import TextIO
+
+from evals.cases import CaseError, load_cases, spread
+from evals.pipelines import Builder
+from evals.run import run_eval
+from evals.split import only
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +63,12 @@ def run(settings, args, stdout: TextIO) -> int:
     Raises:
         TutorError: bad cases, configs, index or judge (the CLI prints the message).
     """
-    from pathlib import Path
 
-    from evals.cases import CaseError, load_cases, spread
-    from evals.pipelines import Builder
-    from evals.run import run_eval
 
     if args.limit is not None and args.limit < 1:
         raise CaseError(f"--limit must be at least 1, got {args.limit}")
     cases = load_cases(args.cases)
     if args.half:
-        from evals.split import only
-
         cases = only(cases, args.half)
     cases = spread(cases, args.limit)
     if args.resume and args.out and Path(args.out) != Path(args.resume):

@@ -24,6 +24,10 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from evals.cases import load_cases
+from evals.split import half
+from index.store import current_build, read_chunks, store_path
+
 GRADES = ("answers", "partly", "no", "wrong")
 SAMPLE = Path(__file__).resolve().parent / "graded" / "sample-cases.jsonl"  # evals.split.sample, seed 17
 
@@ -38,10 +42,6 @@ def _commit() -> str:
 
 def export(run_dir: Path, out: Path, index_dir: Path, cases_file: Path = SAMPLE, passages: int = 4) -> int:
     """Write the answer records of an eval run as gradeable lines; returns how many."""
-    from evals.cases import load_cases
-    from evals.split import half
-    from index.store import current_build, read_chunks, store_path
-
     chunks, _ = read_chunks(store_path(current_build(index_dir)))
     by_id = {c.id: c for c in chunks}
     cases = {c.id: c for c in load_cases([cases_file])}

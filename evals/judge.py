@@ -28,8 +28,11 @@ import numpy as np
 from core.config import Settings
 from core.errors import ConfigError
 from core.language import HAN_CHAR
-from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
 from core.markers import strip_markers
+from evals.judge_profiles import BACKGROUND, DEFAULT_EMBEDDER, LEVEL_QUANTILE, PROFILES
+from index.bm25 import tokenize
+from index.embed import make_embedder
+from tutor.backends.llm import make_chat_model
 from tutor.citations.cite import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -78,8 +81,6 @@ class OfflineJudge:
     @property
     def embedder(self):
         if self._embedder is None:
-            from index.embed import make_embedder
-
             self._embedder = make_embedder(self.embedder_name)
         return self._embedder
 
@@ -133,8 +134,6 @@ class OfflineJudge:
 
     def _score(self, claim: str, units: list[tuple[str, ...]], whole: str) -> float:
         """max(semantic, lexical) minus a penalty for numbers the evidence lacks."""
-        from index.bm25 import tokenize
-
         claim = strip_markers(claim).strip()
         units = [u for u in units if "".join(u).strip()] or [(whole[:500],)]
         if not claim or not whole.strip():
@@ -269,7 +268,6 @@ def make_judge(kind: str, settings: Settings, embedder=None):
     if not settings.llm_base_url:
         raise ConfigError("--judge llm needs an OpenAI-compatible endpoint: set TUTOR_LLM_BASE_URL "
                           "(and TUTOR_LLM_MODEL, TUTOR_LLM_API_KEY), or use --judge offline")
-    from tutor.backends.llm import make_chat_model
 
     chat = make_chat_model(settings.replace(llm="openai", temperature=0.0, max_tokens=3))
     return LLMJudge(chat, settings.llm_model)

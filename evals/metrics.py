@@ -18,6 +18,8 @@ import math
 from typing import Callable, Iterable, Mapping, Sequence
 
 from core.markers import parse_markers, strip_markers
+from index.bm25 import tokenize
+from tutor.answer.checker import answer_language as script
 from tutor.citations.cite import sentence_spans
 
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
@@ -82,8 +84,6 @@ def needs_support(claim: str) -> bool:
     Lead-ins ending in a colon ("Here is what the sources say:") and fragments
     with fewer than three content terms ("Sure!") do not; everything else does.
     """
-    from index.bm25 import tokenize
-
     bare = strip_markers(claim).strip()
     return not bare.endswith((":", "：")) and len(tokenize(bare)) >= 3
 
@@ -153,8 +153,6 @@ def share(flags: Sequence[bool]) -> float | None:
 
 def answer_language(text: str) -> str:
     """"zh" when the text is mainly Chinese, else "en" (markers and the English fallback's Chinese lead-in aside)."""
-    from tutor.answer.checker import answer_language as script
-
     return "zh" if script(text) == "zh" else "en"
 
 

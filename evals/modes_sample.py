@@ -13,15 +13,14 @@ import json
 import subprocess
 from pathlib import Path
 
+from core.config import Settings
+from core.types import Message
+from evals.cases import load_cases
 from evals.graded import SAMPLE
+from tutor.pipeline import Tutor
 
 
 def main(argv=None) -> int:
-    from core.config import Settings
-    from core.types import Message
-    from evals.cases import load_cases
-    from tutor.pipeline import Tutor
-
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=12)

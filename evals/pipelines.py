@@ -14,6 +14,8 @@ from typing import Sequence
 from core.config import Settings
 from core.types import Answer, Hit, Message
 from evals.baselines import EvalConfig, NaivePipeline
+from index.embed import make_embedder
+from tutor.pipeline import Tutor
 
 # Mixed script on purpose: the first Chinese question loads jieba's dictionary (~1 s).
 WARM_UP = "What is attention? 什么是注意力机制？"
@@ -116,8 +118,6 @@ class Builder:
 
     def _retriever(self, settings: Settings):
         """The tutor's own hybrid retriever for these settings, built the way `Tutor` builds it."""
-        from tutor.pipeline import Tutor
-
         key = (str(Path(settings.home).resolve()), settings.embedder, getattr(settings, "judge_embedder", ""),
                settings.candidates, settings.reranker, settings.rerank_candidates, settings.rerank_max_length)
         if key not in self._retrievers:
@@ -125,13 +125,9 @@ class Builder:
         return self._retrievers[key]
 
     def build(self, config: EvalConfig):
-        from tutor.pipeline import Tutor
-
         settings = config.settings
         base = self._retriever(settings)
         if config.mode is None:
-            from index.embed import make_embedder
-
             lc_embedder = self.embedder or make_embedder("minilm")  # the tutorial's model, whatever TUTOR_EMBEDDER is
             naive = NaivePipeline(settings, base.index.documents(), lc_embedder, self.generator, self.progress)
             return NaiveAdapter(naive, base.index.build_dir)

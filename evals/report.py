@@ -109,10 +109,10 @@ def _misses(records: Sequence[dict], config: str, limit: int = 25) -> Table:
 
 def plots(out_dir: Path, summary: dict, records: Sequence[dict]) -> list[str]:
     """Draw the PNG plots that have data; returns their file names."""
-    import matplotlib
+    import matplotlib  # heavy: only when a report draws its charts
 
     matplotlib.use("Agg")  # no display: CI and servers
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: only when a report draws its charts
 
     configs = summary["configs"]
     names = list(configs)

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from tqdm import tqdm
+
 from core.config import Settings
 from core.types import Hit
 from evals import metrics
@@ -24,6 +26,7 @@ from evals.checkpoint import Checkpoint
 from evals.grading import judge_answer
 from evals.judge import make_judge
 from evals.pipelines import Builder
+from evals.report import write_report
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +150,7 @@ def run_eval(settings: Settings, cases: Sequence[Case], config_names: Sequence[s
     Raises:
         TutorError: a config, the index, a model or the judge is unusable (see the message).
     """
-    from tqdm import tqdm
 
-    from evals.report import write_report
 
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")

@@ -9,11 +9,14 @@ that is read and graded by hand (evals/graded/).
 
 from __future__ import annotations
 
+import json
 import random
+import sys
+from pathlib import Path
 from typing import Sequence
 
 from core.types import content_id
-from evals.cases import Case
+from evals.cases import Case, load_cases
 
 HALVES = ("tune", "test")
 SEED = "2026-12-03"
@@ -67,11 +70,7 @@ def by_half(results: Sequence[dict], cases: Sequence[Case], seed: str = SEED) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m evals.split RUN_DIR [CASE_FILE ...]`: a retrieval run's numbers per half and pair."""
-    import json
-    import sys
-    from pathlib import Path
 
-    from evals.cases import load_cases
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:

@@ -17,9 +17,9 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from core.language import HAN, HAN_CHAR
-
 import numpy as np
+
+from core.language import HAN, HAN_CHAR
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _stemmer():
     side would stem into each other's words (an IndexError under load, found by bench/load.py)."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        import snowballstemmer
+        import snowballstemmer  # only for English text
 
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
     return stemmer
@@ -47,7 +47,7 @@ def _stemmer():
 
 @lru_cache(maxsize=1)
 def _jieba():
-    import jieba
+    import jieba  # loads its dictionary (~1 s): only for Chinese text
 
     jieba.setLogLevel(logging.WARNING)
     return jieba

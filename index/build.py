@@ -22,13 +22,23 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.bm25 import tokenize
-from index.store import (
-    FORMAT_VERSION, Manifest, builds_dir, current_build, manifest_path, publish, read_chunks, read_manifest, store_path,
-    vectors_path, write_manifest, write_store,
-)
 from core.errors import TutorError
 from core.types import Chunk, Document
+from index.bm25 import tokenize
+from index.store import (
+    FORMAT_VERSION,
+    Manifest,
+    builds_dir,
+    current_build,
+    manifest_path,
+    publish,
+    read_chunks,
+    read_manifest,
+    store_path,
+    vectors_path,
+    write_manifest,
+    write_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +65,7 @@ def faiss_index(vectors: np.ndarray, index_type: str = "auto"):
     "auto" picks flat (exact) below IVF_FROM vectors and IVF above. An IVF index keeps
     a direct map, so stored vectors can still be read back (`reconstruct`).
     """
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     if index_type not in INDEX_TYPES:
         raise ValueError(f"index_type must be one of {', '.join(INDEX_TYPES)}, not {index_type!r}")
@@ -97,7 +107,7 @@ def build_index(
     Returns:
         The new build's manifest and how many chunks were embedded (the rest were reused).
     """
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     builds = builds_dir(index_dir)
     builds.mkdir(parents=True, exist_ok=True)
@@ -132,7 +142,7 @@ def build_index(
 
 def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
     """Chunk id -> vector from the live build's leg for the same embedding model, if any."""
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     try:
         build = current_build(index_dir)

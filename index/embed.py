@@ -19,6 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.errors import ConfigError, ModelMissing
+from index.gemma import folder
+from index.gemma_query import QueryEncoder, ready
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def _threads_for(batch: int):
     workers then fight llama.cpp and the web server for the same 2 cores:
     measured here, a MiniLM query took ~45 ms on 1 thread vs ~460 ms on 2 under load.
     """
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
     if batch > 8:
         yield
@@ -86,7 +88,7 @@ class SentenceTransformerEmbedder:
         # Offline by default: a hub name that is not cached fails fast with a
         # clear message instead of hanging on a network that isn't there.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
 
         try:
             return SentenceTransformer(self.model, device="cpu")
@@ -154,7 +156,7 @@ def _one_openmp_thread():
     runtime, so only a runtime-wide limit, restored afterwards, reaches it.
     """
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # only when a model encodes
     except ImportError:
         yield
         return
@@ -216,8 +218,6 @@ class GemmaEmbedder(SentenceTransformerEmbedder):
     """
 
     def __init__(self, models_dir: Path = Path("data/models"), max_seq_length: int = 256) -> None:
-        from index.gemma import folder
-
         self.models_dir, self.max_seq_length = Path(models_dir), max_seq_length
         super().__init__(str(Path(models_dir) / "embeddinggemma-300m"), model_id="google/embeddinggemma-300m",
                          query_prefix="task: search result | query: ", document_prefix="title: none | text: ",
@@ -227,8 +227,6 @@ class GemmaEmbedder(SentenceTransformerEmbedder):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if self._questions is None:
-            from index.gemma_query import QueryEncoder, ready
-
             found = ready(self._folder(self.models_dir))
             self._questions = _shared(f"gemma-query:{found}", lambda: QueryEncoder(found.parent)) if found else False
         if self._questions and texts:
@@ -237,7 +235,7 @@ class GemmaEmbedder(SentenceTransformerEmbedder):
 
     def _load(self):
         self._folder(self.models_dir)  # a clear "run make gemma" rather than a library error
-        import torch
+        import torch  # heavy (torch): only when a model runs
 
         model = super()._load()
         model.max_seq_length = self.max_seq_length

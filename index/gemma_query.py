@@ -67,9 +67,9 @@ def export(folder: Path) -> Path | None:
     try:
         for tool in ("onnx", "onnxscript", "onnxruntime"):  # the exporter, its translator, the quantizer and runtime
             importlib.import_module(tool)
-        import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from sentence_transformers import SentenceTransformer
+        import torch  # heavy (torch): only when a model runs
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # heavy: only when the ONNX encoder runs
+        from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
     except ImportError as e:
         log.warning("EmbeddingGemma questions stay on torch (%s); `make gemma` installs onnx and onnxruntime", e)
         return None
@@ -116,8 +116,8 @@ class QueryEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._session is None:
-            import onnxruntime as ort
-            from transformers import AutoTokenizer
+            import onnxruntime as ort  # heavy: only when the ONNX encoder runs
+            from transformers import AutoTokenizer  # heavy (torch): only when a model loads
 
             options = ort.SessionOptions()
             options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -152,7 +152,7 @@ def _export(model, path: Path, torch) -> None:
 
 def _matmuls_reading(path: Path, width: int) -> list[str]:
     """Names of the MatMul nodes whose weight takes `width` inputs (the exporter stores weights transposed)."""
-    import onnx
+    import onnx  # heavy: only when the ONNX encoder is built
 
     graph = onnx.load(str(path), load_external_data=False).graph
     shapes = {i.name: tuple(i.dims) for i in graph.initializer}

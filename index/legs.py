@@ -29,8 +29,16 @@ from typing import Callable
 import numpy as np
 
 from index.build import embed_text, faiss_index, remove_dead_partials
-from index.store import (current_build, manifest_path, publish, read_chunks, read_manifest, store_path, vectors_path,
-                         write_manifest)
+from index.store import (
+    current_build,
+    manifest_path,
+    publish,
+    read_chunks,
+    read_manifest,
+    store_path,
+    vectors_path,
+    write_manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +114,7 @@ def add_leg(index_dir: Path, embedder, progress: Callable[[int, int], None] | No
 
 def _publish(index_dir: Path, build: Path, manifest, model_id: str, matrix: np.ndarray) -> Path | None:
     """Write the new build next to `build` (old files hard-linked) and swap CURRENT; None if `build` went stale."""
-    import faiss
+    import faiss  # heavy: only when vectors are read or written
 
     builds = build.parent
     name = f"{build.name}+{_slug(model_id)[:24]}"

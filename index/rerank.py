@@ -100,10 +100,10 @@ class CrossEncoderReranker:
 
     def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # an uncached hub name fails fast instead of hanging
-        from sentence_transformers import CrossEncoder
+        from sentence_transformers import CrossEncoder  # heavy (torch): only when a model loads
 
         try:
-            import torch
+            import torch  # heavy (torch): only when a model runs
 
             return CrossEncoder(self.model, device="cpu", max_length=self.max_length,
                                 model_kwargs={"torch_dtype": getattr(torch, self.dtype)})
@@ -121,7 +121,7 @@ class CrossEncoderReranker:
         """Relevance of each passage to the question, higher is better (0..1)."""
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        import torch
+        import torch  # heavy (torch): only when a model runs
 
         model = self.load()
         before = torch.get_num_threads()

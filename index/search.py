@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from core.errors import IndexMismatch
 from core.types import Chunk, Document
 from index.bm25 import Bm25
+from index.build import IVF_NPROBE
 from index.store import Manifest, current_build, read_chunks, read_documents, read_manifest, store_path, vectors_path
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Index:
             IndexMissing: nothing has been built yet.
             IndexMismatch: another format version or embedding model, or damaged files.
         """
-        import faiss
+        import faiss  # heavy: only when vectors are read or written
 
         build = current_build(Path(index_dir))
         manifest = read_manifest(build)
@@ -60,8 +61,6 @@ class Index:
                 raise IndexMismatch(f"the index in {build} holds a {type(v).__name__} for leg {leg} but its manifest "
                                     f"says {manifest.index_type(leg)}: run `tutor ingest` to rebuild it")
             if isinstance(v, faiss.IndexIVFFlat):
-                from index.build import IVF_NPROBE
-
                 v.nprobe = IVF_NPROBE  # FAISS does not save it
         return cls(manifest, vectors, chunks, Bm25(tokens), build)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from core.config import Settings
 from core.errors import SourceError
+from ingest.report import read_report
+from ingest.sources import load_sources
 
 USER_SOURCES = "user_sources.json"
 KINDS = ("url", "sitemap", "notes", "warc")
@@ -101,9 +103,6 @@ def update_user_sources(home: str | Path, add: list[UserSource], remove: list[st
 
 def source_statuses(settings: Settings) -> list[SourceStatus]:
     """Every curated and user source with its status in the last ingest report."""
-    from ingest.report import read_report
-    from ingest.sources import load_sources
-
     report = read_report(settings.home) or {}
     items, inputs = report.get("items", []), report.get("inputs", [])
     if report and "items" not in report:  # written before per-page statuses: {"ok": [...], "skipped": [...]}

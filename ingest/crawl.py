@@ -36,7 +36,8 @@ from ingest.fetch import ALLOWED_TYPES, MAX_REDIRECTS, USER_AGENT, http_date
 from ingest.guard import HostGuard
 from ingest.http_cache import CachedPage, HttpCache
 from ingest.http_get import Reply, TransientError, describe, get, retry_after
-from ingest.robots import MAX_BYTES as ROBOTS_MAX_BYTES, Robots, robots_from_answer
+from ingest.robots import MAX_BYTES as ROBOTS_MAX_BYTES
+from ingest.robots import Robots, robots_from_answer
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class Crawler:
     def _send(self, host: _Host, url: str, headers: dict, accept, max_bytes: int, robots: Robots | None,
               truncate: bool = False) -> Reply:
         """One request with the host's delay, retried on connect errors, 429 and 5xx."""
-        import httpx
+        import httpx  # only when something is fetched over the network
 
         delay = max(self.settings.fetch_delay, robots.delay(USER_AGENT) if robots else 0.0)
         attempt = 0
@@ -287,7 +288,7 @@ class Crawler:
                 raise TransientError(f"{url}: interrupted")
 
     def _client(self):
-        import httpx
+        import httpx  # only when something is fetched over the network
 
         client = getattr(self._local, "client", None)
         if client is None:

@@ -17,6 +17,9 @@ import re
 from core.errors import SourceError
 from core.language import HAN_CHAR
 from core.types import Document, Page
+from ingest import markup
+from ingest.html_text import html_to_text
+from ingest.markup_rules import trim_site_chrome
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,6 @@ def extract(page: Page, *, part: str = "", section: str = "", title: str = "") -
             body, or fewer than `MIN_CHARS` characters of text after
             extraction. The message starts with the URL.
     """
-    from ingest import markup
-
     mime, charset = _parse_content_type(page.content_type)
     kind = KINDS.get(mime)
     if kind is None:
@@ -70,8 +71,6 @@ def extract(page: Page, *, part: str = "", section: str = "", title: str = "") -
     # Plain text has no markup for a title, so the caller's comes first there.
     if kind in ("html", "markdown", "rst"):
         if kind == "html":
-            from ingest.html_text import html_to_text
-
             text, found = html_to_text(raw, page.url)
         else:
             text, found = markup.markdown_to_text(raw) if kind == "markdown" else (markup.rst_to_text(raw), "")
@@ -139,7 +138,7 @@ def _decode(body: bytes, charset: str, url: str, *, sniff_meta: bool = False) ->
 def _guess_encoding(body: bytes) -> tuple[str, str] | None:
     """(encoding, text) if charset_normalizer finds an encoding that decodes `body` cleanly, else None."""
     try:
-        from charset_normalizer import from_bytes
+        from charset_normalizer import from_bytes  # only for a page that declares no charset
     except ImportError:
         return None
     matches = list(from_bytes(body[:200_000]))  # a prefix is enough to tell, and keeps big pages fast
@@ -166,8 +165,6 @@ def _is_zh(text: str) -> bool:
 
 def _first_short_line(text: str) -> str:
     """The first non-blank line if it is short enough to be a title (after site chrome is cut)."""
-    from ingest.markup_rules import trim_site_chrome
-
     for line in trim_site_chrome(text.lstrip("\ufeff")).split("\n")[:8]:
         line = line.strip()
         if line:

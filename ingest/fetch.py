@@ -59,7 +59,7 @@ def fetch(
             5 redirects, an HTTP error status, a body over `max_bytes`, or a
             content type other than HTML, XHTML, markdown, rst or plain text.
     """
-    import httpx
+    import httpx  # only when something is fetched over the network
 
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):

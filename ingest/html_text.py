@@ -62,9 +62,9 @@ def html_to_text(html: str, url: str = "") -> tuple[str, str]:
         title from the page metadata, og:title or <title> ("" if none); for
         a document taken from the page's JSON payload, its own H1 first.
     """
-    import trafilatura
-    from lxml import etree
-    from lxml import html as lxml_html
+    import trafilatura  # heavy: only when a page is extracted
+    from lxml import etree  # only when markup is parsed
+    from lxml import html as lxml_html  # only when markup is parsed
 
     source = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str input with an encoding declaration
     try:
@@ -124,8 +124,8 @@ def _embedded_document(tree):
     Only JSON script blocks are read, and only HTML strings under that key:
     other payload strings are UI labels, file lists and raw source lines.
     """
-    from lxml import etree
-    from lxml import html as lxml_html
+    from lxml import etree  # only when markup is parsed
+    from lxml import html as lxml_html  # only when markup is parsed
 
     found = []
     for script in tree.xpath('//script[@type="application/json"]'):

@@ -63,7 +63,7 @@ def get(client, url: str, headers: dict, *, guard: HostGuard, accept: tuple[str,
         TransientError: a read timeout, a too slow or broken transfer.
         SourceError: a refused content type, a body over the cap, a refused peer address.
     """
-    import httpx
+    import httpx  # only when something is fetched over the network
 
     deadline = time.monotonic() + 3 * timeout  # a server trickling bytes must not hold a worker forever
     try:

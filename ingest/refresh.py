@@ -19,9 +19,23 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from tqdm import tqdm
+
 from core.config import Settings
 from core.errors import SourceError, TutorError
 from core.types import Chunk, Document
+from index.build import build_index
+from index.embed import make_embedders
+from index.store import (
+    FORMAT_VERSION,
+    current_build,
+    read_chunks,
+    read_documents,
+    read_manifest,
+    store_path,
+    vectors_path,
+)
+from ingest.chunk import chunk
 from ingest.report import IngestReport
 
 log = logging.getLogger(__name__)
@@ -58,10 +72,6 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
     Raises:
         SourceError: there is no document at all to index (the old index is kept).
     """
-    from index.build import build_index
-    from index.embed import make_embedders
-    from ingest.chunk import chunk
-
     live = _live(settings.index_dir)
     old_docs = live.documents if live else {}
     documents = [doc for doc, _ in kept]
@@ -127,8 +137,6 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
 
 def _live(index_dir: Path) -> _Live | None:
     """The live build's documents and chunks, or None if there is no readable index."""
-    from index.store import FORMAT_VERSION, current_build, read_chunks, read_documents, read_manifest, store_path, vectors_path
-
     try:
         build = current_build(index_dir)
         manifest = read_manifest(build)
@@ -141,7 +149,7 @@ def _live(index_dir: Path) -> _Live | None:
         return None
     intact = manifest.format_version == FORMAT_VERSION and manifest.chunks == len(chunks)
     if intact:
-        import faiss
+        import faiss  # heavy: only when vectors are read or written
 
         try:
             intact = all(faiss.read_index(str(vectors_path(build, j))).ntotal == len(chunks)
@@ -154,7 +162,6 @@ def _live(index_dir: Path) -> _Live | None:
 def progress_bar(enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
 
     state: dict = {}
 

@@ -16,10 +16,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from tqdm import tqdm
+
 from core.config import Settings
 from core.errors import SourceError
 from core.types import Document, Page
+from ingest.catalog import update_user_sources, user_source
+from ingest.crawl import Crawler
+from ingest.dedup import Deduplicator
+from ingest.extract import extract
+from ingest.extract_cache import ExtractCache
+from ingest.notes import read_notes
+from ingest.refresh import refresh_index
 from ingest.report import IngestReport, read_report, write_report
+from ingest.save_warc import WarcSaver
+from ingest.sitemap import sitemap_urls
+from ingest.sources import find_source, load_sources, placement
+from ingest.warc import read_warc
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +42,6 @@ def default_pages(settings: Settings) -> tuple[str, Iterator[Page] | None, list[
 
     Returns a label, the page iterator (or None if it must be fetched) and the URLs to fetch.
     """
-    from ingest.sources import load_sources
-    from ingest.warc import read_warc
-
     snapshot = settings.snapshot_path()
     if snapshot and snapshot.exists():
         return f"warc:{snapshot.resolve()}", read_warc(snapshot), []
@@ -47,10 +57,6 @@ def gather(settings: Settings, report: IngestReport, crawler, warcs: Sequence[st
     URLs whose fetch failed for a passing reason (timeout, 5xx, no connection)
     are added to `transient`: the run keeps their indexed copy.
     """
-    from ingest.notes import read_notes
-    from ingest.sitemap import sitemap_urls
-    from ingest.warc import read_warc
-
     streams: list[tuple[str, Iterable[Page]]] = []
     fetch: dict[str, str] = {}  # url -> origin label, in order
     if use_default:
@@ -82,7 +88,6 @@ def gather(settings: Settings, report: IngestReport, crawler, warcs: Sequence[st
 
 
 def _fetch_pages(crawler, fetch: dict[str, str], report: IngestReport, saver, show_progress: bool, transient: set[str]):
-    from tqdm import tqdm
 
     if not fetch:
         return
@@ -122,11 +127,7 @@ def extract_all(pages: Iterable[tuple[Page, str]], report: IngestReport, cache=N
     Returns:
         (document, origin) pairs in page order; the caller gives them their ok/unchanged status.
     """
-    from tqdm import tqdm
 
-    from ingest.dedup import Deduplicator
-    from ingest.extract import extract
-    from ingest.sources import find_source, placement
 
     kept: dict[str, tuple[Document, str]] = {}
     dedup = Deduplicator()
@@ -188,18 +189,12 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
     Raises:
         SourceError: no document at all could be extracted (the old index is kept).
     """
-    from ingest.crawl import Crawler
-    from ingest.extract_cache import ExtractCache
-    from ingest.refresh import refresh_index
-
     started = time.perf_counter()
     report = IngestReport(started=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if remember:
         warcs, urls, notes, sitemaps = _remembered(settings, report, warcs, urls, notes, sitemaps, remove)
     saver = None
     if save_warc:
-        from ingest.save_warc import WarcSaver
-
         saver = WarcSaver(save_warc)
     cache = ExtractCache(Path(settings.home) / "cache" / "extract.sqlite")
     transient: set[str] = set()
@@ -231,8 +226,6 @@ def run_ingest(settings: Settings, warcs: Sequence[str] = (), urls: Sequence[str
 
 def _remembered(settings: Settings, report: IngestReport, warcs, urls, notes, sitemaps, remove):
     """Save the given sources, then return every saved source, kind by kind."""
-    from ingest.catalog import update_user_sources, user_source
-
     added = [user_source(kind, value) for kind, values in
              (("warc", warcs), ("url", urls), ("notes", notes), ("sitemap", sitemaps)) for value in values]
     saved, unmatched = update_user_sources(settings.home, added, list(remove))

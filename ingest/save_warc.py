@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,7 +41,7 @@ class WarcSaver:
     """
 
     def __init__(self, path: str | Path, software: str = "handbook-tutor") -> None:
-        from warcio.warcwriter import WARCWriter
+        from warcio.warcwriter import WARCWriter  # only when a WARC archive is read or written
 
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
@@ -60,7 +61,7 @@ class WarcSaver:
 
     def add(self, fetched: Fetched) -> None:
         """Write the request and response records of one successful fetch (failed ones are skipped)."""
-        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.statusandheaders import StatusAndHeaders  # only when a WARC archive is read or written
 
         if fetched.page is None:
             return
@@ -114,8 +115,7 @@ class WarcSaver:
 
 def _warc_date(value: str) -> str:
     """WARC-Date wants ISO 8601 UTC with a Z; fall back to now for anything else."""
-    from warcio.timeutils import datetime_to_iso_date
-    from datetime import datetime, timezone
+    from warcio.timeutils import datetime_to_iso_date  # only when a WARC archive is read or written
 
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -78,7 +78,7 @@ def parse_sitemap(body: bytes) -> tuple[str, list[str]]:
     Raises:
         ValueError: the body is neither a sitemap nor a list of URLs.
     """
-    from lxml import etree
+    from lxml import etree  # only when markup is parsed
 
     if body[:2] == b"\x1f\x8b":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)

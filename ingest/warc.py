@@ -47,8 +47,8 @@ def read_warc(path: str | Path) -> Iterator[Page]:
             is yielded), or a record is corrupt or truncated (raised after the
             records before it have been yielded).
     """
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
+    from warcio.archiveiterator import ArchiveIterator  # only when a WARC archive is read or written
+    from warcio.exceptions import ArchiveLoadFailed  # only when a WARC archive is read or written
 
     path = Path(path)
     _check_is_warc(path)

@@ -76,8 +76,7 @@ def test_a_refresh_with_nothing_changed_extracts_embeds_and_rebuilds_nothing(set
     def no_extraction(*args, **kwargs):
         raise AssertionError("an unchanged page was extracted again")
 
-    # The package re-exports `extract`, so patch the module itself (where run.py looks it up).
-    monkeypatch.setattr(sys.modules["ingest.extract"], "extract", no_extraction)
+    monkeypatch.setattr("ingest.run.extract", no_extraction)  # where a run looks it up
     embedder = HashEmbedder()
     second = ingest(settings, embedder, notes=[str(notes)])
     assert (second.embedded, embedder.calls, second.rebuilt) == (0, 0, False)
@@ -138,7 +137,7 @@ def test_an_input_that_fails_keeps_its_pages_indexed_copies_and_the_cli_says_so(
     warc.write_bytes(data[:len(data) // 2])  # the file is truncated later (a partial copy, a full disk)
     monkeypatch.setenv("TUTOR_HOME", str(settings.home))
     monkeypatch.setenv("TUTOR_EMBEDDER", "hash")
-    monkeypatch.setattr("index.embed.make_embedders", lambda *a, **k: [HashEmbedder()])
+    monkeypatch.setattr("ingest.refresh.make_embedders", lambda *a, **k: [HashEmbedder()])
     code = main(["ingest", "--no-default", "--quiet"])
     out = capsys.readouterr().out
     assert code == 2 and "failed" in out and "kept the indexed copy" in out

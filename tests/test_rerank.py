@@ -290,12 +290,11 @@ def test_pair_miner_never_uses_an_excluded_question(miner_index, embedder):
 def test_the_cli_never_trains_on_the_eval_cases(settings, monkeypatch):
     from evals.cases import load_cases
     from tutor import cli
-    import tutor.retrieval.train_reranker as trainer
 
     seen, index, embedders = {}, object(), [object()]
     monkeypatch.setattr("tutor.pipeline.Tutor.index", property(lambda self: index))
     monkeypatch.setattr("tutor.pipeline.Tutor.embedders", property(lambda self: embedders))
-    monkeypatch.setattr(trainer, "train_reranker", lambda s, **kw: seen.update(kw) or {
+    monkeypatch.setattr(cli, "train_reranker", lambda s, **kw: seen.update(kw) or {
         "queries": 1, "pairs": 3, "steps": 1, "training_seconds": 1.0})
     assert cli.main(["train-reranker", "--steps", "1", "--quiet"]) == 0
     assert sorted(seen["excluded"]) == sorted(c.question for c in load_cases()) and len(seen["excluded"]) > 200
@@ -306,9 +305,8 @@ def test_the_cli_never_trains_on_the_eval_cases(settings, monkeypatch):
 def test_train_reranker_end_to_end_writes_model_and_provenance(settings, miner_index, embedder):
     import json
 
-    from tutor.retrieval.train_reranker import train_reranker
-
     from evals.cases import load_cases
+    from tutor.retrieval.train_reranker import train_reranker
 
     record = train_reranker(settings, excluded=[c.question for c in load_cases()], queries=40, negatives=2, max_steps=3, layers=1, max_length=64, batch_size=2,
                             index=miner_index, embedders=[embedder])

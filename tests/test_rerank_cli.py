@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-
 import io
 import json
 
@@ -91,7 +90,7 @@ def test_train_reranker_flags_reach_the_trainer(run, monkeypatch):
         seen.update(kwargs)
         return {"queries": 10, "pairs": 40, "steps": 5, "training_seconds": 1.0}
 
-    monkeypatch.setattr("tutor.retrieval.train_reranker.train_reranker", fake_train)
+    monkeypatch.setattr("tutor.cli.train_reranker", fake_train)
     code, out = run("train-reranker", "--queries", "10", "--steps", "5", "--minutes", "0.5", "--layers", "2",
                     "--threads", "1", "--quiet")
     assert code == 0 and "TUTOR_RERANKER=trained" in out and "10 queries, 40 pairs, 5 steps" in out

@@ -114,7 +114,7 @@ def test_the_table_escapes_cells(settings):
 
 def test_reingest_reads_the_default_corpus_and_every_saved_source(settings, monkeypatch):
     calls = []
-    monkeypatch.setattr("ingest.run.run_ingest", lambda *args, **kwargs: calls.append((args, kwargs)) or "report")
+    monkeypatch.setattr("ui.status.run_ingest", lambda *args, **kwargs: calls.append((args, kwargs)) or "report")
     assert reingest(settings) == "report"
     assert calls == [((settings,), {"use_default": True, "show_progress": True, "remember": True})]
 

@@ -12,8 +12,22 @@ import logging
 import sys
 from typing import Iterable, Sequence, TextIO
 
+from tqdm import tqdm
+
 from core.config import Settings
 from core.errors import TutorError
+from evals.cases import load_cases
+from evals.cli import add_parser as add_eval_parser
+from evals.cli import run
+from index.embed import make_embedders
+from index.legs import add_leg, write_failure
+from ingest.catalog import format_statuses, source_statuses
+from ingest.refresh import progress_bar
+from ingest.run import run_ingest
+from tutor.feedback import FeedbackStore
+from tutor.pipeline import Tutor
+from tutor.repl import converse
+from tutor.retrieval.train_reranker import train_reranker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 2 only on an idle machine)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    from evals.cli import add_parser as add_eval_parser
 
     add_eval_parser(sub)
 
@@ -107,8 +120,6 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
 
 
 def _ingest(settings: Settings, args, stdin, stdout) -> int:
-    from ingest.run import run_ingest
-
     report = run_ingest(settings, args.warc, args.url, args.notes, use_default=not args.no_default,
                         show_progress=not args.quiet, sitemaps=args.sitemap, remember=True, remove=args.remove,
                         save_warc=args.save_warc, allow_removal=args.allow_removal)
@@ -118,8 +129,6 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
 
 
 def _sources(settings: Settings, args, stdin, stdout) -> int:
-    from ingest.catalog import format_statuses, source_statuses
-
     rows = source_statuses(settings)
     if args.status:
         rows = [r for r in rows if r.status == args.status]
@@ -144,8 +153,6 @@ def _questions(args, stdin) -> Iterable[tuple[object, str]]:
 
 
 def _retrieve(settings: Settings, args, stdin, stdout) -> int:
-    from tutor.pipeline import Tutor
-
     tutor = Tutor(settings)
     part, source = _filters(tutor, args)
     where = _both((lambda c: c.part == part) if part else None, source)
@@ -162,13 +169,9 @@ def _retrieve(settings: Settings, args, stdin, stdout) -> int:
 
 
 def _ask(settings: Settings, args, stdin, stdout) -> int:
-    from tutor.pipeline import Tutor
-
     tutor = Tutor(settings)
     part, tutor.retriever.scope = _filters(tutor, args)
     if args.interactive:
-        from tutor.repl import converse
-
         converse(tutor, stdin, stdout, _print_answer, mode=args.mode, level=args.level, part=part)
         return 0
     for qid, question in _questions(args, stdin):
@@ -218,11 +221,7 @@ def _both(a, b):
 
 
 def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
-    from tqdm import tqdm
 
-    from evals.cases import load_cases
-    from tutor.pipeline import Tutor
-    from tutor.retrieval.train_reranker import train_reranker
 
     bar = tqdm(total=args.steps, desc="training the reranker", unit="step", disable=args.quiet)
 
@@ -257,23 +256,17 @@ def _print_answer(answer, streamed: str, out) -> None:
 
 
 def _eval(settings: Settings, args, stdin, stdout) -> int:
-    from evals.cli import run
-
     return run(settings, args, stdout)
 
 
 def _chat(settings: Settings, args, stdin, stdout) -> int:
-    from ui.app import main as launch
+    from ui.app import main as launch  # Gradio (2.5 s to import): only when the chat opens
 
     launch(settings)
     return 0
 
 
 def _leg(settings: Settings, args, stdin, stdout) -> int:
-    from index.embed import make_embedders
-    from index.legs import add_leg, write_failure
-    from ingest.refresh import progress_bar
-
     spec = settings.background_embedder.strip()
     if not spec:
         print("no background leg is configured (TUTOR_BACKGROUND_EMBEDDER is empty)", file=stdout)
@@ -289,8 +282,6 @@ def _leg(settings: Settings, args, stdin, stdout) -> int:
 
 
 def _feedback(settings: Settings, args, stdin, stdout) -> int:
-    from tutor.feedback import FeedbackStore
-
     store = FeedbackStore.for_settings(settings)
     if not args.out:
         count = store.export(stdout)

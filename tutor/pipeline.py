@@ -17,21 +17,29 @@ from core.config import Settings
 from core.errors import ConfigError, TutorError
 from core.language import zh_or_en
 from core.types import Answer, Message, Retrieval, Step, Turn
+from index.bm25 import tokenize
+from index.embed import make_embedder, make_embedders
+from index.remember import RememberingEmbedder
+from index.rerank import make_reranker
+from index.search import Index
+from index.store import current_build
+from ingest.sources import load_sources
 from tutor.answer.author_turn import authored_answer
-from tutor.citations.cite import SupportScorer
 from tutor.answer.compress import compress
-from tutor.quotes.evidence import PASSAGES, EvidenceSelector
 from tutor.answer.evidence_turn import english_terms, evidence_answer
-from tutor.backends.model_queue import ModelQueue
-from tutor.teach.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
-from tutor.teach.outline import load_outline
-from tutor.backends.prompt import LEVELS
-from tutor.teach.quiz_turn import quiz_turn
 from tutor.answer.refusal import covers, names, refusal_text, unanswered_text
 from tutor.answer.replies import reply
+from tutor.backends.generate import make_generator
+from tutor.backends.model_queue import ModelQueue
+from tutor.backends.prompt import LEVELS
+from tutor.citations.cite import SupportScorer
+from tutor.quotes.evidence import PASSAGES, EvidenceSelector
 from tutor.retrieval.retrieve import Retriever
 from tutor.retrieval.rewrite import search_query
 from tutor.retrieval.translate import QuestionTranslator
+from tutor.teach.modes import HINTS, MODES, PATH_HITS, full_answer_heading, hint, ladder, learning_path, unplaced
+from tutor.teach.outline import load_outline
+from tutor.teach.quiz_turn import quiz_turn
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +81,9 @@ class Tutor:
             return self._embedders
 
     def _configured(self) -> list:
-        from index.embed import make_embedders
-
         return make_embedders(self.settings.embedder, self.settings.models_dir)
 
     def _background(self) -> list:
-        from index.embed import make_embedders
-
         spec = self.settings.background_embedder
         return make_embedders(spec, self.settings.models_dir) if spec.strip() else []
 
@@ -88,9 +92,6 @@ class Tutor:
         """The (multilingual) embedder that gates relevance and checks citations."""
         with self._lock:
             if self._judge is None:
-                from index.embed import make_embedder
-                from index.remember import RememberingEmbedder
-
                 by_id = {e.model_id: e for e in self.embedders}
                 judge = make_embedder(self.settings.judge_embedder, self.settings.models_dir)
                 # (shares a leg's model when it is one; the passages' sentences it judged are kept)
@@ -101,8 +102,6 @@ class Tutor:
     def index(self):
         with self._lock:
             if self._index is None:
-                from index.search import Index
-
                 fast = [e.model_id for e in (self._given_embedders or self._configured())]
                 self._index = Index.load(self.settings.index_dir, fast, [e.model_id for e in self._background()])
                 self._own_index = True
@@ -113,8 +112,6 @@ class Tutor:
 
         Only for an index this tutor loaded itself; one handed in (tests, evals) stays. Returns whether it changed.
         """
-        from index.store import current_build
-
         with self._lock:
             if self._index is None or not self._own_index:
                 return False
@@ -132,8 +129,6 @@ class Tutor:
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
-                from index.rerank import make_reranker
-
                 self._retriever = Retriever(self.index, self.embedders, candidates=self.settings.candidates,
                                             judge=self.judge, reranker=make_reranker(self.settings),
                                             rerank_candidates=self.settings.rerank_candidates)
@@ -163,8 +158,6 @@ class Tutor:
     def generator(self):
         with self._lock:
             if self._generator is None:
-                from tutor.backends.generate import make_generator
-
                 self._generator = make_generator(self.settings)
             return self._generator
 
@@ -195,8 +188,6 @@ class Tutor:
 
     def parts(self) -> list[str]:
         """The handbook parts that have indexed passages, in handbook order."""
-        from ingest.sources import load_sources
-
         present = {d.part for d in self.index.documents() if d.part}
         order = list(dict.fromkeys(s.part for s in load_sources() if s.part))
         return [p for p in order if p in present] + sorted(present - set(order))
@@ -276,8 +267,6 @@ class Tutor:
                                    mode, started, prefix)
 
     def _term_weights(self, text: str) -> dict[str, float]:
-        from index.bm25 import tokenize
-
         return {t: self.index.bm25.idf(t) for t in set(tokenize(text))}
 
     def ask(self, question: str, history: Sequence[Message] = (), mode: str = "explain",

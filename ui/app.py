@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import tempfile
+import threading
 import uuid
 from datetime import datetime, timezone
 from functools import partial
@@ -24,10 +24,10 @@ import gradio as gr
 from core.config import Settings
 from core.errors import ConfigError, TutorError
 from tutor.feedback import FeedbackStore, public_config
-from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
-from ui.session import (ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names,  # noqa: F401
-                        rate, stream_turn)
+from tutor.pipeline import Tutor
 from ui.background import build_background_leg
+from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
+from ui.session import ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names, rate, stream_turn  # noqa: F401
 from ui.status import reingest, status, status_to_markdown
 
 log = logging.getLogger(__name__)
@@ -216,8 +216,6 @@ def _theme() -> gr.themes.Base:
 
 def main(settings: Settings) -> None:
     """Launch the UI for `tutor chat`; the index and models load on first use."""
-    from tutor.pipeline import Tutor  # here, so building the UI never needs the pipeline
-
     _auth_from_env()  # a malformed login stops here, before models load or a leg starts building
 
     def reload(old: Tutor) -> Tutor:  # a re-ingested index, the same loaded models

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from core.config import Settings
 from core.errors import TutorError
+from index.embed import make_embedders
+from index.legs import has_leg
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +22,6 @@ def build_background_leg(settings: Settings) -> subprocess.Popen | None:
     The chat answers from the fast legs meanwhile and reads the new build when it is published
     (`Tutor.follow_index`); the status panel shows the progress, or why the leg could not be built.
     """
-    from index.embed import make_embedders
-    from index.legs import has_leg
-
     spec = settings.background_embedder.strip()
     try:
         if not spec or all(has_leg(settings.index_dir, e.model_id) for e in make_embedders(spec, settings.models_dir)):

@@ -15,11 +15,12 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from core.errors import TutorError
 from core.types import Answer, Message
 from tutor.feedback import FeedbackStore
+from tutor.teach.modes import MODES
+from tutor.teach.outline import english_place
 from ui.render import answer_to_markdown, partial_to_markdown, sources_to_markdown
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz", "path": "Learning path"}
 ALL_PARTS = "All parts"
 NO_SOURCES = "_Sources appear here as soon as they are retrieved._"
 SEARCHING = "_Searching the handbook's sources…_"
@@ -62,15 +63,12 @@ def mode_choices(modes: Mapping[str, str] | Sequence[str] | None = None) -> list
 
     Args:
         modes: name -> label (as `tutor.pipeline.MODES`) or a list of names;
-            None reads `tutor.pipeline.MODES`, falling back to `DEFAULT_MODES`.
+            None reads the tutor's own `MODES`.
     """
     if modes is None:
-        try:
-            from tutor.pipeline import MODES as modes
-        except ImportError:
-            modes = DEFAULT_MODES
+        modes = MODES
     pairs = modes.items() if isinstance(modes, Mapping) else ((name, "") for name in modes)
-    return [(label or DEFAULT_MODES.get(name) or name.replace("_", " ").title(), name) for name, label in pairs]
+    return [(label or MODES.get(name) or name.replace("_", " ").title(), name) for name, label in pairs]
 
 
 def history(exchanges: Sequence[Exchange]) -> tuple[Message, ...]:
@@ -170,8 +168,6 @@ def rate(store: FeedbackStore, exchanges: Sequence[Exchange], rated: Mapping, in
 
 def part_names(tutor: Any) -> list[tuple[str, str]]:
     """(label, part) choices to filter by, labelled in English; none when the index cannot be read (the chat says why)."""
-    from tutor.teach.outline import english_place
-
     try:
         return [(english_place(p), p) for p in tutor.parts()]
     except TutorError as error:

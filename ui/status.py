@@ -12,7 +12,13 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import TutorError
+from index.embed import make_embedders
+from index.gemma import NAME, folder
+from index.legs import status as leg_status
+from index.store import current_build, read_manifest
 from ingest.report import STATUSES
+from ingest.run import last_report, run_ingest
+from tutor.backends.models import KNOWN_MODELS, part_paths
 from tutor.feedback import public_config
 from ui.render import escape_text
 
@@ -53,8 +59,6 @@ def reingest(settings: Settings) -> Any:
     Raises:
         SourceError: nothing could be extracted (the old index is kept).
     """
-    from ingest.run import run_ingest
-
     return run_ingest(settings, use_default=True, show_progress=True, remember=True)
 
 
@@ -90,8 +94,6 @@ def _leg_line(leg: dict[str, Any]) -> str:
 
 
 def _index(settings: Settings) -> dict[str, Any]:
-    from index.store import current_build, read_manifest
-
     try:
         manifest = read_manifest(current_build(settings.index_dir))
     except TutorError as error:
@@ -103,9 +105,6 @@ def _index(settings: Settings) -> dict[str, Any]:
 
 def _background(settings: Settings, held: list[str]) -> list[dict[str, Any]]:
     """The background legs that are not in the index yet, and how far their build has got (index/legs.py)."""
-    from index.embed import make_embedders
-    from index.legs import status as leg_status
-
     spec = settings.background_embedder.strip()
     try:
         ids = [e.model_id for e in make_embedders(spec, settings.models_dir)] if spec else []
@@ -151,8 +150,6 @@ def _llm(settings: Settings) -> dict[str, str]:
 
 
 def _background_model(settings: Settings, name: str) -> dict[str, str]:
-    from index.gemma import NAME, folder
-
     try:
         folder(settings.models_dir)
         detail = f"ready in {settings.models_dir / NAME}"
@@ -172,8 +169,6 @@ def _embedder(role: str, name: str) -> dict[str, str]:
 
 
 def _llm_installed(name: str) -> str:
-    from tutor.backends.models import KNOWN_MODELS, part_paths
-
     try:
         part_paths(KNOWN_MODELS[name])
     except TutorError as error:
@@ -182,8 +177,6 @@ def _llm_installed(name: str) -> str:
 
 
 def _ingest(settings: Settings) -> dict[str, Any] | None:
-    from ingest.run import last_report
-
     return last_report(settings)  # None when there is none or it is unreadable
 
 

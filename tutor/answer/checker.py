@@ -16,12 +16,14 @@ from typing import Sequence
 from core.config import Settings
 from core.errors import ConfigError
 from core.language import is_chinese, question_language
-from core.types import Citation, Hit, Turn
 from core.markers import strip_markers
-from tutor.citations.cite import SupportScorer, check
-from tutor.backends.extractive import LEAD_IN
+from core.types import Citation, Hit, Turn
+from index.glossary import chinese_names
 from tutor.answer.refusal import declined
 from tutor.answer.restate import lead_in, renumber, restate_turn, wanted
+from tutor.backends.extractive import LEAD_IN, ExtractiveGenerator
+from tutor.citations.cite import SupportScorer, check
+from tutor.citations.cite_llm import LlmCheckedScorer
 
 
 def answer_language(text: str) -> str | None:
@@ -62,8 +64,6 @@ class Outcome:
 def term_note(question: str, text: str) -> str:
     """For a Chinese question answered in English (the sources' own words, or a model that would not
     write Chinese): the Chinese names of the terms those sentences use, so the learner can read them."""
-    from index.glossary import chinese_names
-
     if question_language(question) != "zh" or answer_language(text) == "zh":
         return ""
 
@@ -94,7 +94,6 @@ class AnswerChecker:
         checked = check(text, hits, self.scorer(), self.settings.support_threshold, drop_unsupported=strict)
         if not strict or _says_something(checked):
             return Outcome(checked.text, tuple(checked.citations), checked.dropped)
-        from tutor.backends.extractive import ExtractiveGenerator
 
         turn = dataclasses.replace(turn, hits=tuple(hits))
         quoted = "".join(ExtractiveGenerator().stream(turn))
@@ -126,7 +125,6 @@ class AnswerChecker:
         if chat_model is None:
             raise ConfigError(f"TUTOR_CITATION_CHECK=llm needs a chat model, and {self.generator.model_id} has none; "
                               "use TUTOR_LLM=local or openai, or TUTOR_CITATION_CHECK=embedding")
-        from tutor.citations.cite_llm import LlmCheckedScorer
 
         return LlmCheckedScorer(self.judge, chat_model, self.settings.support_threshold)
 

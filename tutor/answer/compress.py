@@ -16,6 +16,7 @@ import numpy as np
 
 from core.language import estimate_tokens
 from core.types import Turn
+from index.bm25 import tokenize
 from tutor.citations.cite import sentence_spans
 
 
@@ -37,7 +38,6 @@ def compress(turn: Turn, embedder, max_tokens: int, total_tokens: int = 0) -> Tu
     """
     if not turn.hits or (max_tokens <= 0 and total_tokens <= 0):
         return turn
-    from index.bm25 import tokenize
 
     terms = set(tokenize(turn.question))
     groups = [[hit.chunk.text[a:b] for a, b in sentence_spans(hit.chunk.text)] for hit in turn.hits]

@@ -18,18 +18,31 @@ import time
 from contextlib import nullcontext
 from typing import Iterator, Sequence
 
-from core.markers import parse_markers, strip_markers
-from tutor.citations.cite import SupportScorer, check, sentence_spans
-from tutor.quotes.evidence import needs_rendering
-from tutor.answer.explain import (HEADINGS, RENDERING_LABEL, allowed_text, compose, restates, evidence_block, evidence_citations, evidence_turn, merge_citations,
-                           render_turn, renumber)
 from core.language import question_language, zh_or_en
+from core.markers import parse_markers, strip_markers
 from core.types import Answer, Citation, Evidence, Hit, Step
-from tutor.backends.model_queue import QueueFull, busy_text, waiting_text
-from tutor.citations.quotable import clean
+from index.bm25 import tokenize
+from index.glossary import expand
+from tutor.answer.explain import (
+    HEADINGS,
+    RENDERING_LABEL,
+    allowed_text,
+    compose,
+    evidence_block,
+    evidence_citations,
+    evidence_turn,
+    merge_citations,
+    render_turn,
+    renumber,
+    restates,
+)
 from tutor.answer.refusal import unanswered_text
 from tutor.answer.render_check import check_rendering, similarities
 from tutor.answer.replies import reply
+from tutor.backends.model_queue import QueueFull, busy_text, waiting_text
+from tutor.citations.cite import SupportScorer, check, sentence_spans
+from tutor.citations.quotable import clean
+from tutor.quotes.evidence import needs_rendering
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +106,6 @@ MAX_RENDERED = 4  # each rendering costs the model about two seconds on 2 cores
 def english_terms(question: str, english: str) -> str:
     """The question's English side for scoring sentences: the model's translation and the glossary's names
     (the 1.5B model renders 投机解码 as "arbitrage decoding"; the glossary knows it is speculative decoding)."""
-    from index.glossary import expand
-
     return " ".join(x for x in (english, expand(question)) if x)
 
 
@@ -148,7 +159,5 @@ def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Se
 
 def _copies(explanation: str, sentence: str) -> bool:
     """Whether the explanation says an evidence sentence again, nearly word for word."""
-    from index.bm25 import tokenize
-
     mine, theirs = set(tokenize(strip_markers(explanation))), set(tokenize(sentence))
     return len(theirs) >= 6 and len(mine & theirs) >= 0.8 * len(theirs) and len(mine - theirs) <= 3

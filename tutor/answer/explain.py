@@ -18,9 +18,10 @@ from typing import Sequence
 
 from core.markers import MARKER, marker_numbers
 from core.types import Citation, Evidence, Hit, Turn
+from index.bm25 import tokenize
+from index.glossary import chinese_names
 from tutor.citations.fragment import fragment_link
 from tutor.citations.quotable import clean
-
 
 HEADINGS = {
     "en": ("**From the sources**", "**What it means**"),
@@ -94,16 +95,12 @@ MAX_NOVEL = 3
 
 def novel_words(sentence: str, allowed: str) -> list[str]:
     """The content words of `sentence` that `allowed` (the evidence, its renderings, the question) does not hold."""
-    from index.bm25 import tokenize
-
     known = set(tokenize(allowed)) | _glue()
     return [t for t in dict.fromkeys(tokenize(sentence)) if t not in known and not t.isdigit()]
 
 
 @functools.cache
 def _glue() -> frozenset[str]:
-    from index.bm25 import tokenize
-
     return frozenset(t for w in _GLUE for t in tokenize(w))
 
 
@@ -114,8 +111,6 @@ def restates(sentence: str, allowed: str) -> bool:
     information" against a sentence that says waste happens only in the last block: same topic, new claim.
     Counting the words a sentence brings in catches that kind of addition.
     """
-    from index.bm25 import tokenize
-
     numbers = re.findall(r"\d+(?:[.,]\d+)?", sentence)
     if any(n not in allowed for n in numbers):
         return False
@@ -127,8 +122,6 @@ def restates(sentence: str, allowed: str) -> bool:
 def allowed_text(question: str, evidence: Sequence[Evidence]) -> str:
     """What an explanation may draw its words from: the question, the evidence, its renderings and the
     glossary's Chinese names for the evidence's terms."""
-    from index.glossary import chinese_names
-
     said = " ".join(e.sentence + " " + e.rendering for e in evidence)
     names = " ".join(zh for _, zh in chinese_names(said, question, limit=50))
     return f"{question} {said} {names}"

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from core.language import is_chinese
 from core.types import Hit
+from index.bm25 import tokenize
 
 _YEAR = re.compile(r"(19|20)\d\d")
 
@@ -45,8 +46,6 @@ def names(question: str) -> list[str]:
     but a model ("Llama 4 Scout"), a body ("EU") or a year that no source
     mentions is a sign the question is about something else.
     """
-    from index.bm25 import tokenize
-
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.]*", re.sub(r"[-_/]", " ", question))  # "GPT-6" -> "GPT", "6"
     picked = [w for i, w in enumerate(words) if re.search(r"\d", w) or (i and re.search(r"[A-Z]", w))]
     return list(dict.fromkeys(t for w in picked for t in tokenize(w)))

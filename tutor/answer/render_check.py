@@ -16,6 +16,7 @@ from typing import Sequence
 
 from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR, question_language
 from core.markers import parse_markers, strip_markers
+from index.bm25 import tokenize
 from tutor.citations.cite import sentence_spans
 
 MIN_SIMILARITY = 0.6
@@ -68,7 +69,6 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
         return Verdict(False, "not in the learner's language", similarity)
     if sorted(_NUMBER.findall(source)) != sorted(_NUMBER.findall(rendering)):
         return Verdict(False, "numbers differ", similarity)
-    from index.bm25 import tokenize
 
     known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
     latin = _LATIN_WORD.findall(rendering)

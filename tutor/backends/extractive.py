@@ -11,6 +11,8 @@ from typing import Iterator
 
 from core.language import HAN_CHAR
 from core.types import Turn
+from index.bm25 import tokenize
+from index.glossary import expand
 from tutor.citations.quotable import clean, prose_spans
 
 # Said before the English sentences shown to a Chinese question: they are the sources' words, not a translation.
@@ -40,9 +42,6 @@ class ExtractiveGenerator:
         return text
 
     def stream(self, turn: Turn) -> Iterator[str]:
-        from index.bm25 import tokenize
-        from index.glossary import expand
-
         # A Chinese question's terms match English sentences only through their English names.
         terms = set(tokenize(turn.question + " " + expand(turn.question)))
         scored = []

@@ -19,11 +19,12 @@ from core.errors import ConfigError
 from core.language import question_language
 from core.protocols import Generator
 from core.types import Turn
-from tutor.citations.cite import whole_sentences
+from tutor.backends.extractive import ExtractiveGenerator
 from tutor.backends.grammar import citation_grammar
 from tutor.backends.latency import PrefillMeter
 from tutor.backends.llm import llama_cpp_options, make_chat_model
 from tutor.backends.prompt import SYSTEM_PROMPT, build_messages, fit_budget, prompt_budget
+from tutor.citations.cite import whole_sentences
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -256,8 +257,6 @@ def _cite_by_grammar(turn: Turn) -> dict[str, Any]:
 
 
 def _extractive_generator(settings: Settings) -> Generator:
-    from tutor.backends.extractive import ExtractiveGenerator
-
     return ExtractiveGenerator()
 
 

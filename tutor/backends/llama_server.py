@@ -67,7 +67,7 @@ class LocalLlamaServer:
 
     def _start(self) -> None:
         try:
-            import xllamacpp as xlc
+            import xllamacpp as xlc  # heavy (llama.cpp): only when a local model is served
         except ImportError as e:
             raise BackendUnavailable(
                 f"the local LLM runtime is not installed ({e}); run: pip install -e . (or set TUTOR_LLM=extractive)"

@@ -84,7 +84,7 @@ def make_chat_model(settings: Settings) -> "BaseChatModel":
 
 
 def _local_chat_model(settings: Settings) -> "BaseChatModel":
-    import httpx
+    import httpx  # only when something is fetched over the network
 
     path = resolve_gguf(settings.llm_model, settings.models_dir)
     alias = settings.llm_model if settings.llm_model in KNOWN_MODELS else path.stem  # no paths in responses
@@ -111,7 +111,7 @@ def _local_chat_model(settings: Settings) -> "BaseChatModel":
 
 
 def _openai_chat_model(settings: Settings) -> "BaseChatModel":
-    import httpx
+    import httpx  # only when something is fetched over the network
 
     base_url = settings.llm_base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or ""
     api_key = settings.llm_api_key or os.environ.get("OPENAI_API_KEY", "")
@@ -156,8 +156,8 @@ def translate_errors(backend: str) -> Iterator[None]:
         backend: says what was being called and which settings to check; it
             starts the user-facing message.
     """
-    import httpx
-    import openai
+    import httpx  # only when something is fetched over the network
+    import openai  # heavy: only with a model backend
 
     try:
         yield
@@ -192,7 +192,7 @@ def _message(error: Any) -> str:
 @functools.cache
 def _chat_openai_class() -> type:
     """ChatOpenAI whose calls raise `TutorError`s (built on first use: langchain_openai is slow to import)."""
-    from langchain_openai import ChatOpenAI
+    from langchain_openai import ChatOpenAI  # heavy (LangChain): only with a model backend
 
     class TutorChatOpenAI(ChatOpenAI):
         """ChatOpenAI that reports connection problems as `BackendUnavailable`."""

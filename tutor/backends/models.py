@@ -10,6 +10,7 @@ out, so a crash never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import importlib
@@ -23,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigError, ModelMissing
+from core.config import Settings
+from core.errors import ConfigError, ModelMissing, TutorError
+from index import gemma, gemma_query
 
 log = logging.getLogger(__name__)
 
@@ -236,11 +239,7 @@ def _write_stamp(stamp: Path, digest: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m tutor.backends.models prepare NAME [--models-dir DIR]`: assemble and verify a model, print its path."""
-    import argparse
 
-    from core.config import Settings
-    from core.errors import TutorError
-    from index import gemma, gemma_query
 
     parser = argparse.ArgumentParser(prog="python -m tutor.backends.models", description="Prepare a local GGUF model.")
     sub = parser.add_subparsers(dest="command", required=True)

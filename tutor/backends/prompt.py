@@ -209,7 +209,11 @@ def build_messages(turn: Turn) -> list["BaseMessage"]:
     Raises:
         ConfigError: the turn's mode or level is unknown.
     """
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.messages import (  # heavy (LangChain): only with a model backend
+        AIMessage,
+        HumanMessage,
+        SystemMessage,
+    )
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     return [kinds[m.role](content=m.content) for m in render_messages(turn)]

@@ -21,6 +21,7 @@ import numpy as np
 from core.language import CJK_PUNCTUATION, HAN
 from core.markers import MARKER, parse_markers, strip_markers
 from core.types import Citation, Hit
+from index.bm25 import tokenize
 from tutor.citations.fragment import fragment_link
 
 # Sentence ends: Latin punctuation followed by space/end, or CJK punctuation (no space in Chinese).
@@ -101,8 +102,6 @@ class SupportScorer:
 
     def supports(self, claims: Sequence[str], hits: Sequence[Hit]) -> np.ndarray:
         """A (claims x hits) matrix of Support, one best quote per pair."""
-        from index.bm25 import tokenize
-
         sentences = [[h.chunk.text[a:b] for a, b in sentence_spans(h.chunk.text)] or [h.chunk.text[:300]] for h in hits]
         flat = [s for group in sentences for s in group]
         sims = None

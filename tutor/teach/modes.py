@@ -8,15 +8,17 @@ hits' order, like a generated answer after verification.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from core.language import HAN_CHAR
 from core.types import Citation, Hit, Message
 from tutor.citations.cite import SupportScorer, sentence_spans
 from tutor.citations.fragment import fragment_link
-from tutor.teach.outline import Section, locate, neighbours
 from tutor.citations.quotable import clean
+from tutor.teach.outline import Section, locate, neighbours
 
 MODES = {"explain": "Explain", "socratic": "Socratic", "quiz": "Quiz", "path": "Learning path"}
 HINTS = 3  # where to look, the key passage, the full answer
@@ -92,7 +94,6 @@ def key_sentence(question: str, hits: Sequence[Hit], scorer: SupportScorer) -> t
 
 
 def _only(hit: Hit, keep: list[str]) -> Hit:
-    import dataclasses
 
     return dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=" ".join(keep)))
 
@@ -191,7 +192,6 @@ def _title(resource, titles: Mapping[str, str], lang: str) -> str:
         return titles[resource.url]
     if lang == "zh" or not HAN_CHAR.search(resource.title):
         return resource.title
-    from urllib.parse import urlsplit
 
     parts = urlsplit(resource.url)
     return (parts.netloc.removeprefix("www.") + parts.path.rstrip("/"))[:60]

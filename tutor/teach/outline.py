@@ -17,6 +17,8 @@ from typing import Mapping, Sequence
 from core.handbook import part_names
 from core.language import HAN_CHAR
 from core.types import Hit
+from index.bm25 import tokenize
+from ingest.sources import load_sources
 from tutor.citations.fragment import fragment_link
 
 HANDBOOK_URL = "https://genai-handbook.github.io/"
@@ -69,8 +71,6 @@ def english_place(part: str, section: str = "") -> str:
 @lru_cache(maxsize=1)
 def load_outline() -> tuple[Section, ...]:
     """Every chapter section of the handbook, in reading order."""
-    from ingest.sources import load_sources
-
     names = part_names()
     order: dict[tuple[str, str], list[Resource]] = {}
     for s in load_sources():
@@ -138,8 +138,6 @@ def locate(hits: Sequence[Hit], outline: Sequence[Section], term_weights: Mappin
 
 @lru_cache(maxsize=256)
 def _name_terms(section: Section) -> frozenset[str]:
-    from index.bm25 import tokenize
-
     return frozenset(tokenize(f"{section.name_en} {section.name}"))
 
 

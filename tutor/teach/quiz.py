@@ -10,15 +10,18 @@ the feedback names the terms the learner got and missed, with the passage quoted
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from core.language import HAN
 from core.types import Citation, Hit, Message
+from index.bm25 import tokenize
+from index.glossary import chinese_names
 from tutor.citations.cite import SupportScorer
+from tutor.citations.quotable import clean, prose_spans
 from tutor.teach.modes import cite, sentences
-from tutor.citations.quotable import clean
 
 BLANK = "_____"
 QUIZ, FEEDBACK = "quiz", "quiz-feedback"  # Answer.mode of a question and of its grading
@@ -91,8 +94,6 @@ _TEACHES = re.compile(r"\b(?:is|are|was|were|means|refers to|called|known as|all
 def worth_asking(hit: Hit) -> list[str]:
     """The passage's sentences a quiz may ask about: whole prose sentences (tutor/citations/quotable.py) that teach
     something (a definition, a mechanism, a number), never a title, a code line or a "Let's begin with ..." lead-in."""
-    from tutor.citations.quotable import prose_spans
-
     text = hit.chunk.text
     return [text[a:b] for a, b in prose_spans(text) if _TEACHES.search(text[a:b]) and len(text[a:b].split()) >= 6
             or _CJK_TEXT.search(text[a:b]) and _TEACHES.search(text[a:b])]
@@ -179,9 +180,6 @@ _STOPWORDS = _STOP | set("what how why when where who which does do did not more
 
 def key_words(reference: str, question: str) -> list[str]:
     """The words of the reference sentence that carry its content and the question does not give away."""
-    from index.bm25 import tokenize
-
-    from tutor.citations.quotable import clean
 
     asked = set(tokenize(question))
     words = re.findall(rf"[A-Za-z][A-Za-z\-]{{2,}}|\d+(?:\.\d+)?%?|[{HAN}]{{2,}}", clean(reference))
@@ -197,9 +195,6 @@ def key_words(reference: str, question: str) -> list[str]:
 
 def _said(word: str, reply: str) -> bool:
     """Whether the reply says `word`: the same word (stemmed), or for an English term its Chinese name."""
-    from index.bm25 import tokenize
-    from index.glossary import chinese_names
-
     if set(tokenize(word)) <= set(tokenize(reply)):
         return True
     return any(zh in reply for _, zh in chinese_names(word, limit=3))
@@ -241,6 +236,5 @@ def _blank_answer(question: str, sentence: str) -> str:
 
 
 def _with_text(hit: Hit, text: str) -> Hit:
-    import dataclasses
 
     return dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text))
