@@ -148,6 +148,22 @@ class Message:
     mode: str = ""
 
 
+# How the citation check left a model's answer: its supported sentences "kept", the sources' own sentences
+# "quoted" instead (nothing passed), or those "restated" in the learner's language.
+KEPT, QUOTED, RESTATED = "kept", "quoted", "restated"
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An answer after its citation check: the text, one Citation per marker, the sentences taken out (no
+    passage supports them), and how it came to be what the learner sees (`KEPT`, `QUOTED`, `RESTATED`)."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    dropped: tuple[str, ...] = ()
+    how: str = KEPT
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """The tutor's reply to one question, with everything needed to check it."""
@@ -162,8 +178,7 @@ class Answer:
     total_ms: float = 0.0
     model: str = ""
     notes: tuple[str, ...] = field(default=())
-    # How the citation check left the model's answer (tutor.answer.checker): "kept" (its verified sentences),
-    # "quoted" (none passed: the sources' own sentences), "restated"; "" when no model wrote it.
+    # How the citation check left the model's answer (`Checked.how`); "" when no model wrote it.
     checked: str = ""
     # The source sentences the answer opens with, and when they were ready (ms after the question).
     evidence: tuple[Evidence, ...] = ()

@@ -13,13 +13,13 @@ from typing import Iterator
 
 from core.language import zh_or_en
 from core.types import Answer, Step, Turn
-from tutor.answer.checker import AnswerChecker, term_note
+from tutor.answer.checker import AnswerChecker, note, term_note
 from tutor.answer.compress import compress
+from tutor.answer.refusal import declined
+from tutor.answer.replies import reply
 from tutor.backends.latency import Budget, latency_budget
 from tutor.backends.model_queue import QueueFull, busy_text, waiting_text
 from tutor.backends.prompt import HISTORY_TOKENS, fit_budget, overhead_tokens
-from tutor.answer.refusal import declined
-from tutor.answer.replies import reply
 
 # The fewest passage tokens sent under a first-token deadline: about two sentences. Below this an
 # answer has too little to stand on, and a late answer beats an empty one.
@@ -63,7 +63,7 @@ def authored_answer(tutor, question: str, turn: Turn, mode: str, started: float,
         text = generator.tidy(turn, "".join(parts))  # e.g. sentences a grammar's length cap cut mid-phrase
         checked = AnswerChecker(tutor.settings, tutor.judge, generator)(text, turn, shown)
         text, citations = checked.text, checked.citations
-        notes += tuple(n for n in (checked.note(question), term_note(question, text)) if n)
+        notes += tuple(n for n in (note(checked, question), term_note(question, text)) if n)
         total = (time.perf_counter() - started) * 1000
         refused = declined(text, bool(citations))  # the model itself may find the passages don't answer it
         yield Step("answer", answer=Answer(question, prefix + text, tuple(citations), shown, refused=refused,

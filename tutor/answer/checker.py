@@ -10,14 +10,13 @@ fallback for a non-English question said in the question's language
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Sequence
 
 from core.config import Settings
 from core.errors import ConfigError
 from core.language import is_chinese, question_language
 from core.markers import strip_markers
-from core.types import Citation, Hit, Turn
+from core.types import KEPT, QUOTED, RESTATED, Checked, Hit, Turn
 from index.glossary import chinese_names
 from tutor.answer.refusal import declined
 from tutor.answer.restate import lead_in, renumber, restate_turn, wanted
@@ -34,31 +33,18 @@ def answer_language(text: str) -> str | None:
 
 MIN_ANSWER_CHARS = 12  # a verified answer shorter than this (markers aside) is replaced by the sources' words
 
-# How an answer came to be what the learner sees.
-KEPT, QUOTED, RESTATED = "kept", "quoted", "restated"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A checked answer: its text, one Citation per marker, the sentences taken out, and how it came about."""
-
-    text: str
-    citations: tuple[Citation, ...]
-    dropped: tuple[str, ...]
-    how: str = KEPT
-
-    def note(self, question: str) -> str:
-        """What to tell the learner about it, in their language ("" when nothing was changed)."""
-        if not self.dropped and self.how == KEPT:
-            return ""
-        n = len(self.dropped)
-        if is_chinese(question):
-            took = f"删去了 {n} 句来源不支持的内容" if n else "模型的回答太短，无法核对"
-            return took + {KEPT: "。", QUOTED: "，改为直接引用来源原文。", RESTATED: "，改为用中文转述来源原文（引文见出处）。"}[self.how]
-        took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports" if n else \
-            "The model's answer was too short to check against the sources"
-        return took + {KEPT: ".", QUOTED: "; showing the sources' own words instead.",
-                       RESTATED: "; restating the sources' own words instead (quoted in the citations)."}[self.how]
+def note(checked: Checked, question: str) -> str:
+    """What to tell the learner about a checked answer, in their language ("" when nothing was changed)."""
+    if not checked.dropped and checked.how == KEPT:
+        return ""
+    n = len(checked.dropped)
+    if is_chinese(question):
+        took = f"删去了 {n} 句来源不支持的内容" if n else "模型的回答太短，无法核对"
+        return took + {KEPT: "。", QUOTED: "，改为直接引用来源原文。", RESTATED: "，改为用中文转述来源原文（引文见出处）。"}[checked.how]
+    took = f"Took out {n} sentence{'s' if n > 1 else ''} that no source supports" if n else \
+        "The model's answer was too short to check against the sources"
+    return took + {KEPT: ".", QUOTED: "; showing the sources' own words instead.",
+                   RESTATED: "; restating the sources' own words instead (quoted in the citations)."}[checked.how]
 
 
 def term_note(question: str, text: str) -> str:
@@ -83,7 +69,7 @@ class AnswerChecker:
     def __init__(self, settings: Settings, judge, generator) -> None:
         self.settings, self.judge, self.generator = settings, judge, generator
 
-    def __call__(self, text: str, turn: Turn, shown: Sequence[Hit]) -> Outcome:
+    def __call__(self, text: str, turn: Turn, shown: Sequence[Hit]) -> Checked:
         """Check `text`, the answer to `turn`; `shown` are the stored passages behind `turn.hits`.
 
         Checked against the whole stored passages: the shortened ones the model read
@@ -93,18 +79,17 @@ class AnswerChecker:
         strict = self.settings.unsupported == "drop" and not declined(text, False)  # a refusal stays a refusal
         checked = check(text, hits, self.scorer(), self.settings.support_threshold, drop_unsupported=strict)
         if not strict or _says_something(checked):
-            return Outcome(checked.text, tuple(checked.citations), checked.dropped)
+            return checked
 
         turn = dataclasses.replace(turn, hits=tuple(hits))
         quoted = "".join(ExtractiveGenerator().stream(turn))
         if self.settings.restate and wanted(turn.question) and self.generator.model_id != "extractive":
             restated = self._restate(turn, quoted)
             if restated is not None:
-                return Outcome(lead_in(turn.question) + restated.text, tuple(restated.citations), checked.dropped,
-                               RESTATED)
+                return Checked(lead_in(turn.question) + restated.text, restated.citations, checked.dropped, RESTATED)
         fallback = check(quoted, hits, SupportScorer(self.judge), self.settings.support_threshold,
                          drop_unsupported=False)
-        return Outcome(fallback.text, tuple(fallback.citations), checked.dropped, QUOTED)
+        return Checked(fallback.text, fallback.citations, checked.dropped, QUOTED)
 
     def _restate(self, turn: Turn, quoted: str):
         """The quoted sentences said in the question's language, if that passes the check; else None."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.language import CJK_PUNCTUATION, HAN
 from core.markers import MARKER, parse_markers, strip_markers
-from core.types import Citation, Hit
+from core.types import Checked, Citation, Hit
 from index.bm25 import tokenize
 from tutor.citations.fragment import fragment_link
 
@@ -156,15 +156,6 @@ def _place_markers(sentence: str, numbers: list[int]) -> str:
     return f"{body}{space}{marks}{tail}"
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A verified answer: its text, one Citation per marker, and the sentences taken out."""
-
-    text: str
-    citations: list[Citation]
-    dropped: tuple[str, ...] = ()
-
-
 def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: float = 0.5,
           add_threshold: float = 0.7, drop_unsupported: bool = True) -> Checked:
     """Check every citation marker of an answer against the passages.
@@ -188,7 +179,7 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
     spans = sentence_spans(text)
     claims = [text[a:b] for a, b in spans]
     if not claims or not hits:
-        return Checked(strip_markers(text).strip(), [])
+        return Checked(strip_markers(text).strip())
     support = scorer.supports(claims, hits)
     best: dict[int, tuple[Support, bool]] = {}
     pieces, dropped, said, cursor, repeats = [], [], set(), 0, 0
@@ -242,4 +233,4 @@ def check(text: str, hits: Sequence[Hit], scorer: SupportScorer, threshold: floa
         body = re.sub(r"(?<=\S) {2,}", " ", body)
         body = re.sub(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*$\n?", "", body, flags=re.M)
         body = re.sub(r"[ \t]+\n", "\n", re.sub(r"\n{3,}", "\n\n", body))
-    return Checked(body.strip(), citations, tuple(dropped))
+    return Checked(body.strip(), tuple(citations), tuple(dropped))
