@@ -103,21 +103,16 @@ def update_user_sources(home: str | Path, add: list[UserSource], remove: list[st
 
 def source_statuses(settings: Settings) -> list[SourceStatus]:
     """Every curated and user source with its status in the last ingest report."""
-    report = read_report(settings.home) or {}
-    items, inputs = report.get("items", []), report.get("inputs", [])
-    if report and "items" not in report:  # written before per-page statuses: {"ok": [...], "skipped": [...]}
-        items = [{"source": u, "status": "ok", "reason": ""} for u in report.get("ok", [])]
-        items += [{"source": s["url"], "status": "failed", "reason": s["reason"]} for s in report.get("skipped", [])]
-        inputs = [{"source": label, "status": "ok", "reason": ""} for label in report.get("sources", [])]
-    by_page = {_key(i["source"]): i for i in items}
-    by_input = {i["source"]: i for i in inputs}
+    report = read_report(settings.home)
+    by_page = {_key(i.source): i for i in report.items} if report else {}
+    by_input = {i.source: i for i in report.inputs} if report else {}
     snapshot = settings.snapshot_path()
     used_snapshot = snapshot is not None and f"warc:{snapshot.resolve()}" in by_input
     rows = []
     for s in load_sources():
         item = by_page.get(_key(s.url)) or (by_page.get(_key(s.warc_uri)) if s.warc_uri else None)
         if item:
-            status, reason = item["status"], item["reason"]
+            status, reason = item.status, item.reason
         elif not report:
             status, reason = "not ingested", "no ingest has run yet"
         elif used_snapshot and not s.warc_uri:
@@ -129,7 +124,7 @@ def source_statuses(settings: Settings) -> list[SourceStatus]:
         rows.append(SourceStatus(s.url, s.kind, s.title, "curated", status, reason))
     for u in load_user_sources(settings.home):
         item = by_page.get(_key(u.value)) if u.kind == "url" else by_input.get(u.label)
-        status, reason = (item["status"], item["reason"]) if item else ("not ingested", "added after the last run")
+        status, reason = (item.status, item.reason) if item else ("not ingested", "added after the last run")
         rows.append(SourceStatus(u.value, u.kind, "", "yours", status, reason))
     return rows
 

@@ -79,9 +79,7 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
     # flaky night must not delete a source from the tutor.
     kept_urls = {doc.url for doc in documents}
     held = [old_docs[url] for url in sorted(transient) if url in old_docs and url not in kept_urls]
-    for item in report.items:
-        if item["status"] == "failed" and item["source"] in old_docs and item["source"] in transient:
-            item["reason"] += "; the copy already in the index was kept"
+    report.kept_copies({url for url in transient if url in old_docs})
     documents += held
     if not documents:
         raise SourceError("no document could be extracted from the given sources; the existing index was kept. "
@@ -89,7 +87,7 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
     # An input that could not be read whole (a truncated WARC, a notes folder gone) says nothing about
     # which of its pages left the sources: every page not seen this run keeps its indexed copy, and the
     # report says so. A later run with the input mended drops the pages that really left.
-    broken = [i["source"] for i in report.inputs if i["status"] == "failed"]
+    broken = report.sources("failed", inputs=True)
     if broken:
         unseen = sorted(set(old_docs) - {d.url for d in documents})
         documents += [old_docs[url] for url in unseen]
@@ -119,7 +117,7 @@ def refresh_index(settings: Settings, report: IngestReport, kept: list[tuple[Doc
         else:
             report.add(doc.url, "ok", "changed" if before else "new", origin)
     current = {doc.url for doc in documents}
-    failed = {i["source"] for i in report.items if i["status"] in ("failed", "duplicate")}
+    failed = set(report.sources("failed", "duplicate"))
     for url in sorted(set(old_docs) - current):
         report.add(url, "removed", "its page failed or was a duplicate this run (see above)" if url in failed
                    else "no longer in any source")

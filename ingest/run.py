@@ -234,6 +234,6 @@ def _remembered(settings: Settings, report: IngestReport, warcs, urls, notes, si
     return by_kind["warc"], by_kind["url"], by_kind["notes"], by_kind["sitemap"]
 
 
-def last_report(settings: Settings) -> dict | None:
-    """The last run's report (`<home>/last_ingest.json`) as a dict, or None."""
+def last_report(settings: Settings) -> IngestReport | None:
+    """The last run's report (`<home>/last_ingest.json`), or None."""
     return read_report(settings.home)

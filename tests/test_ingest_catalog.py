@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 
@@ -105,4 +106,4 @@ def test_the_summary_has_one_line_per_source_and_the_totals():
     assert lines[5] == ("2 documents, 5 chunks (1 newly embedded): 1 new, 0 changed, 1 unchanged, 1 failed, "
                         "1 duplicates, 0 removed; index rebuilt (b1); 1.2 s with fake")
     assert report.ok == ["https://a.example/", "https://b.example/"] and len(report.skipped) == 2
-    assert json.loads(json.dumps(report.items)) == report.items
+    assert IngestReport.from_json(json.loads(json.dumps(asdict(report)))) == report  # saved as JSON, read back whole

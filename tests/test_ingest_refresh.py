@@ -22,6 +22,7 @@ from core.config import REPO_ROOT
 from core.errors import SourceError
 from index.search import Index
 from index.store import current_build
+from ingest.report import IngestReport
 from ingest.run import run_ingest
 from ingest.warc import read_warc
 from tests.fake_backends import HashEmbedder
@@ -51,7 +52,7 @@ def ingest(settings, embedder=None, **kw):
 
 
 def statuses(report) -> dict[str, str]:
-    return {Path(i["source"]).name if i["source"].startswith("file:") else i["source"]: i["status"] for i in report.items}
+    return {Path(i.source).name if i.source.startswith("file:") else i.source: i.status for i in report.items}
 
 
 def indexed(settings) -> dict[str, str]:
@@ -70,7 +71,7 @@ def test_a_refresh_with_nothing_changed_extracts_embeds_and_rebuilds_nothing(set
     notes = write_notes(tmp_path / "notes")
     first = ingest(settings, notes=[str(notes)])
     assert first.rebuilt and first.embedded == first.chunks > 0
-    assert set(statuses(first).values()) == {"ok"} and {i["reason"] for i in first.items} == {"new"}
+    assert set(statuses(first).values()) == {"ok"} and {i.reason for i in first.items} == {"new"}
     build = current_build(settings.index_dir)
 
     def no_extraction(*args, **kwargs):
@@ -170,7 +171,7 @@ def test_exact_and_near_duplicates_are_kept_once_and_reported(settings, tmp_path
         "d-lora.md": NOTES["lora.md"],
     })
     report = ingest(settings, notes=[str(notes)])
-    reasons = {Path(i["source"]).name: i["reason"] for i in report.items if i["status"] == "duplicate"}
+    reasons = {Path(i.source).name: i.reason for i in report.items if i.status == "duplicate"}
     first = (notes / "a-scaling.md").resolve().as_uri()
     assert reasons["b-copy.md"] == f"same text as {first}"
     assert reasons["c-edited.md"].startswith("near duplicate (Jaccard 0.9") and reasons["c-edited.md"].endswith(first)
@@ -187,7 +188,7 @@ def test_failures_are_reported_one_line_each_and_the_run_goes_on(polite, tmp_pat
     assert got[site.url("/page/a")] == "ok" and got["lora.md"] == "ok"
     assert [got[site.url(p)] for p in ("/nowhere", "/private/secret", "/pdf")] == ["failed"] * 3
     assert got["short.md"] == "failed"
-    inputs = {Path(i["source"].split(":", 1)[1]).name: i["status"] for i in report.inputs}
+    inputs = {Path(i.source.split(":", 1)[1]).name: i.status for i in report.inputs}
     assert inputs == {"notes": "ok", "missing.warc.gz": "failed"}
     lines = report.summary().splitlines()
     assert any(line.startswith("failed") and "missing.warc.gz" in line and "does not exist" in line for line in lines)
@@ -196,7 +197,7 @@ def test_failures_are_reported_one_line_each_and_the_run_goes_on(polite, tmp_pat
     assert lines[-2].startswith("4 documents") and "4 new" in lines[-2] and "4 failed" in lines[-2]
     assert len(indexed(polite)) == 4
     saved = json.loads((polite.home / "last_ingest.json").read_text())
-    assert len(saved["items"]) == len(report.items) and saved["inputs"] == report.inputs
+    assert IngestReport.from_json(saved) == report  # what is saved reads back as the same report
 
 
 def test_a_passing_failure_keeps_the_indexed_copy_and_a_404_removes_it(polite):
@@ -206,7 +207,7 @@ def test_a_passing_failure_keeps_the_indexed_copy_and_a_404_removes_it(polite):
         site.routes["/page/a"] = (503, {}, b"down for maintenance")
         site.routes["/page/b"] = (404, {}, b"gone")
         report = ingest(polite, urls=urls)
-    failed = {i["source"]: i["reason"] for i in report.items if i["status"] == "failed"}
+    failed = {i.source: i.reason for i in report.items if i.status == "failed"}
     assert "HTTP 503" in failed[urls[0]] and failed[urls[0]].endswith("the copy already in the index was kept")
     assert statuses(report)[urls[1]] == "removed"
     assert list(indexed(polite)) == [urls[0]]
@@ -331,7 +332,7 @@ def test_a_notes_file_over_the_size_limit_is_refused_with_what_to_do_and_nothing
     (notes / "lora.md").write_text(NOTES["lora.md"] * 5, encoding="utf-8")
     (notes / "huge.md").write_text("# Huge\n\n" + "A line of notes about transformers. " * 100, encoding="utf-8")
     report = ingest(settings, notes=[str(notes)])
-    got = {Path(i["source"]).name: (i["status"], i["reason"]) for i in report.items}
+    got = {Path(i.source).name: (i.status, i.reason) for i in report.items}
     assert got["huge.md"][0] == "failed" and "split it" in got["huge.md"][1]
     assert got["lora.md"][0] == "failed"  # grew over the limit: refused, and its indexed copy kept
     assert sorted(Path(u).name for u in indexed(settings)) == ["attention.md", "diffusion.md", "lora.md"]

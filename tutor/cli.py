@@ -125,7 +125,7 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
                         save_warc=args.save_warc, allow_removal=args.allow_removal)
     print(report.summary(), file=stdout)
     # (exit 2: the index was refreshed, but an input failed and its pages' old copies were kept)
-    return 2 if any(i["status"] == "failed" for i in report.inputs) else 0
+    return 2 if report.sources("failed", inputs=True) else 0
 
 
 def _sources(settings: Settings, args, stdin, stdout) -> int:

@@ -16,7 +16,7 @@ from index.embed import make_embedders
 from index.gemma import NAME, folder
 from index.legs import status as leg_status
 from index.store import current_build, read_manifest
-from ingest.report import STATUSES
+from ingest.report import IngestReport
 from ingest.run import last_report, run_ingest
 from tutor.backends.models import KNOWN_MODELS, part_paths
 from tutor.feedback import public_config
@@ -176,39 +176,27 @@ def _llm_installed(name: str) -> str:
     return f"installed, sha256 {KNOWN_MODELS[name].sha256[:8]}…"
 
 
-def _ingest(settings: Settings) -> dict[str, Any] | None:
+def _ingest(settings: Settings) -> IngestReport | None:
     return last_report(settings)  # None when there is none or it is unreadable
 
 
-def _ingest_lines(report: dict[str, Any] | None) -> list[str]:
+def _ingest_lines(report: IngestReport | None) -> list[str]:
     if report is None:
         return ["No ingest report yet: use **Re-ingest** below or run `tutor ingest`."]
-    items, inputs = _report_items(report)
-    counts = {status: sum(1 for i in items if i.get("status") == status) for status in STATUSES}
-    lines = [f"- started {escape_text(str(report.get('started', '?')))}, took {report.get('seconds', 0):.0f} s",
-             f"- **{report.get('documents', 0)}** documents, **{report.get('chunks', 0)}** chunks "
-             f"({report.get('embedded', 0)} newly embedded); pages: "
+    counts = report.counts()
+    lines = [f"- started {escape_text(report.started)}, took {report.seconds:.0f} s",
+             f"- **{report.documents}** documents, **{report.chunks}** chunks "
+             f"({report.embedded} newly embedded); pages: "
              + ", ".join(f"{n} {status}" for status, n in counts.items())]
-    lines += [f"- input {escape_text(str(i.get('source', '')))}: {escape_text(str(i.get('status', '')))}"
-              + (f" ({escape_text(str(i['reason']))})" if i.get("reason") else "") for i in inputs]
-    left_out = [i for i in items if i.get("status") in ("failed", "duplicate")]
+    lines += [f"- input {escape_text(i.source)}: {escape_text(i.status)}"
+              + (f" ({escape_text(i.reason)})" if i.reason else "") for i in report.inputs]
+    left_out = [i for i in report.items if i.status in ("failed", "duplicate")]
     for item in left_out[:MAX_SKIPPED_SHOWN]:
-        lines.append(f"  - {escape_text(str(item.get('source', '')))} ({item.get('status')}): "
-                     f"{escape_text(str(item.get('reason', '')))}")
+        lines.append(f"  - {escape_text(item.source)} ({item.status}): {escape_text(item.reason)}")
     if len(left_out) > MAX_SKIPPED_SHOWN:
         lines.append(f"  - … and {len(left_out) - MAX_SKIPPED_SHOWN} more in `last_ingest.json`")
-    lines += [f"- {escape_text(str(note))}" for note in report.get("notes", [])]
+    lines += [f"- {escape_text(note)}" for note in report.notes]
     return lines
-
-
-def _report_items(report: dict[str, Any]) -> tuple[list[dict], list[dict]]:
-    """Pages and inputs of a report; reports written before per-page statuses had `ok`/`skipped` lists."""
-    if "items" in report:
-        return list(report["items"]), list(report.get("inputs", []))
-    items = [{"source": url, "status": "ok"} for url in report.get("ok", [])]
-    items += [{"source": s.get("url", ""), "status": "failed", "reason": s.get("reason", "")}
-              for s in report.get("skipped", [])]
-    return items, [{"source": source, "status": "ok"} for source in report.get("sources", [])]
 
 
 def _version(distribution: str) -> str:
