@@ -17,7 +17,7 @@ from core.errors import SourceError
 from core.types import Message
 from tests.fakes import LORA_URL, ScriptedTutor
 from tutor.feedback import FeedbackStore
-from ui.app import GENERIC_ERROR, _rate, _reingest, build_app, launch
+from ui.app import GENERIC_ERROR, View, _rate, _reingest, build_app, launch
 from ui.render import answer_to_text
 from ui.session import Exchange, TutorHolder
 
@@ -68,6 +68,9 @@ def test_build_app_constructs_without_launching():
     assert {"ask", "clear", "export"} <= {fn.api_name for fn in app.fns.values()}
     assert not app.is_running
 
+# Handlers return their updates by component; stand-ins name each one.
+VIEW = View(*(f"<{name}>" for name in View.__dataclass_fields__))
+
 
 def test_the_mode_selector_lists_the_pipeline_modes():
     app = build_app(ScriptedTutor(), Settings())
@@ -79,20 +82,22 @@ def test_rating_a_reply_stores_it_and_opens_the_comment_box(settings):
     store = FeedbackStore.for_settings(settings)
     exchange = Exchange(QUESTION, ScriptedTutor().ask(QUESTION), level="practitioner", reply_index=1)
     like = gr.LikeData(None, {"index": 1, "value": "…", "liked": False})
-    rated, box, thanks, comment = _rate(store, {"llm": "local"}, [exchange], {}, like)
-    assert box["visible"] is True and thanks.startswith("Thanks") and comment == ""
+    out = _rate(store, {"llm": "local"}, VIEW, [exchange], {}, like)
+    rated, box, thanks = out[VIEW.rated], out[VIEW.feedback], out[VIEW.thanks]
+    assert box["visible"] is True and thanks.startswith("Thanks") and out[VIEW.comment] == ""
     (record,) = store.records()
     assert (record["rating"], record["level"], record["config"]) == ("down", "practitioner", {"llm": "local"})
     unlike = gr.LikeData(None, {"index": 1, "value": "…", "liked": ""})
-    rated, box, *_ = _rate(store, {}, [exchange], rated, unlike)
-    assert box["visible"] is False and store.records() == []
+    out = _rate(store, {}, VIEW, [exchange], rated, unlike)
+    assert out[VIEW.feedback]["visible"] is False and store.records() == []
 
 
 def test_reingest_runs_the_ingest_then_rebuilds_the_tutor(settings):
     made, runs = [], []
     holder = TutorHolder(lambda: made.append(ScriptedTutor()) or made[-1])
     holder.get()
-    view, parts = _reingest(settings, holder, lambda: runs.append(1), progress=lambda *a, **k: None)
+    out = _reingest(settings, holder, VIEW, lambda: runs.append(1), progress=lambda *a, **k: None)
+    view, parts = out[VIEW.status], out[VIEW.part]
     assert runs == [1] and len(made) == 2  # a new tutor read the new index, for the part list
     assert view.startswith("✓ Ingest finished") and "### Index" in view
     assert parts["choices"] == ["All parts", ("Part III", "Part III")]
@@ -105,8 +110,9 @@ def test_a_failed_reingest_keeps_the_tutor_and_says_why(settings):
     def failing():
         raise SourceError("no document could be extracted from the given sources; the existing index was kept")
 
-    view, parts = _reingest(settings, holder, failing, progress=lambda *a, **k: None)
-    assert view.startswith("⚠ no document could be extracted") and holder.get() is tutor
+    out = _reingest(settings, holder, VIEW, failing, progress=lambda *a, **k: None)
+    assert out[VIEW.status].startswith("⚠ no document could be extracted") and holder.get() is tutor
+    assert VIEW.part not in out  # the part list is left as it was
 
 
 # --- over loopback with gradio_client -------------------------------------------

@@ -14,6 +14,7 @@ import os
 import tempfile
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -82,6 +83,28 @@ COPY = """async (text) => {
 # Turns answered at once (each holds a thread; they wait on the model's queue, not on each other), a class and more.
 LEARNERS_AT_ONCE = 64
 
+@dataclass(frozen=True)
+class View:
+    """The components handlers update, by name: a handler returns {view.sources: ..., view.chat: ...}, so an output
+    is matched to its component by name, never by its place in a tuple (Gradio's dict returns)."""
+
+    chat: Any
+    sources: Any
+    exchanges: Any
+    question: Any
+    answer_text: Any
+    rated: Any
+    feedback: Any
+    thanks: Any
+    comment: Any
+    download: Any
+    part: Any
+    status: Any
+
+    def outputs(self, *names: str) -> list:
+        return [getattr(self, name) for name in names]
+
+
 def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None = None,
               ingest: Callable[[], Any] | None = None, reload: Callable[[Any], Any] | None = None) -> gr.Blocks:
     """Build the chat UI without launching it.
@@ -147,34 +170,38 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                             "(WARC files, URLs, note folders); only new or changed pages are embedded. It can take "
                             "minutes; answers keep using the old index until the new one is ready.")
 
+        view = View(chat, sources, exchanges, question, answer_text, rated, feedback, thanks, comment, download, part,
+                    status_view)
         # Learners are answered side by side: sources and evidence at once, and only the model's part waits,
         # in the tutor's own queue (tutor/backends/model_queue.py), which tells each learner where they stand.
         question.submit(
-            partial(_respond, holder), [question, chat, exchanges, mode, level, part],
-            [chat, sources, exchanges, question, answer_text], api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,
+            partial(_respond, holder, view), [question, chat, exchanges, mode, level, part],
+            view.outputs("chat", "sources", "exchanges", "question", "answer_text"), api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,
             api_description="Ask one question; streams the chat and the retrieved sources; the last output is "
                             "the answer as plain text with its sources.",
         )
 
         def on_like(chat_exchanges: list, chat_rated: dict, like: gr.LikeData) -> tuple:
-            return _rate(store, config, chat_exchanges, chat_rated, like)  # gradio needs the LikeData annotation here
+            return _rate(store, config, view, chat_exchanges, chat_rated, like)  # gradio needs the LikeData annotation
 
-        chat.like(on_like, [exchanges, rated], [rated, feedback, thanks, comment], api_visibility="private")
+        chat.like(on_like, [exchanges, rated], view.outputs("rated", "feedback", "thanks", "comment"),
+                  api_visibility="private")
         for event in (send.click, comment.submit):
-            event(partial(_comment, store), [comment, rated], [thanks, comment], api_visibility="private")
+            event(partial(_comment, store, view), [comment, rated], view.outputs("thanks", "comment"),
+                  api_visibility="private")
         copy.click(None, [answer_text], None, js=COPY)
         # Exported files live in a folder removed when the server process exits.
         exports = tempfile.TemporaryDirectory(prefix="handbook-tutor-exports-")
         export.click(partial(_export, exports, labels), [exchanges], [download], api_name="export")
-        reset = [chat, sources, exchanges, rated, answer_text, download, feedback]
-        clear.click(lambda: _cleared(), None, reset, api_name="clear")
-        # The chat's own trash icon must forget the same things as the button.
-        chat.clear(lambda: _cleared()[1:], None, reset[1:], api_visibility="private")
+        reset = view.outputs("chat", "sources", "exchanges", "rated", "answer_text", "download", "feedback")
+        clear.click(partial(_cleared, view), None, reset, api_name="clear")
+        # The chat's own trash icon must forget the same things as the button (it empties the chat itself).
+        chat.clear(partial(_cleared, view, chat=False), None, reset[1:], api_visibility="private")
         app.load(partial(_parts, holder), None, [part], api_visibility="private")
         for event in (status_tab.select, refresh.click):
             event(partial(_status, settings), None, [status_view], api_visibility="private")
-        rebuild.click(partial(_reingest, settings, holder, ingest or partial(reingest, settings)), None,
-                      [status_view, part], concurrency_limit=1, api_visibility="private")
+        rebuild.click(partial(_reingest, settings, holder, view, ingest or partial(reingest, settings)), None,
+                      view.outputs("status", "part"), concurrency_limit=1, api_visibility="private")
         theme.click(None, None, None, js=THEME_TOGGLE)
     return app
 
@@ -236,33 +263,33 @@ def _warm_up(tutor: Any) -> None:
         log.warning("warm-up failed: %s", e)
 
 
-def _respond(holder: TutorHolder, question: str, chat: list, exchanges: list, mode: str, level: str,
-             part: str) -> Iterator[tuple]:
-    """Stream one turn as (chat, sources, exchanges, question box, answer text) updates."""
+def _respond(holder: TutorHolder, view: View, question: str, chat: list, exchanges: list, mode: str, level: str,
+             part: str) -> Iterator[dict]:
+    """Stream one turn: the chat, the sources and the cleared question box; the exchange and its plain text when done."""
     if not question.strip():
-        yield chat, gr.skip(), exchanges, "", gr.skip()
+        yield {view.chat: chat, view.exchanges: exchanges, view.question: ""}
         return
     chat = [*chat, {"role": "user", "content": partial_to_markdown(question)}]
     part = None if part in (None, "", ALL_PARTS) else part
     for update in stream_turn(holder.get, question, exchanges, mode, level, part, reply_index=len(chat)):
+        shown = {view.chat: [*chat, {"role": "assistant", "content": update.reply}], view.sources: update.sources,
+                 view.question: ""}
         done = update.exchange
-        yield ([*chat, {"role": "assistant", "content": update.reply}], update.sources,
-               [*exchanges, done] if done else exchanges, "", answer_to_text(done.reply) if done else gr.skip())
+        yield shown | ({view.exchanges: [*exchanges, done], view.answer_text: answer_to_text(done.reply)} if done else {})
 
 
-def _rate(store: FeedbackStore, config: dict, exchanges: list, rated: dict, like: gr.LikeData) -> tuple:
+def _rate(store: FeedbackStore, config: dict, view: View, exchanges: list, rated: dict, like: gr.LikeData) -> dict:
     """Store (or change, or take back) a thumbs up/down on one reply, then offer a comment box."""
     rated, row = rate(store, exchanges, rated, like.index, like.liked, config)
-    if row is None:
-        return rated, gr.update(visible=False), "", ""
-    return rated, gr.update(visible=True), "Thanks, your rating is saved. Add a comment if you like:", ""
+    thanks = "" if row is None else "Thanks, your rating is saved. Add a comment if you like:"
+    return {view.rated: rated, view.feedback: gr.update(visible=row is not None), view.thanks: thanks, view.comment: ""}
 
 
-def _comment(store: FeedbackStore, text: str, rated: dict) -> tuple[str, str]:
+def _comment(store: FeedbackStore, view: View, text: str, rated: dict) -> dict:
     if not text.strip() or "last" not in rated:
-        return gr.skip(), gr.skip()
+        return {}
     store.comment(rated["last"], text)
-    return "Thanks, your comment is saved with the rating.", ""
+    return {view.thanks: "Thanks, your comment is saved with the rating.", view.comment: ""}
 
 
 def _export(exports: tempfile.TemporaryDirectory, labels: dict, exchanges: list) -> Any:
@@ -276,8 +303,11 @@ def _export(exports: tempfile.TemporaryDirectory, labels: dict, exchanges: list)
     return gr.update(value=str(folder / EXPORT_NAME), visible=True)
 
 
-def _cleared() -> tuple:
-    return [], NO_SOURCES, [], {}, "", gr.update(value=None, visible=False), gr.update(visible=False)
+def _cleared(view: View, chat: bool = True) -> dict:
+    """A new chat: no messages, sources, exchanges, ratings, copied answer, export or comment box."""
+    return ({view.chat: []} if chat else {}) | {
+        view.sources: NO_SOURCES, view.exchanges: [], view.rated: {}, view.answer_text: "",
+        view.download: gr.update(value=None, visible=False), view.feedback: gr.update(visible=False)}
 
 
 def _parts(holder: TutorHolder) -> Any:
@@ -288,17 +318,18 @@ def _status(settings: Settings) -> str:
     return status_to_markdown(status(settings))
 
 
-def _reingest(settings: Settings, holder: TutorHolder, ingest: Callable[[], Any],
-              progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+def _reingest(settings: Settings, holder: TutorHolder, view: View, ingest: Callable[[], Any],
+              progress: gr.Progress = gr.Progress(track_tqdm=True)) -> dict:
     """Run an ingest with a progress bar, then make the tutor read the new index."""
     progress(0, desc="Reading, extracting and chunking the sources…")
     try:
         ingest()
     except TutorError as error:
-        return f"⚠ {escape_text(str(error))}\n\n" + _status(settings), gr.skip()
+        return {view.status: f"⚠ {escape_text(str(error))}\n\n" + _status(settings)}
     progress(1, desc="Reloading the index…")
     holder.reload()
-    return "✓ Ingest finished; the tutor now reads the new index.\n\n" + _status(settings), _parts(holder)
+    return {view.status: "✓ Ingest finished; the tutor now reads the new index.\n\n" + _status(settings),
+            view.part: _parts(holder)}
 
 
 def _auth_from_env() -> list[tuple[str, str]] | None:
