@@ -43,6 +43,7 @@ RANGES = {
     "support_threshold": (0.0, 1.0), "port": (1, 65_535), "fetch_delay": (0.0, 3600.0),
     "fetch_timeout": (0.1, 3600.0), "fetch_retries": (0, 20), "fetch_workers": (1, 64),
     "fetch_max_bytes": (1, 2_000_000_000), "llm_slots": (1, 64), "max_waiting": (0, 100_000),
+    "review_retention": (0.7, 0.99),
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -131,6 +132,9 @@ class Settings:
     # When a non-English answer falls back to the sources' English sentences, ask the model once more
     # to say those sentences in the question's language, checked like any answer (tutor/answer/restate.py).
     restate: bool = False
+    # Reviews (tutor/learn/): the recall FSRS schedules each card for. Higher means more reviews; 0.9 is FSRS's
+    # and Anki's default, a good balance of work and memory.
+    review_retention: float = 0.9
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: str = "warning"

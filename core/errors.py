@@ -35,3 +35,11 @@ class BackendUnavailable(TutorError):
 
 class UnsafeUrl(SourceError):
     """A URL (or a redirect) points at a local, private or otherwise non-public address."""
+
+
+class LearnerError(TutorError):
+    """A learner's saved data cannot be used as asked (unknown learner, unreadable file, nothing to export)."""
+
+
+class ReviewConflict(LearnerError):
+    """The card was reviewed meanwhile (another tab of the same learner): the review is not counted twice."""

@@ -1,4 +1,5 @@
-from tutor.cli import main
 import sys
+
+from tutor.cli import main
 
 sys.exit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Iterable, Sequence, TextIO
 
@@ -25,6 +26,11 @@ from ingest.catalog import format_statuses, source_statuses
 from ingest.refresh import progress_bar
 from ingest.run import run_ingest
 from tutor.feedback import FeedbackStore
+from tutor.learn.learner import Learner
+from tutor.learn.store import LOCAL, LearnerStore
+from tutor.learn_cli import COMMANDS as LEARNING
+from tutor.learn_cli import add_parsers as add_learning_parsers
+from tutor.learn_cli import run as run_learning
 from tutor.pipeline import Tutor
 from tutor.repl import converse
 from tutor.retrieval.train_reranker import train_reranker
@@ -71,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--level", default="beginner", choices=("beginner", "practitioner"))
             sp.add_argument("--llm", choices=("local", "openai", "extractive"), help="backend (overrides TUTOR_LLM)")
             sp.add_argument("--model", help="model name or .gguf path (overrides TUTOR_LLM_MODEL)")
+            sp.add_argument("--save-card", action="store_true",
+                            help="keep each answer as a card to review (`tutor review`) for --learner")
+            sp.add_argument("--learner", default=os.environ.get("TUTOR_LEARNER") or LOCAL,
+                            help="whose cards and progress (default $TUTOR_LEARNER, else 'local')")
 
     tr = sub.add_parser("train-reranker", help="fine-tune the cross-encoder reranker on pairs mined from the index "
                         "(use it with TUTOR_RERANKER=trained)")
@@ -93,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
                          "EmbeddingGemma) into the live index; resumes where a stopped build left off")
     leg.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    add_learning_parsers(sub)
+
     chat = sub.add_parser("chat", help="start the Gradio chat")
     chat.add_argument("--host", help="bind address (default 127.0.0.1)")
     chat.add_argument("--port", type=int, help="port (default 7860)")
@@ -110,6 +122,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             overrides = {"host": args.host, "port": args.port}
         settings = Settings.load(args.config, **overrides)
         logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        if args.command in LEARNING:
+            return run_learning(settings, args, stdin, stdout)
         return _COMMANDS[args.command](settings, args, stdin, stdout)
     except TutorError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -172,7 +186,11 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
     tutor = Tutor(settings)
     part, tutor.retriever.scope = _filters(tutor, args)
     if args.interactive:
-        converse(tutor, stdin, stdout, _print_answer, mode=args.mode, level=args.level, part=part)
+        def show(answer, streamed, out):  # as in one-shot asks: counted on the roadmap, kept with --save-card
+            _print_answer(answer, streamed, out)
+            _keep(settings, args, answer, out)
+
+        converse(tutor, stdin, stdout, show, mode=args.mode, level=args.level, part=part)
         return 0
     for qid, question in _questions(args, stdin):
         if args.jsonl:
@@ -192,7 +210,18 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
                 print(step.text, end="", file=stdout, flush=True)
             elif step.kind == "answer":
                 _print_answer(step.answer, "".join(streamed), stdout)
+                _keep(settings, args, step.answer, stdout)
     return 0
+
+
+def _keep(settings: Settings, args, answer, stdout) -> None:
+    """Count the question on the learner's roadmap and, with --save-card, keep the answer as a card."""
+    learner = Learner(LearnerStore.for_settings(settings), args.learner)
+    learner.asked(answer)
+    if args.save_card:
+        card = learner.save_answer(answer)
+        print(f"\nsaved as a card for {learner.name}: review it with `tutor review`" if card else
+              "\n(nothing to save as a card: this answer cites no source sentence)", file=stdout)
 
 
 def _filters(tutor, args):
@@ -221,8 +250,6 @@ def _both(a, b):
 
 
 def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
-
-
     bar = tqdm(total=args.steps, desc="training the reranker", unit="step", disable=args.quiet)
 
     def progress(done: int, total: int, loss: float) -> None:
@@ -232,8 +259,9 @@ def _train_reranker(settings: Settings, args, stdin, stdout) -> int:
 
     excluded = [c.question for c in load_cases()]  # never trained on: the eval would score what it learned
     tutor = Tutor(settings)
-    record = train_reranker(settings, excluded=excluded, index=tutor.index, embedders=tutor.embedders, queries=args.queries, max_steps=args.steps,
-                            max_seconds=args.minutes * 60, layers=args.layers, threads=args.threads, progress=progress)
+    record = train_reranker(settings, excluded=excluded, index=tutor.index, embedders=tutor.embedders,
+                            queries=args.queries, max_steps=args.steps, max_seconds=args.minutes * 60,
+                            layers=args.layers, threads=args.threads, progress=progress)
     bar.close()
     print(f"reranker saved in {settings.home}/reranker: {record['queries']} queries, {record['pairs']} pairs, "
           f"{record['steps']} steps in {record['training_seconds']:.0f} s; use it with TUTOR_RERANKER=trained",

@@ -11,8 +11,8 @@ from typing import Callable, TextIO
 
 from core.errors import TutorError
 from core.types import Answer, Message
-from tutor.teach.modes import MODES
 from tutor.backends.prompt import LEVELS
+from tutor.teach.modes import MODES
 
 HELP = ("Commands: /mode explain|socratic|quiz|path, /level beginner|practitioner, /clear (forget the chat), "
         "/quit. Anything else is a message to the tutor.")

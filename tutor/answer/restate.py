@@ -16,8 +16,8 @@ import dataclasses
 import re
 
 from core.language import question_language
-from core.types import Hit, Turn
 from core.markers import MARKER, parse_markers, strip_markers
+from core.types import Hit, Turn
 from tutor.citations.cite import sentence_spans
 
 _MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+")  # "[3][2]" is one run: mapped, it may say one number twice

@@ -16,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from core.types import Hit
 from core.markers import parse_markers, strip_markers
+from core.types import Hit
 from tutor.citations.cite import Support, SupportScorer
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from typing import Iterable, Sequence
 
 from core.language import HAN_CHAR, is_chinese
 from core.types import Chunk
-from index.rerank import body as _body, passage_text
+from index.rerank import body as _body
+from index.rerank import passage_text
 from tutor.retrieval.retrieve import _reads_language, fuse
 
 _SENTENCE_EN = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")

@@ -12,12 +12,12 @@ from typing import Iterator
 from core.errors import ConfigError
 from core.language import zh_or_en
 from core.types import Hit, Message, Step, Turn
-from tutor.teach import quiz
-from tutor.citations.cite import SupportScorer
-from tutor.backends.model_queue import ModelQueue
-from tutor.teach.modes import cite
 from tutor.answer.refusal import refusal_text
 from tutor.answer.replies import reply
+from tutor.backends.model_queue import ModelQueue
+from tutor.citations.cite import SupportScorer
+from tutor.teach import quiz
+from tutor.teach.modes import cite
 
 
 def quiz_turn(tutor, message: str, history: tuple[Message, ...], level: str, part: str | None,
