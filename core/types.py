@@ -183,6 +183,7 @@ class Answer:
     # The source sentences the answer opens with, and when they were ready (ms after the question).
     evidence: tuple[Evidence, ...] = ()
     evidence_ms: float = 0.0
+    quiz: str = ""  # for a graded quiz reply (mode "quiz-feedback"), the question it answered
 
 
 @dataclass(frozen=True, slots=True)

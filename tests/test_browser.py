@@ -210,7 +210,8 @@ def test_switching_mode_level_and_part_reaches_the_tutor(open_app):
     ask(page, "Help me understand attention")
     page.locator(LINK).first.wait_for(timeout=WAIT)
     assert tutor.calls[-1][2:] == ("socratic", "practitioner", "Part III")
-    assert [label for label in page.locator("#mode label").all_inner_texts()] == ["Explain", "Socratic", "Quiz", "Learning path"]
+    assert [label for label in page.locator("#mode label").all_inner_texts()] == ["Explain", "Socratic", "Quiz", "Learning path",
+                                                                                 "Review"]
 
 
 def test_a_thumbs_down_with_a_comment_is_stored_in_sqlite(open_app):

@@ -75,7 +75,7 @@ VIEW = View(*(f"<{name}>" for name in View.__dataclass_fields__))
 def test_the_mode_selector_lists_the_pipeline_modes():
     app = build_app(ScriptedTutor(), Settings())
     radio = next(c for c in app.blocks.values() if getattr(c, "elem_id", None) == "mode")
-    assert [label for label, _ in radio.choices] == ["Explain", "Socratic", "Quiz", "Learning path"]
+    assert [label for label, _ in radio.choices] == ["Explain", "Socratic", "Quiz", "Learning path", "Review"]
 
 
 def test_rating_a_reply_stores_it_and_opens_the_comment_box(settings):

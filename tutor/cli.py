@@ -215,9 +215,10 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
 
 
 def _keep(settings: Settings, args, answer, stdout) -> None:
-    """Count the question on the learner's roadmap and, with --save-card, keep the answer as a card."""
+    """Count the question on the learner's roadmap (a graded quiz reply becomes a card) and, with --save-card,
+    keep the answer as a card."""
     learner = Learner(LearnerStore.for_settings(settings), args.learner)
-    learner.asked(answer)
+    learner.record(answer)  # a graded quiz reply keeps its question as a card
     if args.save_card:
         card = learner.save_answer(answer)
         print(f"\nsaved as a card for {learner.name}: review it with `tutor review`" if card else

@@ -24,10 +24,15 @@ import gradio as gr
 
 from core.config import Settings
 from core.errors import ConfigError, TutorError
+from tutor.citations.cite import SupportScorer
 from tutor.feedback import FeedbackStore, public_config
+from tutor.learn.learner import Learner
+from tutor.learn.review import RATING_NAMES
+from tutor.learn.schedule import now
 from tutor.pipeline import Tutor
 from ui.background import build_background_leg
 from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
+from ui.review import Pending, learner_for, next_card, progress_panel, rate_card, review_turn, save_answer
 from ui.session import ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names, rate, stream_turn  # noqa: F401
 from ui.status import reingest, status, status_to_markdown
 
@@ -45,7 +50,9 @@ EXAMPLES = [
     "扩散模型是如何生成图像的？",
 ]
 LEVELS = [("Beginner", "beginner"), ("Practitioner", "practitioner")]
-MODE_INFO = "Explain answers · Socratic gives hints · Quiz asks you · Learning path says what to read next"
+MODE_INFO = ("Explain answers · Socratic gives hints · Quiz asks you · Learning path says what to read next · "
+             "Review asks your saved cards when they are due")
+REVIEW = ("Review", "review")  # a mode of the chat, not of the tutor: it asks the learner's due cards
 EXPORT_NAME = "handbook-tutor-conversation.md"
 
 CSS = """
@@ -100,13 +107,18 @@ class View:
     download: Any
     part: Any
     status: Any
+    review: Any
+    rate_row: Any
+    card_note: Any
+    progress: Any
 
     def outputs(self, *names: str) -> list:
         return [getattr(self, name) for name in names]
 
 
 def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None = None,
-              ingest: Callable[[], Any] | None = None, reload: Callable[[Any], Any] | None = None) -> gr.Blocks:
+              ingest: Callable[[], Any] | None = None, reload: Callable[[Any], Any] | None = None,
+              clock: Callable[[], datetime] = now) -> gr.Blocks:
     """Build the chat UI without launching it.
 
     Args:
@@ -121,11 +133,12 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
         The Blocks; call `launch(app, settings)` to serve it.
     """
     holder = TutorHolder(tutor, reload)
-    store, config, choices = FeedbackStore.for_settings(settings), public_config(settings), mode_choices(modes)
+    store, config, choices = FeedbackStore.for_settings(settings), public_config(settings), [*mode_choices(modes), REVIEW]
     labels = {name: label for label, name in choices}
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         exchanges = gr.State([])  # this chat's `Exchange`s, oldest first
         rated = gr.State({})  # reply index in the chat -> feedback row id
+        review = gr.State(None)  # the card on screen in Review mode (ui.review.Pending)
         with gr.Row(elem_id="header"):
             gr.Markdown(f"# {TITLE}\n{INTRO}")
             theme = gr.Button("◐ Theme", elem_id="theme-toggle", size="sm", scale=0, min_width=90)
@@ -148,6 +161,11 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                             copy = gr.Button("Copy answer", size="sm", elem_id="copy-answer", min_width=90)
                             export = gr.Button("Export (.md)", size="sm", elem_id="export", min_width=90)
                             clear = gr.Button("Clear chat", size="sm", elem_id="clear", min_width=90)
+                            save_card = gr.Button("★ Save as card", size="sm", elem_id="save-card", min_width=90)
+                        card_note = gr.Markdown(elem_id="card-note")
+                        with gr.Row(visible=False, elem_id="rate-row") as rate_row:
+                            rate_buttons = {name: gr.Button(label, size="sm", elem_id=f"rate-{name}", min_width=60)
+                                            for name, (label, _) in RATING_NAMES.items()}
                         download = gr.File(label="Conversation (markdown)", visible=False, elem_id="export-file")
                         # What "Copy answer" copies: in the page (hidden), since the clipboard is written there.
                         answer_text = gr.Textbox(label="answer_text", visible="hidden", elem_id="answer-text")
@@ -160,6 +178,8 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                                            allow_custom_value=True)
                         gr.Markdown("### Retrieved passages")
                         sources = gr.Markdown(NO_SOURCES, label="sources", elem_id="sources", container=True)
+                        gr.Markdown("### Your progress on the handbook")
+                        progress = gr.HTML(elem_id="progress-panel")
             with gr.Tab("Status", id="status-tab") as status_tab:
                 status_view = gr.Markdown("_Loading…_", elem_id="status")
                 with gr.Row():
@@ -171,15 +191,26 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                             "minutes; answers keep using the old index until the new one is ready.")
 
         view = View(chat, sources, exchanges, question, answer_text, rated, feedback, thanks, comment, download, part,
-                    status_view)
+                    status_view, review, rate_row, card_note, progress)
+        learner = partial(learner_for, settings, clock=clock)
+
+        # (Handlers that read the login take gr.Request, which Gradio finds by annotation: plain functions, not partials.)
+        def respond(question: str, chat: list, exchanges: list, mode: str, level: str, part: str, pending: Any,
+                    request: gr.Request) -> Iterator[dict]:
+            yield from _respond(holder, view, learner(_user(request)), question, chat, exchanges, mode, level, part,
+                                pending)
+
+        def show_progress(request: gr.Request) -> str:
+            return progress_panel(learner(_user(request)))
         # Learners are answered side by side: sources and evidence at once, and only the model's part waits,
         # in the tutor's own queue (tutor/backends/model_queue.py), which tells each learner where they stand.
         question.submit(
-            partial(_respond, holder, view), [question, chat, exchanges, mode, level, part],
-            view.outputs("chat", "sources", "exchanges", "question", "answer_text"), api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,
+            respond, [question, chat, exchanges, mode, level, part, review],
+            view.outputs("chat", "sources", "exchanges", "question", "answer_text", "review", "rate_row"),
+            api_name="ask", concurrency_limit=LEARNERS_AT_ONCE,
             api_description="Ask one question; streams the chat and the retrieved sources; the last output is "
                             "the answer as plain text with its sources.",
-        )
+        ).then(show_progress, None, [progress], api_visibility="private")  # (the ask API's outputs stay as they were)
 
         def on_like(chat_exchanges: list, chat_rated: dict, like: gr.LikeData) -> tuple:
             return _rate(store, config, view, chat_exchanges, chat_rated, like)  # gradio needs the LikeData annotation
@@ -193,8 +224,10 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
         # Exported files live in a folder removed when the server process exits.
         exports = tempfile.TemporaryDirectory(prefix="handbook-tutor-exports-")
         export.click(partial(_export, exports, labels), [exchanges], [download], api_name="export")
-        reset = view.outputs("chat", "sources", "exchanges", "rated", "answer_text", "download", "feedback")
-        clear.click(partial(_cleared, view), None, reset, api_name="clear")
+        reset = view.outputs("chat", "sources", "exchanges", "rated", "answer_text", "download", "feedback", "review",
+                             "rate_row")
+        clear.click(partial(_cleared, view), None, reset, api_name="clear").then(
+            lambda: "", None, [card_note], api_visibility="private")
         # The chat's own trash icon must forget the same things as the button (it empties the chat itself).
         chat.clear(partial(_cleared, view, chat=False), None, reset[1:], api_visibility="private")
         app.load(partial(_parts, holder), None, [part], api_visibility="private")
@@ -203,6 +236,24 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
         rebuild.click(partial(_reingest, settings, holder, view, ingest or partial(reingest, settings)), None,
                       view.outputs("status", "part"), concurrency_limit=1, api_visibility="private")
         theme.click(None, None, None, js=THEME_TOGGLE)
+        # Learning that lasts: cards, reviews and the map are the learner's (the login's, or the one local learner).
+        def save(chat_exchanges: list, request: gr.Request) -> dict:
+            return _save_card(view, learner(_user(request)), chat_exchanges)
+
+        def rater(rating: str) -> Callable:
+            def rate_it(chat_now: list, pending: Any, request: gr.Request) -> dict:
+                return _rate_card(view, learner(_user(request)), rating, chat_now, pending)
+            return rate_it
+
+        def switch(chosen: str, chat_now: list, pending: Any, request: gr.Request) -> dict:
+            return _review_mode(view, learner(_user(request)), chosen, chat_now, pending)
+
+        save_card.click(save, [exchanges], view.outputs("card_note", "progress"), api_visibility="private")
+        for name, button in rate_buttons.items():
+            button.click(rater(name), [chat, review], view.outputs("chat", "review", "rate_row", "progress"),
+                         api_visibility="private")
+        mode.change(switch, [mode, chat, review], view.outputs("chat", "review", "rate_row"), api_visibility="private")
+        app.load(show_progress, None, [progress], api_visibility="private")
     return app
 
 
@@ -263,19 +314,63 @@ def _warm_up(tutor: Any) -> None:
         log.warning("warm-up failed: %s", e)
 
 
-def _respond(holder: TutorHolder, view: View, question: str, chat: list, exchanges: list, mode: str, level: str,
-             part: str) -> Iterator[dict]:
-    """Stream one turn: the chat, the sources and the cleared question box; the exchange and its plain text when done."""
+def _respond(holder: TutorHolder, view: View, learner: Learner, question: str, chat: list, exchanges: list,
+             mode: str, level: str, part: str, pending: Pending | None) -> Iterator[dict]:
+    """Stream one turn: the chat, the sources and the cleared question box; the exchange and its plain text when done.
+    In Review mode the message answers (or rates) the card on screen instead."""
     if not question.strip():
         yield {view.chat: chat, view.exchanges: exchanges, view.question: ""}
         return
     chat = [*chat, {"role": "user", "content": partial_to_markdown(question)}]
+    if mode == REVIEW[1]:
+        text, pending = review_turn(learner, pending, question, lambda: SupportScorer(holder.get().judge))
+        waiting = pending is not None and pending.proposal is not None
+        yield {view.chat: [*chat, {"role": "assistant", "content": text}], view.review: pending, view.question: "",
+               view.rate_row: gr.update(visible=waiting)}
+        return
     part = None if part in (None, "", ALL_PARTS) else part
     for update in stream_turn(holder.get, question, exchanges, mode, level, part, reply_index=len(chat)):
         shown = {view.chat: [*chat, {"role": "assistant", "content": update.reply}], view.sources: update.sources,
                  view.question: ""}
         done = update.exchange
-        yield shown | ({view.exchanges: [*exchanges, done], view.answer_text: answer_to_text(done.reply)} if done else {})
+        if done is None:
+            yield shown
+            continue
+        if done.answer is not None:
+            learner.record(done.answer)  # a question asked there; a graded quiz reply becomes a card
+        yield shown | {view.exchanges: [*exchanges, done], view.answer_text: answer_to_text(done.reply)}
+
+
+def _user(request: gr.Request | None) -> str | None:
+    return getattr(request, "username", None) if request is not None else None  # None without a login
+
+
+def _reviewed(view: View, learner: Learner, chat: list, pending: Pending | None) -> dict:
+    """The chat after a review step, the card on screen, the rating buttons (shown once it is answered), the map."""
+    waiting = pending is not None and pending.proposal is not None
+    return {view.chat: chat, view.review: pending, view.rate_row: gr.update(visible=waiting),
+            view.progress: progress_panel(learner)}
+
+
+def _rate_card(view: View, learner: Learner, rating: str, chat: list, pending: Pending | None) -> dict:
+    text, pending = rate_card(learner, pending, rating)
+    return _reviewed(view, learner, [*chat, {"role": "assistant", "content": text}], pending)
+
+
+def _review_mode(view: View, learner: Learner, mode: str, chat: list, pending: Pending | None) -> dict:
+    """Entering Review mode shows the next due card (unless one is on screen); leaving it hides the ratings."""
+    if mode != REVIEW[1]:
+        return {view.rate_row: gr.update(visible=False)}
+    if pending is not None:
+        return {view.rate_row: gr.update(visible=pending.proposal is not None)}
+    text, pending = next_card(learner)
+    return {view.chat: [*chat, {"role": "assistant", "content": text}], view.review: pending,
+            view.rate_row: gr.update(visible=False)}
+
+
+def _save_card(view: View, learner: Learner, exchanges: list) -> dict:
+    last = next((e.answer for e in reversed(exchanges) if e.answer is not None), None)
+    return {view.card_note: save_answer(learner, last), view.progress: progress_panel(learner)}
 
 
 def _rate(store: FeedbackStore, config: dict, view: View, exchanges: list, rated: dict, like: gr.LikeData) -> dict:
@@ -307,7 +402,8 @@ def _cleared(view: View, chat: bool = True) -> dict:
     """A new chat: no messages, sources, exchanges, ratings, copied answer, export or comment box."""
     return ({view.chat: []} if chat else {}) | {
         view.sources: NO_SOURCES, view.exchanges: [], view.rated: {}, view.answer_text: "",
-        view.download: gr.update(value=None, visible=False), view.feedback: gr.update(visible=False)}
+        view.download: gr.update(value=None, visible=False), view.feedback: gr.update(visible=False),
+        view.review: None, view.rate_row: gr.update(visible=False)}
 
 
 def _parts(holder: TutorHolder) -> Any:

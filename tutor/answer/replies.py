@@ -9,9 +9,9 @@ from core.types import Answer, Step
 
 
 def reply(question: str, text: str, citations, hits, mode: str, started: float, model: str,
-          refused: bool = False) -> Iterator[Step]:
+          refused: bool = False, quiz: str = "") -> Iterator[Step]:
     """Emit such a reply as one token, then its Answer (timed from `started`, a perf_counter reading)."""
     yield Step("token", text=text)
     elapsed = (time.perf_counter() - started) * 1000
     yield Step("answer", answer=Answer(question, text, tuple(citations), tuple(hits), refused=refused, mode=mode,
-                                       ttft_ms=elapsed, total_ms=elapsed, model=model))
+                                       ttft_ms=elapsed, total_ms=elapsed, model=model, quiz=quiz))

@@ -20,6 +20,7 @@ from tutor.learn.review import Proposal, propose
 from tutor.learn.schedule import now
 from tutor.learn.store import LOCAL, LearnerStore
 from tutor.teach.outline import Section, load_outline
+from tutor.teach.quiz import FEEDBACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,18 @@ class Learner:
         self.store.add(self.name, card, at)
         self.store.note(self.name, "quizzed", card.part, card.section, at, card.id)
         return card
+
+    def record(self, answer: Answer) -> Card | None:
+        """After a turn: a graded quiz reply keeps its question as a card (the section counts as quizzed); any
+        other answer that found sources counts as a question asked there. Returns the card kept, if any."""
+        if answer.mode == FEEDBACK:
+            if answer.quiz and answer.citations and answer.hits:
+                cited = answer.citations[0]
+                return self.save_quiz(answer.quiz, cited.quote, cited, answer.hits[0].chunk)
+            return None
+        if answer.mode != "path":
+            self.asked(answer)
+        return None
 
     def save(self, card: Card) -> bool:
         """Keep a card made elsewhere (a section's cards); False when the learner had it already."""
@@ -99,9 +112,10 @@ class Learner:
         counts: dict[tuple[str, str], dict] = {}
         for kind, part, section in self.store.events(self.name):
             counts.setdefault((part, section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": []})[kind] += 1
-        for card, state, _, stale in self.store.cards(self.name):
+        for card, state, reviews, _ in self.store.cards(self.name):
             c = counts.setdefault((card.part, card.section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": []})
             c["cards"] += 1
+            c["quizzed"] = max(c["quizzed"], reviews > 0)  # a reviewed card, even from before activity was kept
             c["due"] += schedule.due(state) <= at
             recall = schedule.recall(state, at)
             if recall is not None:

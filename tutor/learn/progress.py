@@ -3,7 +3,8 @@
     not started   nothing yet
     asked         they asked about it (an answer's best passage sits in the section)
     quizzed       they answered a quiz question or reviewed a card from it
-    remembered    its reviewed cards are still likely recalled (mean FSRS retrievability >= REMEMBERED)
+    remembered    its learned cards are still likely recalled (mean FSRS retrievability >= REMEMBERED; a card
+                  counts once it has left FSRS's learning steps)
 
 A section that was remembered and has slipped below REMEMBERED is "quizzed" again: the map shows what holds today.
 "What next" follows the roadmap: the weakest reviewed sections to refresh, then the next unstarted stop after the

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from fsrs import Card as FsrsCard
-from fsrs import Rating, ReviewLog, Scheduler
+from fsrs import Rating, ReviewLog, Scheduler, State
 
 RATINGS = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "easy": Rating.Easy}
 MIN_REVIEWS_TO_OPTIMISE = 400  # fewer reviews fit noise; FSRS's defaults are the better guess until then
@@ -43,9 +43,10 @@ class Schedule:
         return card.to_json(), card.due
 
     def recall(self, state: str, at: datetime) -> float | None:
-        """The predicted chance the card is recalled at `at`; None before its first review."""
+        """The predicted chance the card is recalled at `at`; None while it is still being learned (never reviewed,
+        or in FSRS's short learning and relearning steps): a card seen minutes ago is not yet remembered."""
         card = FsrsCard.from_json(state)
-        if card.last_review is None:
+        if card.last_review is None or card.state != State.Review:
             return None
         return float(self.scheduler.get_card_retrievability(card, at))
 

@@ -146,6 +146,12 @@ class Grade:
     blank: str = ""  # for a fill-in-the-blank question, the missing term
 
 
+def question_body(text: str) -> str:
+    """The question itself, from a quiz question as the chat shows it (its "**Quiz question** (from ...):" label and
+    the closing line taken off)."""
+    return re.sub(r"\*\*[^*]+\*\*\s*(\([^)]*\)|（[^）]*）)?[:：]?\s*", "", text).split("\n")[0].strip()
+
+
 def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Grade:
     """Grade a reply against the passage a quiz question came from, by meaning, in either language.
 
@@ -154,7 +160,7 @@ def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Gr
     as they are or, for a Chinese reply, by their Chinese names. Missed ideas are named with the
     sentence's own words, as a learner reads them.
     """
-    body = re.sub(r"\*\*[^*]+\*\*\s*(\([^)]*\)|（[^）]*）)?[:：]?\s*", "", quiz_question).split("\n")[0].strip()
+    body = question_body(quiz_question)
     reference = _blanked_source(body, hit) or target_sentence(body, hit, scorer)
     key = key_words(reference, body)
     got = tuple(w for w in key if _said(w, reply))

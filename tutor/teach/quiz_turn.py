@@ -34,7 +34,7 @@ def quiz_turn(tutor, message: str, history: tuple[Message, ...], level: str, par
         lang = "zh" if zh_or_en(message) == "zh" else zh_or_en(waiting.content)
         g = quiz.grade(waiting.content, message, hit, scorer)
         yield from reply(message, quiz.feedback_text(g, 1, hit, lang), [cite(1, hit, g.reference)],
-                         (hit,), quiz.FEEDBACK, started, model="grader")
+                         (hit,), quiz.FEEDBACK, started, model="grader", quiz=quiz.question_body(waiting.content))
         return
     topic = quiz.topic(message, history)
     retrieval = tutor.retrieve(topic, part=part)
