@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
@@ -193,3 +194,43 @@ def test_schedule_state_round_trips():
     assert schedule.recall(state, START) is None and schedule.due(state) == START
     state, due = schedule.review(state, "easy", START)
     assert due > START + timedelta(days=1) and 0.99 < schedule.recall(state, START) <= 1.0
+
+
+def test_a_reingest_keeps_cards_and_flags_those_whose_quote_left(settings, built_index, embedder):
+    from index.build import build_index
+    from tests.conftest import DOCS, make_chunks
+    from tutor.learn.learner import recheck_after_ingest
+    from ui.review import next_card
+
+    learner = Learner(LearnerStore.for_settings(settings), clock=lambda: START)
+    lora = make_chunks()[0]
+    quote = "LoRA freezes the pretrained weights and trains two small low-rank matrices A and B."
+    learner.save(make_card("What does LoRA freeze?", quote, lora, url=lora.doc_url, title=lora.title, origin="answer"))
+    assert recheck_after_ingest(settings) == 0 and not learner.next_due().stale  # same passage: same card, fresh
+    changed = [dataclasses.replace(DOCS[0], text=DOCS[0].text.replace("two small", "a pair of")), *DOCS[1:]]
+    build_index(settings.index_dir, changed, make_chunks(changed), embedder)
+    assert recheck_after_ingest(settings) == 1
+    due = learner.next_due()
+    assert due.stale and due.card.quote == quote and len(learner.cards()) == 1  # flagged, not deleted
+    assert "no longer in the sources" in next_card(learner)[0]
+
+
+def test_fsrs_is_fitted_only_from_enough_reviews():
+    import random
+
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    from tutor.learn.schedule import MIN_REVIEWS_TO_OPTIMISE, optimised
+
+    rng, schedule, reviews = random.Random(0), Schedule(), []
+    for n in range(120):  # a learner who forgets a sixth of the time
+        state, at = schedule.new_state(START), START + timedelta(hours=n)
+        for _ in range(8):
+            rating = rng.choice(["again", "hard", "good", "good", "good", "easy"])
+            state, due = schedule.review(state, rating, at)
+            reviews.append((n, rating, at))
+            at = due + timedelta(hours=rng.randint(0, 48))
+    assert optimised(reviews[: MIN_REVIEWS_TO_OPTIMISE - 1]) is None
+    fitted = optimised(reviews)
+    assert fitted is not None and tuple(fitted) != tuple(DEFAULT_PARAMETERS) and len(fitted) == len(DEFAULT_PARAMETERS)
+    Schedule(fitted).review(Schedule().new_state(START), "good", START)  # the scheduler takes them

@@ -111,3 +111,29 @@ def test_a_corrupt_learner_file_stops_with_a_clear_error_and_is_kept(run, settin
     code, _, err = run("progress")
     assert code == 1 and "left untouched" in err
     assert (settings.home / "learners.sqlite").read_bytes() == b"garbage" * 100
+
+
+@pytest.mark.slow  # ~1,500 reviews through the learner database (~20 s)
+def test_optimise_fits_fsrs_to_enough_reviews_only(run, settings):
+    from datetime import datetime, timedelta, timezone
+
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    from tutor.learn.schedule import MIN_REVIEWS_TO_OPTIMISE
+
+    _saved(settings, "ana")
+    code, out, _ = run("learner", "optimise", "--learner", "ana")
+    assert code == 0 and f"fitting needs {MIN_REVIEWS_TO_OPTIMISE}" in out
+    store, clock = _store(settings), [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    learner = Learner(store, "ana", clock=lambda: clock[0])
+    for n in range(60):
+        learner.save(make_card(f"Question {n}?", f"Answer number {n} is here.", None, url="https://e.org/", title="e",
+                               origin="answer"))
+    ratings = ("again", "good", "good", "hard", "good", "easy", "good", "good", "good")
+    for k in range(3 * MIN_REVIEWS_TO_OPTIMISE):  # the most overdue card each time: some forgotten, most recalled
+        if learner.next_due() is None:
+            clock[0] = learner.next_due_at() + timedelta(hours=k % 30)
+        learner.review(learner.next_due(), ratings[k % len(ratings)])
+    code, out, _ = run("learner", "optimise", "--learner", "ana")
+    assert code == 0 and "FSRS fitted to" in out
+    assert store.schedule("ana").scheduler.parameters != tuple(DEFAULT_PARAMETERS)

@@ -26,7 +26,7 @@ from ingest.catalog import format_statuses, source_statuses
 from ingest.refresh import progress_bar
 from ingest.run import run_ingest
 from tutor.feedback import FeedbackStore
-from tutor.learn.learner import Learner
+from tutor.learn.learner import Learner, recheck_after_ingest
 from tutor.learn.store import LOCAL, LearnerStore
 from tutor.learn_cli import COMMANDS as LEARNING
 from tutor.learn_cli import add_parsers as add_learning_parsers
@@ -137,6 +137,9 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
     report = run_ingest(settings, args.warc, args.url, args.notes, use_default=not args.no_default,
                         show_progress=not args.quiet, sitemaps=args.sitemap, remember=True, remove=args.remove,
                         save_warc=args.save_warc, allow_removal=args.allow_removal)
+    stale = recheck_after_ingest(settings)  # learners' cards whose quote left its page are flagged, never deleted
+    if stale:
+        report.notes.append(f"{stale} learner cards quote passages no longer in the sources (flagged, kept)")
     print(report.summary(), file=stdout)
     # (exit 2: the index was refreshed, but an input failed and its pages' old copies were kept)
     return 2 if report.sources("failed", inputs=True) else 0

