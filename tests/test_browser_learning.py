@@ -107,6 +107,16 @@ def test_ask_save_quiz_review_and_the_map_moves(browser, evidence_settings, embe
         _wait_tiles(page, "remembered", 0)
         _mode(page, "Review")
         page.locator("#chat").get_by_text("Review (2 due)", exact=False).wait_for(timeout=WAIT)
+
+        # More cards for the next stop (the weakest section first): fill-in-the-blanks on its own passages.
+        before, stop = learner.cards(), learner.what_next(limit=1)[0]
+        page.locator("#next-cards").click()
+        page.locator("#card-note").get_by_text("new card", exact=False).wait_for(timeout=WAIT)
+        note = page.locator("#card-note").inner_text()
+        assert (stop.name_en or stop.part_en).split(" > ")[-1] in note
+        made = [c for c in learner.cards() if c not in before]
+        assert note.startswith(f"★ {len(made)} new card")  # a card the learner had already is not made twice
+        assert all(c.origin == "section" and "_____" in c.question for c in made)
     finally:
         page.close()
         app.close()

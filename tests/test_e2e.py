@@ -148,3 +148,23 @@ def test_learners_at_once_through_an_openai_compatible_http_server(real_home):
         assert tutor.queue.running == 0 and tutor.queue.waiting == 0
     finally:
         server.close()
+
+
+def test_a_saved_answer_becomes_a_card_reviewed_with_the_real_judge(real_home):
+    from datetime import datetime, timezone
+
+    from tutor.citations.cite import SupportScorer
+    from tutor.learn.learner import Learner
+    from tutor.learn.store import LearnerStore
+
+    tutor = Tutor(real_home.replace(llm="extractive"))
+    learner = Learner(LearnerStore.for_settings(real_home), "e2e", clock=lambda: datetime(2026, 12, 1, tzinfo=timezone.utc))
+    card = learner.save_answer(tutor.ask(QUESTION))
+    assert card is not None and card.url == "https://huggingface.co/blog/lora"
+    assert any(card.quote in " ".join(c.text.split()) for c in tutor.index.chunks if c.doc_url == card.url)
+    scorer = SupportScorer(tutor.judge)
+    assert learner.grade(card, card.quote, scorer).rating in ("good", "easy")
+    wrong = learner.grade(card, "Diffusion models add Gaussian noise to images step by step.", scorer)
+    assert wrong.verdict != "correct" and wrong.rating in ("again", "hard")
+    due = learner.next_due()
+    assert due.card == card and learner.review(due, "good") > datetime(2026, 12, 1, tzinfo=timezone.utc)

@@ -234,3 +234,24 @@ def test_fsrs_is_fitted_only_from_enough_reviews():
     fitted = optimised(reviews)
     assert fitted is not None and tuple(fitted) != tuple(DEFAULT_PARAMETERS) and len(fitted) == len(DEFAULT_PARAMETERS)
     Schedule(fitted).review(Schedule().new_state(START), "good", START)  # the scheduler takes them
+
+
+def test_a_sections_cards_ask_what_its_own_passages_teach(evidence_settings, embedder):
+    from index.build import build_index
+    from index.search import Index
+    from tests.conftest import DOCS, make_chunks
+    from tutor.learn.section_cards import section_cards
+    from tutor.pipeline import Tutor
+
+    stops = {s.name_en: s for s in load_outline()}
+    lora = stops["Low-Rank Adapters (LoRA)"]
+    docs = [dataclasses.replace(DOCS[0], part=lora.part, section=lora.name), *DOCS[1:]]
+    build_index(evidence_settings.index_dir, docs, make_chunks(docs), embedder)
+    settings = evidence_settings.replace(llm="extractive", min_relevance=0.05)
+    tutor = Tutor(settings, index=Index.load(settings.index_dir, embedder.model_id), embedders=embedder, judge=embedder)
+    cards = section_cards(tutor, lora, 3)
+    assert len(cards) == 1  # one page in the section, one card per page
+    (card,) = cards
+    assert card.url == DOCS[0].url and (card.part, card.section) == (lora.part, lora.name) and card.origin == "section"
+    assert "_____" in card.question and card.answer and card.question.replace("_____", card.answer) == card.quote
+    assert card.quote in DOCS[0].text

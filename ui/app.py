@@ -32,7 +32,16 @@ from tutor.learn.schedule import now
 from tutor.pipeline import Tutor
 from ui.background import build_background_leg
 from ui.render import answer_to_text, conversation_to_markdown, escape_text, partial_to_markdown
-from ui.review import Pending, learner_for, next_card, progress_panel, rate_card, review_turn, save_answer
+from ui.review import (
+    Pending,
+    cards_for_next,
+    learner_for,
+    next_card,
+    progress_panel,
+    rate_card,
+    review_turn,
+    save_answer,
+)
 from ui.session import ALL_PARTS, GENERIC_ERROR, NO_SOURCES, TutorHolder, mode_choices, part_names, rate, stream_turn  # noqa: F401
 from ui.status import reingest, status, status_to_markdown
 
@@ -180,6 +189,7 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                         sources = gr.Markdown(NO_SOURCES, label="sources", elem_id="sources", container=True)
                         gr.Markdown("### Your progress on the handbook")
                         progress = gr.HTML(elem_id="progress-panel")
+                        next_cards = gr.Button("＋ Cards for my next section", size="sm", elem_id="next-cards")
             with gr.Tab("Status", id="status-tab") as status_tab:
                 status_view = gr.Markdown("_Loading…_", elem_id="status")
                 with gr.Row():
@@ -248,7 +258,12 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
         def switch(chosen: str, chat_now: list, pending: Any, request: gr.Request) -> dict:
             return _review_mode(view, learner(_user(request)), chosen, chat_now, pending)
 
+        def more_cards(request: gr.Request) -> dict:
+            one = learner(_user(request))
+            return {card_note: cards_for_next(one, holder.get()), progress: progress_panel(one)}
+
         save_card.click(save, [exchanges], view.outputs("card_note", "progress"), api_visibility="private")
+        next_cards.click(more_cards, None, view.outputs("card_note", "progress"), api_visibility="private")
         for name, button in rate_buttons.items():
             button.click(rater(name), [chat, review], view.outputs("chat", "review", "rate_row", "progress"),
                          api_visibility="private")

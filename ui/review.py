@@ -17,8 +17,10 @@ from core.errors import ReviewConflict
 from core.types import Answer
 from tutor.citations.cite import SupportScorer
 from tutor.learn.learner import Due, Learner
+from tutor.learn.progress_text import place
 from tutor.learn.review import RATING_NAMES, Proposal, feedback
 from tutor.learn.schedule import now
+from tutor.learn.section_cards import section_cards
 from tutor.learn.store import LOCAL, LearnerStore
 from ui.progress_map import progress_map
 from ui.render import partial_to_markdown
@@ -94,6 +96,19 @@ def save_answer(learner: Learner, answer: Answer | None) -> str:
         return "Nothing to save: this reply cites no source sentence." if answer is not None else \
             "Ask a question first; then save its answer as a card."
     return f"★ Saved as a card: “{partial_to_markdown(card.question)}”. Review it in **Review** mode."
+
+
+def cards_for_next(learner: Learner, tutor) -> str:
+    """A few cards for the learner's next stop on the roadmap (the weakest section, else the next unstarted one)."""
+    upcoming = learner.what_next(limit=1)
+    if not upcoming:
+        return "Every section of the handbook is started: ask, quiz or review to go on."
+    made = section_cards(tutor, upcoming[0], 3)
+    if not made:
+        return f"No passage of {place(upcoming[0])} teaches a sentence to ask about; try a question there instead."
+    new = sum(learner.save(card) for card in made)
+    return (f"★ {new} new card{'s' * (new != 1)} for {place(upcoming[0])}"
+            + (f" ({len(made) - new} you had already)" if new < len(made) else "") + ": review them in **Review** mode.")
 
 
 def progress_panel(learner: Learner) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from tutor.citations.cite import SupportScorer
 from tutor.learn.cards import Card, make_card
+from tutor.learn.progress import SectionProgress
 from tutor.teach import quiz
 from tutor.teach.outline import Section
 
 
-def section_cards(tutor, section: Section, count: int = 3) -> list[Card]:
-    """Up to `count` cards on `section` from the tutor's index (`tutor`: a `Tutor`)."""
+def section_cards(tutor, section: Section | SectionProgress, count: int = 3) -> list[Card]:
+    """Up to `count` cards on `section` (a roadmap stop, or a learner's progress on one) from the tutor's index
+    (`tutor`: a `Tutor`)."""
     topic = (section.name_en or section.part_en).split(" > ")[-1]
     retrieval = tutor.retrieve(topic, part=section.part)
     hits = sorted(retrieval.hits, key=lambda h: (h.chunk.section != section.name, h.rank))  # its own passages first
