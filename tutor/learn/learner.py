@@ -86,8 +86,9 @@ class Learner:
 
     # --- reviews ----------------------------------------------------------------------------------------------
     def next_due(self) -> Due | None:
-        due = self.store.due(self.name, self.clock(), limit=1000)
-        return Due(*due[0][:2], len(due), due[0][2]) if due else None
+        at = self.clock()
+        due = self.store.due(self.name, at, limit=1)
+        return Due(*due[0][:2], self.store.count_due(self.name, at), due[0][2]) if due else None
 
     def next_due_at(self) -> datetime | None:
         """When the next card falls due (None without cards)."""

@@ -170,6 +170,11 @@ class LearnerStore:
                                "LIMIT ?", (learner, at.isoformat(), limit)).fetchall()
         return [(Card(**json.loads(c)), n, bool(x)) for c, n, x in rows]
 
+    def count_due(self, learner: str, at: datetime) -> int:
+        with self.transaction() as con:
+            return con.execute("SELECT COUNT(*) FROM cards WHERE learner = ? AND due <= ?",
+                               (learner, at.isoformat())).fetchone()[0]
+
     def review(self, learner: str, card_id: str, rating: str, at: datetime, seen: int, schedule: Schedule, *,
                proposed: str = "", reply: str = "") -> datetime:
         """Record a review of a card the learner saw after `seen` reviews; returns when it is due next.

@@ -136,8 +136,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 @lru_cache(maxsize=1)
 def _prompt_version() -> str:
-    """A hash of the prompt code: a changed translation prompt translates afresh."""
-    return hashlib.sha256(Path(prompt.__file__).read_bytes()).hexdigest()[:16]
+    """A hash of the translation prompt as the model reads it: a changed prompt translates afresh, an edit elsewhere
+    in the prompt code keeps the translations."""
+    rendered = prompt.render_messages(Turn("\x00", (), mode="translate"))
+    return hashlib.sha256(repr([(m.role, m.content) for m in rendered]).encode()).hexdigest()[:16]
 
 
 def usable(text: str, question: str = "") -> str:
