@@ -255,3 +255,16 @@ def test_a_sections_cards_ask_what_its_own_passages_teach(evidence_settings, emb
     assert card.url == DOCS[0].url and (card.part, card.section) == (lora.part, lora.name) and card.origin == "section"
     assert "_____" in card.question and card.answer and card.question.replace("_____", card.answer) == card.quote
     assert card.quote in DOCS[0].text
+
+
+def test_what_next_goes_on_from_where_the_learner_was_last(tmp_path):
+    learner, clock = _learner(tmp_path)
+    outline = load_outline()
+    for index in (40, 10):  # the roadmap's later stop first, then an earlier one: the learner is at 10 now
+        stop = outline[index]
+        chunk = dataclasses.replace(CHUNK, part=stop.part, section=stop.name)
+        learner.asked(Answer("q?", "a", hits=(Hit(chunk, 1.0, 1),)))
+        clock.at += timedelta(hours=1)
+    rows = learner.progress()
+    assert [rows.index(r) for r in learner.what_next(rows)] == [11, 12, 13]
+    assert learner.what_next(rows, limit=len(rows))[-1] == rows[9]  # then around to the start

@@ -100,7 +100,7 @@ def _legend(y: float) -> tuple[str, float]:
     """The four statuses and the next-stop ring from `y` on, wrapping if need be; and where the legend ends."""
     items, x = [], PAD + 2
     for label in (*STATUSES, "next"):
-        span = 12 + 5 + round(len(label) * 5.8) + 8
+        span = 12 + 5 + round(len(label) * 6.6) + 8
         if x + span > WIDTH:
             x, y = PAD + 2, y + LEGEND_H
         swatch = (f'<rect x="{x}" y="{y + 4}" width="12" height="12" rx="3" fill="none" stroke="{NEXT_COLOUR}" '

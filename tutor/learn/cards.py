@@ -1,10 +1,10 @@
 """Cards: a question, its answer, and the cited passage it comes from, so a review can be checked like a quiz.
 
 A card is made from a cited source sentence, never from the model's own words: from a quiz question the learner
-answered (`from_quiz`), from any answer the learner saves (`from_answer`: its first evidence sentence, or its first
+answered (`from_quiz`), from any answer the learner saves (`from_answer`: its evidence sentences, or its first
 supported citation), and on request for a handbook section (tutor/learn/section_cards.py). Its `answer` is in the
-learner's language when the tutor had a checked rendering of the sentence, with the English terms kept; `quote` is
-always the source's own words, and `link` opens the page scrolled to them.
+learner's language where the tutor had a checked rendering, with the English terms kept; `quote` is always a
+source's own words (the first evidence sentence), and `link` opens the page scrolled to them.
 
 A card's id is a hash of its content (question, quote and page), so saving the same thing twice keeps one card and
 a re-ingest that keeps the passage keeps the card; one whose quote left its page is flagged (`stale`), not deleted.
@@ -64,9 +64,13 @@ def from_answer(answer: Answer) -> Card | None:
         return None
     chunks = {hit.chunk.id: hit.chunk for hit in answer.hits}
     if answer.evidence:
+        # The card's answer is the answer as the learner read it: every evidence sentence (its checked rendering
+        # where there is one); its quote and link are the first one's. A review is graded on the sentence of them
+        # nearest the reply (tutor/learn/review.py).
         first = answer.evidence[0]
+        said = " ".join(" ".join((e.rendering or e.sentence).split()) for e in answer.evidence)
         return make_card(answer.question, first.sentence, chunks.get(first.chunk_id), url=first.url,
-                         title=first.title, answer=first.rendering, origin="answer")
+                         title=first.title, answer=said, origin="answer")
     cited = next((c for c in answer.citations if c.supported and c.quote.strip()), None)
     if cited is None:
         return None

@@ -124,10 +124,13 @@ class Learner:
         """What the learner did in each (part, section): questions, quizzes, cards, due cards, mean recall."""
         at, schedule = self.clock(), self.store.schedule(self.name, self.retention)
         counts: dict[tuple[str, str], dict] = {}
-        for kind, part, section in self.store.events(self.name):
-            counts.setdefault((part, section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": []})[kind] += 1
+        for kind, part, section, when in self.store.events(self.name):
+            c = counts.setdefault((part, section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": [], "last": ""})
+            c[kind] += 1
+            c["last"] = max(c["last"], when)
         for card, state, reviews, _ in self.store.cards(self.name):
-            c = counts.setdefault((card.part, card.section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": []})
+            c = counts.setdefault((card.part, card.section), {"asked": 0, "quizzed": 0, "cards": 0, "due": 0, "recall": [],
+                                                             "last": ""})
             c["cards"] += 1
             c["quizzed"] = max(c["quizzed"], reviews > 0)  # a reviewed card, even from before activity was kept
             c["due"] += schedule.due(state) <= at
@@ -135,7 +138,7 @@ class Learner:
             if recall is not None:
                 c["recall"].append(recall)
         return {key: Activity(c["asked"], c["quizzed"], c["cards"], c["due"],
-                              sum(c["recall"]) / len(c["recall"]) if c["recall"] else None)
+                              sum(c["recall"]) / len(c["recall"]) if c["recall"] else None, c["last"])
                 for key, c in counts.items()}
 
     def progress(self, outline: Sequence[Section] | None = None) -> tuple[SectionProgress, ...]:
@@ -177,7 +180,7 @@ def _placed(activity: dict[tuple[str, str], Activity], outline: Sequence[Section
         key = (part, section if section or part not in first else first[part])
         b = placed.get(key)
         placed[key] = a if b is None else Activity(a.asked + b.asked, a.quizzed + b.quizzed, a.cards + b.cards,
-                                                   a.due + b.due, _mean(a, b))
+                                                   a.due + b.due, _mean(a, b), max(a.last, b.last))
     return placed
 
 

@@ -36,6 +36,7 @@ class SectionProgress:
     cards: int = 0
     due: int = 0  # cards due now
     recall: float | None = None  # mean retrievability of the reviewed cards, None before any review
+    last: str = ""  # when the learner last did something here (ISO time), "" never
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Activity:
     cards: int = 0
     due: int = 0
     recall: float | None = None
+    last: str = ""  # the latest activity's ISO time
 
 
 def progress(outline: Sequence[Section], activity: Mapping[tuple[str, str], Activity]) -> tuple[SectionProgress, ...]:
@@ -65,14 +67,15 @@ def progress(outline: Sequence[Section], activity: Mapping[tuple[str, str], Acti
             status = "asked"
         else:
             status = "not started"
-        rows.append(SectionProgress(s.part, s.name, s.part_en, s.name_en, status, a.asked, a.cards, a.due, a.recall))
+        rows.append(SectionProgress(s.part, s.name, s.part_en, s.name_en, status, a.asked, a.cards, a.due, a.recall,
+                                    a.last))
     return tuple(rows)
 
 
 def what_next(rows: Sequence[SectionProgress], limit: int = 3) -> tuple[SectionProgress, ...]:
-    """Up to `limit` stops: the weakest reviewed sections first (recall below WEAK), then the roadmap's next
-    unstarted sections after the furthest one the learner has reached."""
+    """Up to `limit` stops: the weakest reviewed sections first (recall below WEAK), then the roadmap's unstarted
+    sections from where the learner was last (the section of their latest activity) on, then those before it."""
     weak = sorted((r for r in rows if r.recall is not None and r.recall < WEAK), key=lambda r: r.recall)
-    reached = max((i for i, r in enumerate(rows) if r.status != "not started"), default=-1)
-    ahead = [r for r in rows[reached + 1:] if r.status == "not started"]
+    here = max(range(len(rows)), key=lambda i: rows[i].last, default=-1) if any(r.last for r in rows) else -1
+    ahead = [r for r in (*rows[here + 1:], *rows[:here + 1]) if r.status == "not started"]
     return tuple((weak + ahead)[:limit])

@@ -30,8 +30,11 @@ class Proposal:
 
 
 def passage(card: Card) -> Hit:
-    """The card's quote as the one passage its question is graded against."""
-    chunk = Chunk(card.url, card.title, "", card.quote, 0, len(card.quote), card.part, card.section)
+    """What the card's question is graded against, as one passage: its quote, and its answer when that says more
+    (a saved answer's other evidence sentences, a rendering in the learner's language)."""
+    text = card.quote if card.answer in (card.quote, "") or quiz.BLANK in card.question else \
+        f"{card.quote} {card.answer}"
+    chunk = Chunk(card.url, card.title, "", text, 0, len(text), card.part, card.section)
     return Hit(chunk, 1.0, 1, stage="review")
 
 
@@ -39,7 +42,12 @@ def propose(card: Card, reply: str, scorer: SupportScorer) -> Proposal:
     """Grade `reply` to `card` and propose a rating."""
     if not reply.strip():
         return Proposal("again", "wrong", (), ())
-    g = quiz.grade(card.question, reply, passage(card), scorer)
+    hit = passage(card)
+    if quiz.BLANK in card.question:  # fill-in-the-blank: the blanked term decides
+        g = quiz.grade(card.question, reply, hit, scorer)
+    else:  # the card's sentence nearest what was asked and answered: a long quote is graded on its point
+        g = quiz.grade_against(card.question, quiz.target_sentence(f"{card.question} {reply}", hit, scorer), reply,
+                               scorer)
     if g.verdict == "correct":
         rating = "easy" if g.score >= EASY_SCORE and not g.missed else "good"
     else:
@@ -51,7 +59,7 @@ def feedback(card: Card, proposal: Proposal, lang: str) -> str:
     """What the learner reads after answering: the grade, the card's answer with its source, the proposal."""
     name = RATING_NAMES[proposal.rating][1 if lang == "zh" else 0]
     source = f"[{card.title or card.url}]({card.link})"
-    answer = card.answer if card.answer == card.quote else f"{card.answer}\n\n> {card.quote}"
+    answer = card.answer if card.quote in card.answer else f"{card.answer}\n\n> {card.quote}"
     if lang == "zh":
         head = {"correct": "✅ 答对了。", "partly": "🟡 部分正确。", "wrong": "❌ 还不对。"}[proposal.verdict]
         terms = (f"你答到了：{', '.join(proposal.got)}。" if proposal.got else "") + \

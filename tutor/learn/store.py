@@ -220,8 +220,8 @@ class LearnerStore:
             con.execute("INSERT OR IGNORE INTO events (learner, kind, part, section, at, ref) VALUES (?, ?, ?, ?, ?, ?)",
                         (learner, kind, part, section, at.isoformat(), ref))
 
-    def events(self, learner: str) -> list[tuple[str, str, str]]:
-        """(kind, part, section) of everything the learner did on the roadmap."""
+    def events(self, learner: str) -> list[tuple[str, str, str, str]]:
+        """(kind, part, section, ISO time) of everything the learner did on the roadmap, oldest first."""
         with self.transaction() as con:
-            return [tuple(r) for r in con.execute("SELECT kind, part, section FROM events WHERE learner = ? ORDER BY at",
-                                                  (learner,))]
+            return [tuple(r) for r in con.execute(
+                "SELECT kind, part, section, at FROM events WHERE learner = ? ORDER BY at", (learner,))]

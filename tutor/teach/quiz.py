@@ -161,7 +161,11 @@ def grade(quiz_question: str, reply: str, hit: Hit, scorer: SupportScorer) -> Gr
     sentence's own words, as a learner reads them.
     """
     body = question_body(quiz_question)
-    reference = _blanked_source(body, hit) or target_sentence(body, hit, scorer)
+    return grade_against(body, _blanked_source(body, hit) or target_sentence(body, hit, scorer), reply, scorer)
+
+
+def grade_against(body: str, reference: str, reply: str, scorer: SupportScorer) -> Grade:
+    """Grade a reply to the question `body` against `reference`, the sentence that answers it (see `grade`)."""
     key = key_words(reference, body)
     got = tuple(w for w in key if _said(w, reply))
     lexical = len(got) / len(key) if key else 0.0
