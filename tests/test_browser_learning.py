@@ -5,7 +5,12 @@ due cards with the proposed and one's own ratings, and watch the roadmap map cha
 from __future__ import annotations
 
 import dataclasses
+import io
+import sqlite3
+import tempfile
+import zipfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -117,6 +122,17 @@ def test_ask_save_quiz_review_and_the_map_moves(browser, evidence_settings, embe
         made = [c for c in learner.cards() if c not in before]
         assert note.startswith(f"★ {len(made)} new card")  # a card the learner had already is not made twice
         assert all(c.origin == "section" and "_____" in c.question for c in made)
+
+        # The learner's cards as an Anki deck, from the chat.
+        page.locator("#export-cards").click()
+        page.locator("#card-note").get_by_text("in the Anki deck below", exact=False).wait_for(timeout=WAIT)
+        page.locator("#cards-file a").first.wait_for(timeout=WAIT)
+        href = page.locator("#cards-file a[href*='handbook-tutor-cards.apkg']").first.get_attribute("href")
+        deck = page.request.get(href).body()  # what the learner downloads: Anki's zip, one note per card
+        with zipfile.ZipFile(io.BytesIO(deck)) as apkg, tempfile.TemporaryDirectory() as folder:
+            apkg.extract("collection.anki2", folder)
+            with sqlite3.connect(Path(folder) / "collection.anki2") as con:
+                assert con.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == len(learner.cards())
     finally:
         page.close()
         app.close()

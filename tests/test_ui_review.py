@@ -43,3 +43,16 @@ def test_a_review_in_the_chat_asks_grades_takes_a_typed_rating_and_moves_on(tmp_
     assert text.startswith("**Hard**: next review") and "Nothing is due now" in text and pending is None
     assert [r for _, r, _ in learner.store.reviews("ana")] == ["hard"]
     assert 'id="progress-map"' in progress_panel(learner)
+
+
+def test_the_deck_is_exported_from_the_chat_once_there_are_cards(tmp_path):
+    import zipfile
+
+    from ui.review import export_cards
+
+    learner = _learner(tmp_path)
+    note, path = export_cards(learner, tmp_path)
+    assert path is None and "No cards to export yet" in note
+    save_answer(learner, ANSWER)
+    note, path = export_cards(learner, tmp_path)
+    assert note.startswith("1 card in the Anki deck") and zipfile.is_zipfile(path)

@@ -35,6 +35,7 @@ from ui.render import answer_to_text, conversation_to_markdown, escape_text, par
 from ui.review import (
     Pending,
     cards_for_next,
+    export_cards,
     learner_for,
     next_card,
     progress_panel,
@@ -189,7 +190,10 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
                         sources = gr.Markdown(NO_SOURCES, label="sources", elem_id="sources", container=True)
                         gr.Markdown("### Your progress on the handbook")
                         progress = gr.HTML(elem_id="progress-panel")
-                        next_cards = gr.Button("＋ Cards for my next section", size="sm", elem_id="next-cards")
+                        with gr.Row():
+                            next_cards = gr.Button("＋ Cards for my next section", size="sm", elem_id="next-cards")
+                            deck = gr.Button("Export my cards (Anki)", size="sm", elem_id="export-cards")
+                        deck_file = gr.File(label="Your cards (Anki .apkg)", visible=False, elem_id="cards-file")
             with gr.Tab("Status", id="status-tab") as status_tab:
                 status_view = gr.Markdown("_Loading…_", elem_id="status")
                 with gr.Row():
@@ -262,7 +266,14 @@ def build_app(tutor: Any, settings: Settings, *, modes: Mapping[str, str] | None
             one = learner(_user(request))
             return {card_note: cards_for_next(one, holder.get()), progress: progress_panel(one)}
 
+        def deck_export(request: gr.Request) -> dict:
+            folder = Path(exports.name) / uuid.uuid4().hex  # one folder per export: the file keeps its plain name
+            folder.mkdir()
+            note, path = export_cards(learner(_user(request)), folder)
+            return {card_note: note, deck_file: gr.update(value=str(path) if path else None, visible=path is not None)}
+
         save_card.click(save, [exchanges], view.outputs("card_note", "progress"), api_visibility="private")
+        deck.click(deck_export, None, [card_note, deck_file], api_visibility="private")
         next_cards.click(more_cards, None, view.outputs("card_note", "progress"), api_visibility="private")
         for name, button in rate_buttons.items():
             button.click(rater(name), [chat, review], view.outputs("chat", "review", "rate_row", "progress"),

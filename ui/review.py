@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 from core.config import Settings
 from core.errors import ReviewConflict
 from core.types import Answer
 from tutor.citations.cite import SupportScorer
+from tutor.learn.export import export
 from tutor.learn.learner import Due, Learner
 from tutor.learn.progress_text import place
 from tutor.learn.review import RATING_NAMES, Proposal, feedback
@@ -25,6 +27,7 @@ from tutor.learn.store import LOCAL, LearnerStore
 from ui.progress_map import progress_map
 from ui.render import partial_to_markdown
 
+DECK_NAME = "handbook-tutor-cards.apkg"
 _TYPED = {"a": "again", "h": "hard", "g": "good", "e": "easy", "重来": "again", "困难": "hard", "良好": "good",
           "简单": "easy", **{name: name for name in RATING_NAMES}}
 
@@ -109,6 +112,15 @@ def cards_for_next(learner: Learner, tutor) -> str:
     new = sum(learner.save(card) for card in made)
     return (f"★ {new} new card{'s' * (new != 1)} for {place(upcoming[0])}"
             + (f" ({len(made) - new} you had already)" if new < len(made) else "") + ": review them in **Review** mode.")
+
+
+def export_cards(learner: Learner, folder: Path) -> tuple[str, Path | None]:
+    """The learner's cards as an Anki deck in `folder`; what to tell them, and the file (None when there is none)."""
+    cards = learner.cards()
+    if not cards:
+        return "No cards to export yet: save an answer as a card or answer a quiz question first.", None
+    path = export(cards, folder / DECK_NAME)
+    return f"{len(cards)} card{'s' * (len(cards) != 1)} in the Anki deck below (import it in Anki: File › Import).", path
 
 
 def progress_panel(learner: Learner) -> str:
