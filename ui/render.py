@@ -13,15 +13,13 @@ from __future__ import annotations
 import html
 import re
 import urllib.parse
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from core.markers import MARKER, marker_numbers
 from core.types import Answer, Citation, Hit
 from tutor.citations.fragment import fragment_link, strip_markup
 from tutor.teach.outline import english_place
-
-if TYPE_CHECKING:
-    from ui.session import Exchange
+from ui.exchange import Exchange
 
 SNIPPET_CHARS = 200
 TOOLTIP_CHARS = 300

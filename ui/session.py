@@ -17,6 +17,7 @@ from core.types import Answer, Message
 from tutor.feedback import FeedbackStore
 from tutor.teach.modes import MODES
 from tutor.teach.outline import english_place
+from ui.exchange import Exchange
 from ui.render import answer_to_markdown, partial_to_markdown, sources_to_markdown
 
 log = logging.getLogger(__name__)
@@ -25,28 +26,6 @@ ALL_PARTS = "All parts"
 NO_SOURCES = "_Sources appear here as soon as they are retrieved._"
 SEARCHING = "_Searching the handbook's sources…_"
 GENERIC_ERROR = "⚠ Something went wrong while answering. The server log has the details; please try again."
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One question and what came back: the answer, or the error shown instead.
-
-    `reply_index` is the position of the reply in the chat's message list, so a
-    rating of that message finds its exchange.
-    """
-
-    question: str
-    answer: Answer | None = None
-    error: str = ""
-    mode: str = "explain"
-    level: str = "beginner"
-    part: str = ""
-    reply_index: int = 1
-
-    @property
-    def reply(self) -> Answer:
-        """The answer, or the error as an Answer (so an error can be rated and exported too)."""
-        return self.answer or Answer(self.question, self.error, mode=self.mode, model="error")
 
 
 @dataclass(frozen=True)
