@@ -136,3 +136,62 @@ def test_ask_save_quiz_review_and_the_map_moves(browser, evidence_settings, embe
     finally:
         page.close()
         app.close()
+
+
+def _login(page, url: str, user: str, password: str) -> None:
+    page.goto(url)
+    page.locator("input[type='text'], input:not([type])").first.fill(user)
+    page.locator("input[type='password']").first.fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.locator("#progress-panel #progress-map").wait_for(timeout=WAIT)
+
+
+def test_each_login_has_its_own_cards_and_two_tabs_count_one_review(browser, evidence_settings, embedder,  # noqa: F811
+                                                                     monkeypatch):
+    docs = _placed_docs()
+    build_index(evidence_settings.index_dir, docs, make_chunks(docs), embedder)
+    settings = evidence_settings.replace(llm="extractive", host="127.0.0.1", port=free_port(), min_relevance=0.05)
+    tutor = Tutor(settings, index=Index.load(settings.index_dir, embedder.model_id), embedders=embedder,
+                  judge=embedder)
+    monkeypatch.setenv("TUTOR_AUTH", "ana:first-pass,bo:second-pass")
+    clock = Clock()
+    app = build_app(tutor, settings, clock=clock)
+    url = launch(app, settings, block=False)
+    page = browser.new_page()
+    try:
+        _login(page, url, "ana", "first-pass")
+        ask(page, "What does LoRA freeze?")
+        page.locator("#chat a[href*='#:~:text=']").first.wait_for(timeout=WAIT)
+        page.locator("#save-card").click()
+        page.locator("#card-note").get_by_text("Saved as a card", exact=False).wait_for(timeout=WAIT)
+        store = LearnerStore.for_settings(settings)
+        assert store.learners() == ["ana"] and len(Learner(store, "ana").cards()) == 1
+
+        page.goto(url + "logout")
+        _login(page, url, "bo", "second-pass")
+        _mode(page, "Review")
+        page.locator("#chat").get_by_text("No cards yet", exact=False).wait_for(timeout=WAIT)  # ana's card is hers
+        _mode(page, "Explain")
+        ask(page, "What does LoRA freeze?")
+        page.locator("#chat a[href*='#:~:text=']").first.wait_for(timeout=WAIT)
+        page.locator("#save-card").click()
+        page.locator("#card-note").get_by_text("Saved as a card", exact=False).wait_for(timeout=WAIT)
+
+        # The same learner in two tabs answers the same card: one review counts, the other tab is told.
+        other = browser.new_page()
+        other.goto(url)
+        other.locator("#progress-panel #progress-map").wait_for(timeout=WAIT)
+        for tab in (page, other):
+            _mode(tab, "Review")
+            tab.locator("#chat").get_by_text("Review (1 due)", exact=False).last.wait_for(timeout=WAIT)
+            ask(tab, "the pretrained weights")
+            tab.locator("#rate-row").wait_for(state="visible", timeout=WAIT)
+        page.locator("#rate-good").click()
+        page.locator("#chat").get_by_text("Good: next review", exact=False).wait_for(timeout=WAIT)
+        other.locator("#rate-again").click()
+        other.locator("#chat").get_by_text("just reviewed", exact=False).wait_for(timeout=WAIT)
+        assert [r for _, r, _ in store.reviews("bo")] == ["good"] and store.reviews("ana") == []
+        other.close()
+    finally:
+        page.close()
+        app.close()
