@@ -135,6 +135,7 @@ class Settings:
     # Reviews (tutor/learn/): the recall FSRS schedules each card for. Higher means more reviews; 0.9 is FSRS's
     # and Anki's default, a good balance of work and memory.
     review_retention: float = 0.9
+    learner: str = "local"  # the terminal's learner (the chat's is its login, or "local" without one)
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: str = "warning"

@@ -77,7 +77,7 @@ def test_review_takes_the_learners_own_rating(run, settings):
 def test_cards_export_writes_an_anki_deck_and_an_unknown_learner_is_named(run, settings, tmp_path):
     _saved(settings, "ana")
     code, out, _ = run("cards", "export", str(tmp_path / "deck.apkg"), "--learner", "ana")
-    assert code == 0 and "1 cards written" in out and zipfile.is_zipfile(tmp_path / "deck.apkg")
+    assert code == 0 and "1 card written" in out and zipfile.is_zipfile(tmp_path / "deck.apkg")
     code, _, err = run("cards", "export", str(tmp_path / "bob.csv"), "--learner", "bob")
     assert code == 1 and "no learner 'bob'" in err and "known: ana" in err and not (tmp_path / "bob.csv").exists()
 
@@ -137,3 +137,12 @@ def test_optimise_fits_fsrs_to_enough_reviews_only(run, settings):
     code, out, _ = run("learner", "optimise", "--learner", "ana")
     assert code == 0 and "FSRS fitted to" in out
     assert store.schedule("ana").scheduler.parameters != tuple(DEFAULT_PARAMETERS)
+
+
+def test_the_learner_can_come_from_settings(run, settings, monkeypatch):
+    monkeypatch.setenv("TUTOR_LEARNER", "ana")
+    code, out, _ = run("ask", "What does LoRA freeze?", "--save-card")
+    assert code == 0 and "saved as a card for ana" in out
+    assert _store(settings).learners() == ["ana"]
+    code, out, _ = run("cards", "list")
+    assert code == 0 and out.strip().endswith("1 card")

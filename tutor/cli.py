@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from typing import Iterable, Sequence, TextIO
 
@@ -27,7 +26,7 @@ from ingest.refresh import progress_bar
 from ingest.run import run_ingest
 from tutor.feedback import FeedbackStore
 from tutor.learn.learner import Learner, recheck_after_ingest
-from tutor.learn.store import LOCAL, LearnerStore
+from tutor.learn.store import LearnerStore
 from tutor.learn_cli import COMMANDS as LEARNING
 from tutor.learn_cli import add_parsers as add_learning_parsers
 from tutor.learn_cli import run as run_learning
@@ -79,8 +78,7 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--model", help="model name or .gguf path (overrides TUTOR_LLM_MODEL)")
             sp.add_argument("--save-card", action="store_true",
                             help="keep each answer as a card to review (`tutor review`) for --learner")
-            sp.add_argument("--learner", default=os.environ.get("TUTOR_LEARNER") or LOCAL,
-                            help="whose cards and progress (default $TUTOR_LEARNER, else 'local')")
+            sp.add_argument("--learner", help="whose cards and progress (default: TUTOR_LEARNER, else 'local')")
 
     tr = sub.add_parser("train-reranker", help="fine-tune the cross-encoder reranker on pairs mined from the index "
                         "(use it with TUTOR_RERANKER=trained)")
@@ -220,7 +218,7 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
 def _keep(settings: Settings, args, answer, stdout) -> None:
     """Count the question on the learner's roadmap (a graded quiz reply becomes a card) and, with --save-card,
     keep the answer as a card."""
-    learner = Learner(LearnerStore.for_settings(settings), args.learner)
+    learner = Learner(LearnerStore.for_settings(settings), args.learner or settings.learner)
     learner.record(answer)  # a graded quiz reply keeps its question as a card
     if args.save_card:
         card = learner.save_answer(answer)

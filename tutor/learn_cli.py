@@ -7,7 +7,6 @@ Thin shells over tutor/learn/: each parses its flags, calls one library function
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +19,7 @@ from tutor.learn.progress_text import place, progress_text
 from tutor.learn.review import RATING_NAMES, feedback
 from tutor.learn.schedule import MIN_REVIEWS_TO_OPTIMISE
 from tutor.learn.section_cards import section_cards
-from tutor.learn.store import LOCAL, LearnerStore
+from tutor.learn.store import LearnerStore
 from tutor.learn.transfer import read_import, write_export
 from tutor.pipeline import Tutor
 from tutor.teach.outline import Section, load_outline
@@ -31,8 +30,8 @@ _KEYS = {"a": "again", "h": "hard", "g": "good", "e": "easy", **{name: name for 
 
 def add_parsers(sub) -> None:
     def learner_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--learner", default=os.environ.get("TUTOR_LEARNER") or LOCAL,
-                       help="whose cards (default $TUTOR_LEARNER, else 'local': the chat's learner without a login)")
+        p.add_argument("--learner", help="whose cards (default: TUTOR_LEARNER, else 'local', the chat's learner "
+                       "without a login)")
 
     review = sub.add_parser("review", help="review the cards due now: answer, see the source, rate (FSRS schedules)")
     learner_flag(review)
@@ -66,6 +65,8 @@ def add_parsers(sub) -> None:
 
 def run(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
     store = LearnerStore.for_settings(settings)
+    if getattr(args, "learner", "") is None:
+        args.learner = settings.learner
     if args.command == "learner":
         return _learner(store, args, stdout)
     learner = Learner(store, args.learner, retention=settings.review_retention)
@@ -80,17 +81,17 @@ def run(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
         new = sum(learner.save(card) for card in made)
         for card in made:
             print(f"- {card.question}\n  answer: {card.answer}   ({card.link})", file=stdout)
-        print(f"{new} new cards for {args.learner} ({len(made) - new} you had already)", file=stdout)
+        print(f"{_cards(new, 'new card')} for {args.learner} ({len(made) - new} you had already)", file=stdout)
         return 0
     store.require(learner.name)
     cards = learner.cards()
     if args.cards_command == "export":
         path = export(cards, Path(args.out), args.format)
-        print(f"{len(cards)} cards written to {path}", file=stdout)
+        print(f"{_cards(len(cards))} written to {path}", file=stdout)
     else:
         for card in cards:
             print(f"- {card.question}\n  {card.answer}   ({card.link})", file=stdout)
-        print(f"{len(cards)} cards", file=stdout)
+        print(_cards(len(cards)), file=stdout)
     return 0
 
 
@@ -157,6 +158,10 @@ def _learner(store: LearnerStore, args, stdout: TextIO) -> int:
         print(f"imported: {added['cards']} cards, {added['reviews']} reviews, {added['events']} activity records",
               file=stdout)
     return 0
+
+
+def _cards(n: int, noun: str = "card") -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _read(stdin: TextIO, stdout: TextIO, prompt: str) -> str | None:
