@@ -16,9 +16,12 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 HAN_CHAR = re.compile(f"[{HAN}]")
 # Full-width and CJK punctuation ("，。：？（）"): part of Chinese text, but no word.
 CJK_PUNCTUATION = r"\u3000-\u303f\uff00-\uffef"
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
-_CJK = re.compile(f"[{HAN}{CJK_PUNCTUATION}\u3040-\u30ff\uac00-\ud7af]")  # any East Asian script, for token counts
+KANA = r"\u3040-\u30ff"  # Japanese hiragana and katakana
+HANGUL = r"\uac00-\ud7af"  # Korean syllables
+EAST_ASIAN = f"{HAN}{KANA}{HANGUL}"  # the letters of any East Asian script, for a [...] class
+_KANA = re.compile(f"[{KANA}]")
+_HANGUL = re.compile(f"[{HANGUL}]")
+_CJK = re.compile(f"[{EAST_ASIAN}{CJK_PUNCTUATION}]")  # any East Asian script or its punctuation, for token counts
 _WORD = re.compile(r"[A-Za-z]+")
 # English function words (articles, pronouns, auxiliaries, question words, connectives): one home for the
 # list the modules that read English words share; each adds the words its own purpose needs

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from core.language import HAN
+from core.language import EAST_ASIAN
 
 FRAGMENT_WORDS = 8
 
-_CJK = rf"[\u3040-\u30ff{HAN}\uac00-\ud7af]"
+_CJK = f"[{EAST_ASIAN}]"
+# CJK punctuation marks only: unlike core.language.CJK_PUNCTUATION, full-width digits and letters (Ａ, １) are
+# left out, since in a text fragment they belong to the word they are in.
 _CJK_PUNCT = r"[\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
 # A token is one CJK character, one CJK punctuation mark, or a run of other non-space characters.
 _TOKEN = re.compile(rf"{_CJK}|{_CJK_PUNCT}|(?:(?!{_CJK}|{_CJK_PUNCT})\S)+")
