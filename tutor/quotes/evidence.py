@@ -8,8 +8,7 @@ across the top passages, and the model only explains them (tutor/answer/explain.
 A sentence is scored by its multilingual similarity to the question (and to the
 question's English rendering, for a Chinese question on English sources) and by
 the share of the question's terms it holds, weighted by their rarity in the
-corpus, and by what it says beyond the question (the premise restated is no
-answer). Picks are greedy: each next sentence must add question terms or stand
+corpus. Picks are greedy: each next sentence must add question terms or stand
 on its own merit, never repeat one already picked, so "what does each of the
 three gates decide" collects the gates rather than three sentences on one.
 What may be quoted at all (whole prose sentences; a list when the question asks
@@ -173,17 +172,10 @@ class EvidenceSelector:
         # "What is X?" is answered first by the sentence that says what X is (tutor/retrieval/definition.py).
         terms = [defining(s) for s in dict.fromkeys(asked_about(q) for q in queries) if s]
         says_what = np.array([any(p.search(t) for p in terms) for t in texts], dtype=float)
-        # Whether the tutor answers at all is decided on this (MIN_SCORE was calibrated on it) ...
-        on_topic = (0.5 * similarity + 0.3 * lexical + 0.2 * subject + 0.05 * heading + 0.04 * rank + 0.08 * defines
-                    + 0.06 * kind + 0.2 * says_what)
-        # ... which sentences answer, also on what they say beyond the question: of two sentences as close to
-        # it, the one restating its premise ("ReAct is evaluated on ALFWorld and WebShop") tells the learner
-        # less than the one going on ("ReAct outperforms Act on both"). Embedding similarity cannot tell them
-        # apart (both are on the topic); the share of a sentence's term weight the question lacks can.
-        asked = set().union(*term_sets)
-        score = on_topic + NOVELTY * np.array([_novelty(t, asked, self.weight) for t in tokens])
+        score = (0.5 * similarity + 0.3 * lexical + 0.2 * subject + 0.05 * heading + 0.04 * rank + 0.08 * defines
+                 + 0.06 * kind + 0.2 * says_what)
         picked: list[int] = []
-        lead = lead_on_topic = 0.0  # the first pick's scores (before a translation of it may take its place)
+        lead = 0.0  # the first pick's score (before a translation of it may take its place)
         asks_chinese = question_language(question) == "zh"
         held: set[str] = set()
         about: dict[str, float] = {}
@@ -222,7 +214,7 @@ class EvidenceSelector:
                 if not adds and worth < (0.65 if len(picked) == 1 else 0.85) * top:
                     break
             else:
-                lead, lead_on_topic = score[best], on_topic[best]
+                lead = score[best]
             # Of a sentence and its translation (the handbook and its Chinese version), the one in the
             # learner's language is quoted: it needs no machine rendering.
             twins = [j for j in np.flatnonzero(np.isfinite(value)) if j != best and chinese[j] == asks_chinese
@@ -241,7 +233,7 @@ class EvidenceSelector:
             picked = picked[:1] + sorted(picked[1:], key=lambda i: (not answers_part[i], -score[i]))[:max(0, keep - 1)] \
                 + for_parts
         first = picked[0]
-        answers = bool(max(lead_on_topic, on_topic[first]) >= self.min_score)
+        answers = bool(max(lead, score[first]) >= self.min_score)
         chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
         where = {(c.hit.chunk.id, c.start): k for k, c in enumerate(candidates)}
         quotes: list[list] = []  # [passage n, hit, start, end, score]: a pick with what it takes along
@@ -266,7 +258,7 @@ class EvidenceSelector:
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i])])
         evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
-        return Selection(tuple(evidence), answers, float(on_topic[first]), coverage(held),
+        return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
 
@@ -344,10 +336,6 @@ _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is 
                      r"determines?|decides?|controls?|allows?|lets?|enables?)\b|^[^，；：]{0,20}?(?:是|指|称为|就是|决定|控制|用于)")
 
 
-# What a sentence says beyond the question counts this much. Tune half of the dev cases, evidence only: key-fact
-# proxy 0.591 -> 0.609 / 0.619 / 0.615 at 0.2 / 0.3 / 0.4 (a bonus for length alone, as long: 0.599); read blind,
-# of the 85 evidence sets 0.3 changed, 31 better for the learner, 7 worse, 47 no different.
-NOVELTY = 0.3
 SAME_SAYING, SAME_SAYING_TRANSLATED = 0.8, 0.65  # similarity of two sentences saying the same thing
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
@@ -357,13 +345,6 @@ NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one nam
 def _defines(text: str, opening: dict[str, float]) -> bool:
     """Whether a sentence opens by saying what something asked about is or does ("The forget gate determines ...")."""
     return bool(opening) and bool(_COPULA.search(text))
-
-
-def _novelty(held: set[str], asked: set[str], weight: Callable[[str], float]) -> float:
-    """The share of a sentence's term weight (idf) in terms the question does not use."""
-    mine = {t: weight(t) for t in held}
-    total = sum(mine.values())
-    return sum(w for t, w in mine.items() if t not in asked) / total if total else 0.0
 
 
 def _raise(credit: dict[str, float], more: dict[str, float]) -> dict[str, float]:

@@ -22,9 +22,6 @@ COMPLETES_FIRST = 0.4  # ... or this share, after the best pick itself
 ADDS_TERMS = 0.05
 # The best pick's next sentence comes along when it scores this share of the pick (it is about the question too):
 # read on the tune half at 0 (every next sentence) and 0.3 (most of the gain, a third of the additions, less noise).
-# Since the scores also count what a sentence says beyond the question (tutor/quotes/evidence.py, NOVELTY), a next
-# sentence that goes on with something new passes this bar too: read on the tune half, 9 of 37 changed answers
-# better for it and none worse, against the same rule on topic alone.
 IN_CONTEXT = 0.3
 
 
