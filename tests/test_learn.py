@@ -127,6 +127,27 @@ def test_many_reviews_at_once_lose_none(tmp_path):
     assert not errors and all(len(store.reviews(one.name)) == 1 for one in learners)
 
 
+@pytest.mark.parametrize("round_", range(3))
+def test_stores_opening_a_new_file_at_once_each_migrate_it_once(tmp_path, round_):
+    # Twenty chats starting together each open the learner file through their own store: every one must see one
+    # schema, none may run a migration another already ran ("table ... already exists").
+    path, errors, gate = tmp_path / "learners.sqlite", [], threading.Barrier(8)
+
+    def open_and_use(i):
+        try:
+            gate.wait()
+            LearnerStore(path).ensure(f"l{i}", START)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_and_use, args=(i,)) for i in range(8)]
+    [t.start() for t in threads], [t.join() for t in threads]
+    assert not errors
+    assert LearnerStore(path).learners() == [f"l{i}" for i in range(8)]
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
 def test_an_older_database_is_migrated_without_losing_anything(tmp_path):
     path = tmp_path / "learners.sqlite"
     old = LearnerStore(path, migrations=MIGRATIONS[:1])  # what the first version wrote: cards and reviews

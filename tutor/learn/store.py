@@ -17,6 +17,7 @@ import json
 import shutil
 import sqlite3
 import threading
+import time
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -93,9 +94,20 @@ class LearnerStore:
             shutil.copy2(self.path, self.path.with_name(f"{self.path.name}.v{version}.bak"))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as con:
-            con.execute("PRAGMA journal_mode = WAL")
+            _write_ahead(con)
             for number, script in enumerate(self.migrations[version:], start=version + 1):
-                con.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+                # The version is read again under the write lock: another store or process opening the same file
+                # at the same moment may have run this step already (20 chats starting at once did).
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    if con.execute("PRAGMA user_version").fetchone()[0] < number:
+                        for statement in _statements(script):
+                            con.execute(statement)
+                        con.execute(f"PRAGMA user_version = {number}")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
 
     def _check(self) -> int:
         """The file's schema version, read without writing; a file that is not a sound learner database raises."""
@@ -225,3 +237,31 @@ class LearnerStore:
         with self.transaction() as con:
             return [tuple(r) for r in con.execute(
                 "SELECT kind, part, section, at FROM events WHERE learner = ? ORDER BY at", (learner,))]
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's SQL statements one by one (executescript would commit the transaction they must run in)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out
+
+
+def _write_ahead(con: sqlite3.Connection, patience: float = 10.0) -> None:
+    """Switch the file to WAL (once; it stays). Switching needs the file to itself and SQLite does not wait for
+    that as it waits for a write lock, so a store opening it beside others tries again for a while."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
