@@ -142,7 +142,7 @@ def test_a_quote_takes_along_the_next_sentence_when_it_says_more_of_what_was_ask
                  max_sentences=1)  # (one pick: what comes along is the quote's)
     quoted = " ".join(e.sentence for e in got.sentences)
     assert "massive parallelization" in quoted
-    assert "volunteers" not in quoted and "separate topic" not in quoted  # adds none of the question's terms
+    assert "separate topic" not in quoted  # the next paragraph (the rest of this one reads on: `widened`)
 
 
 def test_the_best_quote_comes_with_the_sentence_after_it_when_that_one_is_about_the_question():
@@ -392,7 +392,7 @@ def test_a_why_question_gets_the_reason_from_the_next_sentence_of_the_paragraph(
     got = select("Why do contrastive methods like SimCLR need a large batch size?", batch_hits())
     said = " ".join(e.sentence for e in got.sentences)
     assert said.startswith("Using a large batch size") and "Only when the batch size is big enough" in said
-    assert "Data augmentation" not in said  # the reason came along, not the paragraph
+    assert "Illustrated SimCLR" not in said  # the reason came along with its paragraph, not the next one
 
 
 def test_a_sentence_recommending_a_resource_is_evidence_only_when_reading_is_asked_for():
@@ -511,3 +511,57 @@ def test_a_named_part_is_answered_by_the_sentence_saying_what_is_called_so():
     got = select("What are the prior and the posterior in Bayes theorem?", one_hit(text))
     said = " ".join(e.sentence for e in got.sentences)
     assert "is also called the prior" in said and "is called the posterior" in said
+
+
+KERNEL = ("We could replace the Gaussian kernel with one of a different width. Clearly, the narrower the kernel, "
+          "the less smooth the estimate. At the same time, it adapts better to the local variations. "
+          "Keep this trade-off in mind.\n\n"
+          "```python\nsigmas = (0.1, 0.2, 0.5, 1)\n```\n"
+          "The following section turns to attention scoring functions.")
+
+
+def test_a_quote_reads_on_through_its_paragraph_where_the_point_follows_the_premise():
+    from tutor.quotes.quote_extent import widened
+
+    start = KERNEL.index("Clearly")
+    end = KERNEL.index(" At the same")
+    a, b = widened(KERNEL, start, end, window=400)
+    # the sentence after it makes the point in none of the question's words; the one before says what "one" is
+    assert KERNEL[a:b].startswith("We could replace") and KERNEL[a:b].endswith("Keep this trade-off in mind.")
+    assert widened(KERNEL, start, end, window=130) == (start, KERNEL.index(" Keep this"))  # the window ends it
+    assert widened(KERNEL, start, end, window=0) == (start, end)
+
+
+@pytest.mark.parametrize("after", [
+    "\n\nA new paragraph makes another point here.",  # a paragraph break
+    "\n```python\nx = layer_norm(x)\n```",  # code
+    "\n- a list item that the quote does not announce",  # a list
+    " This is how you would call it from the command line:",  # a lead-in to code that is not shown
+])
+def test_a_quote_reads_on_no_further_than_its_paragraphs_prose(after):
+    from tutor.quotes.quote_extent import widened
+
+    text = "Clearly, the narrower the kernel, the less smooth the estimate." + after
+    assert widened(text, 0, text.index(".") + 1, window=700) == (0, text.index(".") + 1)
+
+
+def test_the_best_quote_reads_on_first_and_the_others_only_while_the_answer_stays_readable():
+    from tutor.quotes.evidence import reaching, within
+
+    filler = " ".join(f"Sentence {k} of the paragraph says a little more about it." for k in range(12))
+    hits = [one_hit(f"Quote {k} opens the paragraph. {filler}")[0] for k in range(3)]
+    quotes = [[k + 1, h, 0, len("Quote 0 opens the paragraph."), 1.0 - k / 10] for k, h in enumerate(hits)]
+    wide = reaching(quotes, [False, False, True], total=1400)
+    sizes = [q[3] - q[2] for q in wide]
+    assert sizes[0] > 600 and sizes[2] > 600  # the best quote and the part's answer read on ...
+    assert sizes[1] == len("Quote 0 opens the paragraph.")  # ... the third pick has no room left
+    assert [q[0] for q in within([tuple(q) for q in wide], 4, total=1000)] == [1, 2]  # what fits, the first always
+    assert [q[0] for q in within([tuple(q) for q in wide], 4, total=10)] == [1]
+
+
+def test_a_narrower_kernel_question_gets_both_sides_of_the_trade_off():
+    got = select("In Nadaraya-Watson attention pooling, what changes when I make the Gaussian kernel narrower?",
+                 one_hit(KERNEL), max_sentences=1)
+    quoted = " ".join(e.sentence for e in got.sentences)
+    assert "less smooth" in quoted and "adapts better to the local variations" in quoted
+    assert "sigmas" not in quoted  # the code after the paragraph

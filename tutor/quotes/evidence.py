@@ -13,6 +13,10 @@ on its own merit, never repeat one already picked, so "what does each of the
 three gates decide" collects the gates rather than three sentences on one.
 What may be quoted at all (whole prose sentences; a list when the question asks
 for several things; a lead-in with what it announces) is tutor/citations/quotable.py.
+Each pick is then quoted with the prose of its paragraph around it, the best one
+first, as far as a page of reading allows (`reaching`): no scorer we can run
+offline tells the sentence that makes the point from the one that restates the
+question, and the author's paragraph usually holds both.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from tutor.quotes.quote_extent import (
     fits,
     merged,
     turned,
+    widened,
 )
 from tutor.retrieval.definition import defining
 from tutor.retrieval.definition import subject as asked_about
@@ -257,7 +262,8 @@ class EvidenceSelector:
             if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i])])
-        evidence = [_evidence(*q) for q in merged(quotes)[: max_sentences + 1]]
+        evidence = [_evidence(*q) for q in within(merged(reaching(quotes, [i in for_parts for i in chosen])),
+                                                  max_sentences + 1)]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
@@ -349,6 +355,35 @@ def _defines(text: str, opening: dict[str, float]) -> bool:
 
 def _raise(credit: dict[str, float], more: dict[str, float]) -> dict[str, float]:
     return {t: max(credit.get(t, 0.0), more.get(t, 0.0)) for t in credit.keys() | more.keys()}
+
+
+TOTAL = 1600  # characters of quotes an answer shows at most (about 250 words: a page of reading, not a chapter)
+
+
+def reaching(quotes: list[list], parts: list[bool], total: int = TOTAL) -> list[list]:
+    """Each quote with the rest of its paragraph around it (`widened`), the best quote and the answers to a
+    question's parts first, the others while the answer stays readable (`total` characters)."""
+    order = sorted(range(len(quotes)), key=lambda k: (k != 0, not parts[k], -quotes[k][4]))
+    used = 0
+    out = [list(q) for q in quotes]
+    for k in order:
+        n, hit, start, end, score = out[k]
+        wide = widened(hit.chunk.text, start, end)
+        if k == 0 or used + wide[1] - wide[0] <= total:
+            out[k][2], out[k][3] = wide
+        used += out[k][3] - out[k][2]
+    return out
+
+
+def within(quotes: list[tuple], most: int, total: int = TOTAL) -> list[tuple]:
+    """The first `most` quotes that fit in `total` characters (the first always)."""
+    out, used = [], 0
+    for q in quotes[:most]:
+        if out and used + q[3] - q[2] > total:
+            continue
+        out.append(q)
+        used += q[3] - q[2]
+    return out
 
 
 def _evidence(n: int, hit: Hit, start: int, end: int, score: float) -> Evidence:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from tutor.citations.cite import sentence_spans
 from tutor.citations.quotable import MAX_CHARS, opens_item, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
@@ -131,3 +132,44 @@ def merged(quotes: list[list]) -> list[tuple]:
         else:
             out.append([n, hit, start, end, score])
     return [tuple(q) for q in out]
+
+
+# How far a quote reaches into its paragraph (characters, about 110 words): the sentence most like the question
+# often sets up the point and the rest of its paragraph makes it ("the narrower the kernel, the less smooth the
+# estimate" goes on "At the same time, it adapts better to the local variations"), the miss readers of four
+# unseen case sets named most. Read blind on the dev tune half: better for the learner in 27 of 48 changed
+# answers, worse in 11 (more to read), fully answered 26 -> 36, none graded down.
+WINDOW = 700
+
+
+def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int, int]:
+    """The quote with the prose of its paragraph around it, up to `window` characters: the sentences after it
+    first (where a premise's point follows), then the ones before it (what "this" refers to).
+
+    A list item, a paragraph break, fenced code or a heading ends the reach: what lies beyond them is
+    another point.
+    """
+    if end - start >= window:
+        return start, end
+    spans = sentence_spans(text)
+    for a, b in (s for s in spans if s[0] >= end):
+        if "\n\n" in text[end:a] or not _reads_on(text, a, b) or opens_item(text, a) or b - start > window:
+            break
+        end = b
+    for a, b in reversed([s for s in spans if s[1] <= start]):
+        if "\n\n" in text[b:start] or not _reads_on(text, a, b) or opens_item(text, start) or end - a > window:
+            break
+        start = a
+    return start, end
+
+
+def _reads_on(text: str, a: int, b: int) -> bool:
+    """Whether a sentence next to a quote can join it: prose of the paragraph, an inline formula included
+    ("Then, we multiply by a $$50277 \\times 1024$$ matrix"), but no code, table, heading, list or quote line."""
+    sentence = text[a:b].strip()
+    return (0 < len(sentence) <= MAX_CHARS and not sentence.startswith(("```", "|", "#", ">", "<", "![", "[^"))
+            and not sentence.endswith((":", "："))  # it announces code or a list the quote does not show
+            and not _ITEMS.match(sentence))
+
+
+_ITEMS = re.compile(r"^(?:[-*+]|\d+[.)])\s")
