@@ -4,12 +4,12 @@ import pytest
 
 from core.types import Chunk, Hit
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
-from tutor.citations.cite import sentence_spans
-from tutor.quotes.evidence import EvidenceSelector
 from tutor.answer.explain import restates
-from tutor.pipeline import Tutor
-from tutor.citations.quotable import clean, prose_spans
 from tutor.answer.render_check import check_rendering, split_renderings
+from tutor.citations.cite import sentence_spans
+from tutor.citations.quotable import clean, prose_spans
+from tutor.pipeline import Tutor
+from tutor.quotes.evidence import EvidenceSelector
 from tutor.retrieval.translate import usable
 
 
