@@ -1,8 +1,9 @@
 from urllib.parse import unquote
 
-from core.types import Hit
-from tests.conftest import flagged as verify, make_chunks
 from core.markers import parse_markers
+from core.types import Hit
+from tests.conftest import flagged as verify
+from tests.conftest import make_chunks
 from tutor.citations.cite import SupportScorer, sentence_spans
 
 HITS = [Hit(c, 1.0, i + 1) for i, c in enumerate(make_chunks())]  # 1 lora, 2 attention, 3 diffusion
@@ -112,3 +113,19 @@ def test_a_hard_wrapped_sentence_is_one_sentence_but_lines_that_start_blocks_are
     assert len(sentence_spans(config)) == 4
     code = "x = torch.ones(3)\ny = x + 1"
     assert len(sentence_spans(code)) == 2
+
+
+def test_a_hard_wrapped_sentence_goes_on_after_brackets_and_inline_code():
+    # d2l's encoder-decoder page: split at ")" and "(e.g." the decoder's init_state lost what it is for
+    text = ("In the following decoder interface,\nwe add an additional `init_state` method\n"
+            "to convert the encoder output (`enc_all_outputs`)\ninto the encoded state.\n"
+            "To generate a sequence token by token,\nthe decoder may map an input\n"
+            "(e.g., the generated token at the previous time step)\nand the encoded state\ninto an output token.\n"
+            "## Decoder (interface)\nThe next heading.\n- an item (a)\n- another")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "In the following decoder interface,\nwe add an additional `init_state` method\n"
+        "to convert the encoder output (`enc_all_outputs`)\ninto the encoded state.",
+        "To generate a sequence token by token,\nthe decoder may map an input\n"
+        "(e.g., the generated token at the previous time step)\nand the encoded state\ninto an output token.",
+        "## Decoder (interface)", "The next heading.", "- an item (a)", "- another"]
+    assert len(sentence_spans("y = f(x)\nZ = g(y)")) == 2  # code lines stay apart

@@ -565,3 +565,28 @@ def test_a_narrower_kernel_question_gets_both_sides_of_the_trade_off():
     quoted = " ".join(e.sentence for e in got.sentences)
     assert "less smooth" in quoted and "adapts better to the local variations" in quoted
     assert "sigmas" not in quoted  # the code after the paragraph
+
+
+def test_a_quote_reading_on_takes_the_list_its_paragraph_announces():
+    from tutor.quotes.quote_extent import widened
+
+    text = ("与非线性对应物相比，线性系统和模型更容易研究、解释和优化。对于具有特征之间潜在非线性依赖关系的更复杂问题，通常很有用去问：\n"
+            "+   对于这个问题，线性模型是什么？\n+   为什么线性模型会失败？\n+   最好的添加非线性方法是什么？\n\n下一段。")
+    a, b = widened(text, 0, text.index("。") + 1, window=700)
+    assert text[a:b].endswith("最好的添加非线性方法是什么？")
+    assert widened(text, 0, text.index("。") + 1, window=60) == (0, text.index("。") + 1)  # no room: not half a list
+    code = "The model is easy to call. This is how you would call it:\n```python\nmodel(x)\n```"
+    assert widened(code, 0, code.index(".") + 1, window=700) == (0, code.index(".") + 1)
+
+
+def test_a_question_in_two_parts_is_answered_when_one_part_is():
+    text = ("The Markov condition says that the future is independent of the past given the recent history. "
+            "It holds only approximately for text, where more context keeps adding information.")
+    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0, min_score=0.5)
+    two_parts = "What is the Markov condition, and which recipes do pastry chefs prefer for croissants?"
+    # against the whole question the answering sentence scores low: its terms and meaning are split over two parts
+    assert selector._select(two_parts, one_hit(text)).best < 0.5
+    got = selector.select(two_parts, one_hit(text))
+    assert got.answers and "future is independent of the past" in got.sentences[0].sentence
+    one_part = "Which recipes do pastry chefs prefer for croissants, and why do they laminate the dough?"
+    assert not selector.select(one_part, one_hit(text)).answers  # no part answered: declined

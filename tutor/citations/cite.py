@@ -31,15 +31,20 @@ _ABBREV = r"\b(?:e\.g|i\.e|et al|vs|cf|Fig|Figs|Eq|Eqs|Sec|approx|Dr|Mr|Mrs|Ms|P
 _LIST_ITEM = r"(?<![^\n])[ \t]*\d{1,2}\.(?=[ \t])"  # "1. " opening a line numbers an item, it ends nothing
 # A dot before a year in brackets ends nothing either: "Yao et el. (2023) leverages ..." names its authors.
 _BEFORE_YEAR = r"\.(?=[ \t]+\(\d{4}[a-z]?\))"
-# A line break ends a sentence (headings, list items, table rows are lines), except between a word or
-# comma and a lower-case word, inline math ("of value\n$\\epsilon=0.1$") or a number going on in lower case
-# ("consisting of\n36M sentences"): hard-wrapped markdown (d2l writes a phrase per line) renders it as a space,
-# and splitting there quoted "should be excluded from loss calculations." without its subject. Code and
-# YAML lines ("dtype: bfloat16", "    x = 1") stay apart. A Chinese "；" joins the clauses of one sentence
-# (cut there, "没有太多意义；" lost the reason that followed).
+# A line break ends a sentence (headings, list items, table rows are lines), except between a word, comma,
+# closing bracket or inline code and a lower-case word, inline math ("of value\n$\\epsilon=0.1$"), a bracket
+# going on in lower case ("state\n(e.g., the generated token ...)"), inline code followed by lower case, or a
+# number going on in lower case ("consisting of\n36M sentences"): hard-wrapped markdown (d2l writes a phrase
+# per line) renders it as a space, and splitting there quoted "should be excluded from loss calculations."
+# without its subject, and cut "we add an additional `init_state` method ... (`enc_all_outputs`)" from "into
+# the encoded state." Code and YAML lines ("dtype: bfloat16", "    x = 1") stay apart. A Chinese "；" joins the
+# clauses of one sentence (cut there, "没有太多意义；" lost the reason that followed).
+_GOES_ON = r"\((?:e\.g\.|i\.e\.|[a-z`])|`[^`\n]+`[ ,.;]+[a-z]"  # "(e.g., the token ...)", "`init_state` method to"
 _SENTENCE = re.compile(
     rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
-    r"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|(?!\d{1,2}\.[ \t])\d[\w.,%]*[ \t]+[a-z]))*"
+    rf"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|{_GOES_ON}|(?!\d{{1,2}}\.[ \t])\d[\w.,%]*[ \t]+[a-z])"
+    # (after a bracket or code, only words that read as prose: "y = x + 1" after "f(3)" is the next code line)
+    rf"|(?<=[)`*_])\n(?=[a-z]+(?:-[a-z]+)* [a-z(`]|{_GOES_ON}))*"
     rf"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*{MARKER.pattern})*", re.S)
 _CJK_CHAR = re.compile(f"[{HAN}{CJK_PUNCTUATION}]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -68,8 +68,8 @@ _ACKNOWLEDGEMENTS = re.compile(r"(?:^|> )(?:Acknowledge?ments?|Thanks|致谢|Ref
 # A pointer or an exercise is not an answer: "Read more about LoRA in ...", "Do the encoder and ...?".
 _POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|More on|Try|For more|If you(?:'re| are) "
                       r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？]\s*$")
-# A list item: "- ", "* ", "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
-_ITEM = re.compile(r"^\s*(?:(?:[-*•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
+# A list item: "- ", "* ", "+ " (the Chinese translation of the handbook), "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
+_ITEM = re.compile(r"^\s*(?:(?:[-*+•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
 _EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(?=[A-Za-z])|(?<=[A-Za-z])_(?!\w)")
 
 

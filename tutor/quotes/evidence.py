@@ -133,11 +133,29 @@ class EvidenceSelector:
                max_sentences: int = MAX_SENTENCES) -> Selection:
         """The sentences of `hits[:PASSAGES]` that together answer `question`.
 
+        A question in several parts is answered when any part is: the whole question's terms and meaning are
+        spread over its parts, so the sentence answering one part scores low against the whole ("what is the
+        Markov condition, and does it hold for text?" was declined with the answer to both in passage 1).
+
         Args:
             question: the learner's question (a follow-up already carries its subject).
             hits: the retrieved passages, best first; `Evidence.n` numbers them from 1.
             english: the question in English, when it was asked in another language.
         """
+        selection = self._select(question, hits, english, max_sentences)
+        asked = named_parts(question)
+        if selection.answers or not selection.sentences or len(asked) < 2:
+            return selection
+        rendered = [p for p, _ in named_parts(english)] if english else []
+        rendered = rendered if len(rendered) == len(asked) else [""] * len(asked)
+        best = max(self._select(part, hits, in_english, 1).best for (part, _), in_english in zip(asked, rendered))
+        if best < self.min_score:
+            return selection
+        return Selection(selection.sentences, True, best, selection.coverage, selection.similarity)
+
+    def _select(self, question: str, hits: Sequence[Hit], english: str = "",
+                max_sentences: int = MAX_SENTENCES) -> Selection:
+        """`select` for the question as a whole."""
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
         reading = any(_ASKS_READING.search(q) for q in (question, english))
         candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading)

@@ -13,7 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import MAX_CHARS, opens_item, prose_spans
+from tutor.citations.quotable import MAX_CHARS, attach, opens_item, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
 COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
@@ -153,7 +153,13 @@ def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int,
         return start, end
     spans = sentence_spans(text)
     for a, b in (s for s in spans if s[0] >= end):
-        if "\n\n" in text[end:a] or not _reads_on(text, a, b) or opens_item(text, a) or b - start > window:
+        if "\n\n" in text[end:a] or opens_item(text, a) or b - start > window:
+            break
+        if _LEADS_IN.search(text[a:b]):  # "... it is often useful to ask:" and its list are the paragraph's point
+            listed = attach(text, a, b)
+            end = listed if b < listed and listed - start <= window else end
+            break
+        if not _reads_on(text, a, b):
             break
         end = b
     for a, b in reversed([s for s in spans if s[1] <= start]):
@@ -168,8 +174,9 @@ def _reads_on(text: str, a: int, b: int) -> bool:
     ("Then, we multiply by a $$50277 \\times 1024$$ matrix"), but no code, table, heading, list or quote line."""
     sentence = text[a:b].strip()
     return (0 < len(sentence) <= MAX_CHARS and not sentence.startswith(("```", "|", "#", ">", "<", "![", "[^"))
-            and not sentence.endswith((":", "："))  # it announces code or a list the quote does not show
+            and not _LEADS_IN.search(sentence)  # it announces code or a list (`widened` takes a list along)
             and not _ITEMS.match(sentence))
 
 
 _ITEMS = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+_LEADS_IN = re.compile(r"[:：]\s*$")
