@@ -590,3 +590,28 @@ def test_a_question_in_two_parts_is_answered_when_one_part_is():
     assert got.answers and "future is independent of the past" in got.sentences[0].sentence
     one_part = "Which recipes do pastry chefs prefer for croissants, and why do they laminate the dough?"
     assert not selector.select(one_part, one_hit(text)).answers  # no part answered: declined
+
+
+@pytest.mark.parametrize("source, rendering, ok", [
+    ("BERT has 350 million parameters and saw 250 billion tokens.", "BERT 有 350百万 个参数，见过 250 billion 个词元。", True),
+    ("BERT has 350 million parameters and saw 250 billion tokens.", "BERT 有 350亿 个参数，见过 250 billion 个词元。", False),
+    ("A 350-million-parameter BERT.", "一个 350亿参数的 BERT。", False),
+    ("The model has 7B parameters.", "该模型有 7B 个参数。", True),
+    ("The model has 7B parameters.", "该模型有 7亿 个参数。", False),
+    ("It uses 3 weights.", "它使用 3万 个权重。", False),
+])
+def test_a_rendering_keeps_each_numbers_scale(source, rendering, ok):
+    assert check_rendering(source, rendering, 0.9).ok is ok
+
+
+@pytest.mark.parametrize("source, rendering, ok", [
+    ("The roots of MoEs come from a 1991 paper.", "MoE 的根源来自一篇 1991 年的论文。", True),
+    ("The roots of MoEs come from a 1991 paper.", "模型的根源来自一篇 1991 年的论文。", False),  # MoEs said as "models"
+    ("vLLM with PagedAttention serves faster.", "LLM 配合分页注意力服务更快。", False),  # another name
+    ("Alignment with RLHF builds default safe behaviour.", "通过人类反馈强化学习进行对齐，建立默认的安全行为。", True),
+    ("Alignment with RLHF builds default safe behaviour.", "通过对齐建立默认的安全行为，让模型更安全可靠。", False),
+    ("Press UP or DOWN to move the paddle in the game.", "按上或下来移动游戏里的球拍。", True),  # all-caps words are no names
+    ("Tutorials on ML for beginners.", "面向初学者的机器学习教程。", True),  # ML by the initials of its term
+])
+def test_a_rendering_keeps_the_names_of_its_sentence(source, rendering, ok):
+    assert check_rendering(source, rendering, 0.9).ok is ok

@@ -2,7 +2,8 @@
 
 A free paraphrase can only be scored for topic; a rendering of ONE sentence can
 be held to much more: it must be in the learner's script, carry exactly the
-source's numbers, use no Latin-script word the source does not (an invented
+source's numbers at their scale ("350 million" is no 350亿), keep its names
+("MoEs" is no 模型), use no Latin-script word the source does not (an invented
 `generate_json` fails), keep a length a translation has, and stay close to the
 source in the multilingual embedding space. A rendering that fails any of these
 is not shown; the quote stands alone.
@@ -10,6 +11,7 @@ is not shown; the quote stands alone.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -17,6 +19,7 @@ from typing import Sequence
 from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR, question_language
 from core.markers import parse_markers, strip_markers
 from index.bm25 import tokenize
+from index.glossary import expand, glossary
 from tutor.citations.cite import sentence_spans
 
 MIN_SIMILARITY = 0.6
@@ -30,6 +33,44 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 # Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
 _PLAIN_ENGLISH = ENGLISH_FUNCTION_WORDS | frozenset(
     "after all because before being between each had he most over she such than they two under while".split())
+
+
+# A number keeps its digits in a rendering only with its scale word said literally: "350 million" is 350百万 or
+# "350 million" (3.5亿 would change its digits), so 350亿 is a hundred times too large.
+_EN_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "b": 1e9, "trillion": 1e12}
+_ZH_SCALE = {"千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8, "十亿": 1e9, "百亿": 1e10, "千亿": 1e11,
+             "万亿": 1e12, **_EN_SCALE}
+_SCALED = re.compile(r"(\d+(?:\.\d+)?)[\s\-]*(万亿|十万|百万|千万|十亿|百亿|千亿|[千万亿]|thousand|million|billion|trillion|[kmb](?![a-z]))?",
+                     re.IGNORECASE)
+
+
+def _scaled(text: str, scales: dict[str, float]) -> list[tuple[str, float]]:
+    """Each number of a text with the scale word right after it (1 when none)."""
+    return [(m.group(1), scales.get((m.group(2) or "").lower(), 1.0)) for m in _SCALED.finditer(text)]
+
+
+# A name in a sentence (a CamelCase or mixed-case name: "MoEs", "ImageNet", "ZeRO-Infinity", "vLLM"; an acronym
+# the glossary knows: "RLHF") stays in its rendering, as written or as the Chinese term the glossary has for it
+# (人工智能 for AI; 机器学习 for ML, by its initials). A rendering without it speaks of something vaguer ("MoEs" as
+# 模型) or of something else ("vLLM" as LLM). All-caps words in general are no names ("NEW", "UP/DOWN", "GPU RAM" as
+# GPU 内存).
+_MIXED_CASE = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b")
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}(?=s?\b)")
+
+
+def _dropped_names(source: str, rendering: str) -> list[str]:
+    """The names of `source` that `rendering` says neither as written nor by a Chinese term for them."""
+    known = _glossary_acronyms()
+    names = [n[:-1] if n.endswith("s") and n[-2].isupper() else n for n in _MIXED_CASE.findall(source)]
+    names += [n for n in _ACRONYM.findall(source) if n in known]
+    said, english = rendering.lower(), expand(rendering).lower()
+    initials = "".join(w[0] for w in re.findall(r"[a-z]+", english))
+    return [n for n in dict.fromkeys(names) if not any(n.lower() in x for x in (said, english, initials))]
+
+
+@functools.cache
+def _glossary_acronyms() -> frozenset[str]:
+    return frozenset(a for english in glossary().values() for a in _ACRONYM.findall(english))
 
 
 @dataclass(frozen=True)
@@ -69,12 +110,17 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
         return Verdict(False, "not in the learner's language", similarity)
     if sorted(_NUMBER.findall(source)) != sorted(_NUMBER.findall(rendering)):
         return Verdict(False, "numbers differ", similarity)
+    if sorted(_scaled(source, _EN_SCALE)) != sorted(_scaled(rendering, _ZH_SCALE)):
+        return Verdict(False, "a number's scale differs", similarity)  # "350 million" as 350亿 (35 billion)
 
     known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
     latin = _LATIN_WORD.findall(rendering)
     invented = [w for w in latin if not set(tokenize(w)) <= known]  # "RNN" for the source's "RNNs" is fine
     if invented:
         return Verdict(False, f"words the source does not use: {', '.join(invented[:3])}", similarity)
+    dropped = _dropped_names(source, rendering)
+    if dropped:
+        return Verdict(False, f"names the rendering drops: {', '.join(dropped[:3])}", similarity)
     untranslated = [w for w in latin if w.lower() in _PLAIN_ENGLISH and (len(w) > 1 or w == "a")]  # "A": a name  # "One流行的LSTM变种": left half in English
     if untranslated:
         return Verdict(False, f"left untranslated: {', '.join(untranslated[:3])}", similarity)
