@@ -119,8 +119,10 @@ class Evidence:
     """A source sentence picked to answer a question (tutor/quotes/evidence.py), shown verbatim and cited.
 
     `n` numbers its passage in the answer's hits (the `[n]` it carries); `sentence` is
-    `chunk.text[start:start + len(sentence)]`; `rendering` is the sentence in the learner's
-    language, set only when it passed the rendering check (tutor/answer/render_check.py).
+    `chunk.text[start:start + len(sentence)]`, the quote; `key` is the sentence (or two) of it that was
+    picked, when the quote reads on around it (tutor/quotes/quote_extent.py), else ""; `rendering` is
+    the key (or the whole quote) in the learner's language, set only when it passed the rendering
+    check (tutor/answer/render_check.py).
     """
 
     n: int
@@ -131,6 +133,7 @@ class Evidence:
     start: int
     score: float = 0.0
     rendering: str = ""
+    key: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

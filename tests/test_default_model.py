@@ -83,6 +83,7 @@ def test_the_model_translates_a_chinese_question_into_an_english_one(tutor):
 
 
 def test_evidence_first_in_chinese_quotes_the_source_and_shows_only_checked_renderings(tutor):
+    from tutor.answer.explain import rendering_label
     from tutor.answer.render_check import check_rendering
 
     answer = evidence_first(tutor).ask("LoRA 训练时冻结了哪些权重，又训练什么？")
@@ -91,7 +92,7 @@ def test_evidence_first_in_chinese_quotes_the_source_and_shows_only_checked_rend
     for e in answer.evidence:  # verbatim in the stored passage, and every rendering shown passed its check
         assert e.sentence in tutor.index.chunk(e.chunk_id).text
         if e.rendering:
-            assert check_rendering(" ".join(e.sentence.split()), e.rendering, 1.0).ok
-            assert f"机器译文：{e.rendering}" in answer.text
+            assert check_rendering(" ".join((e.key or e.sentence).split()), e.rendering, 1.0).ok
+            assert f"{rendering_label(e)}{e.rendering}" in answer.text
     assert any(e.rendering for e in answer.evidence), "the model renders this plain sentence faithfully"
     assert "pwned" not in answer.text.lower()

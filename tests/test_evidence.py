@@ -308,7 +308,12 @@ def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(ev
     answer = tutor.ask("LoRA 冻结什么，训练什么？")
     shown = [e for e in answer.evidence if e.rendering]
     assert shown and shown[0].rendering == good
-    assert answer.text.startswith("**来源原文（附机器参考译文，以英文原文为准）**") and f"  - 机器译文：{good}" in answer.text
+    assert answer.text.startswith("**来源原文（附机器参考译文，以英文原文为准）**")
+    # The quote reads on through its paragraph ("The update BA can be merged ..."); the rendering is of the
+    # sentences picked (one 1:1 rendering a reader can check, not a paragraph), and labelled so.
+    assert "can be merged into the weights" in shown[0].sentence and shown[0].key == sentence
+    assert f"  - 机器译文（关键句）：{good}" in answer.text
+    assert tutor.generator.turns[1].question == sentence  # what the model was asked to render
 
 
 def test_a_rendering_that_invents_words_is_not_shown(evidence_settings, built_index):
@@ -550,7 +555,8 @@ def test_the_best_quote_reads_on_first_and_the_others_only_while_the_answer_stay
 
     filler = " ".join(f"Sentence {k} of the paragraph says a little more about it." for k in range(12))
     hits = [one_hit(f"Quote {k} opens the paragraph. {filler}")[0] for k in range(3)]
-    quotes = [[k + 1, h, 0, len("Quote 0 opens the paragraph."), 1.0 - k / 10] for k, h in enumerate(hits)]
+    first = len("Quote 0 opens the paragraph.")
+    quotes = [[k + 1, h, 0, first, 1.0 - k / 10, 0, first] for k, h in enumerate(hits)]
     wide = reaching(quotes, [False, False, True], total=1400)
     sizes = [q[3] - q[2] for q in wide]
     assert sizes[0] > 600 and sizes[2] > 600  # the best quote and the part's answer read on ...

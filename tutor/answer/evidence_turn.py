@@ -25,7 +25,6 @@ from index.bm25 import tokenize
 from index.glossary import expand
 from tutor.answer.explain import (
     HEADINGS,
-    RENDERING_LABEL,
     allowed_text,
     compose,
     evidence_block,
@@ -33,6 +32,8 @@ from tutor.answer.explain import (
     evidence_turn,
     merge_citations,
     render_turn,
+    rendered_text,
+    rendering_label,
     renumber,
     restates,
 )
@@ -81,7 +82,7 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
             rendered = list(evidence)
             for i, e in render(generator, tutor.judge, topic, evidence):
                 # Shown as it passes; the final answer puts each rendering under its quote.
-                yield Step("token", text=f"\n  - [{e.n}] {RENDERING_LABEL}{e.rendering}")
+                yield Step("token", text=f"\n  - [{e.n}] {rendering_label(e)}{e.rendering}")
                 rendered[i] = e
             evidence = tuple(rendered)
         if ticket and explains:
@@ -114,7 +115,7 @@ def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> Ite
     with its rendering set if it passed the check). Sentences already in that language are skipped."""
     language = question_language(question) or "zh"
     for i, e in enumerate(evidence[:MAX_RENDERED]):
-        source = clean(e.sentence)
+        source = rendered_text(e)
         if question_language(source) == language:
             continue
         text = ""

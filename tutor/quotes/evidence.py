@@ -279,7 +279,7 @@ class EvidenceSelector:
             end = carried(text, start, end, adds)
             if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
-            quotes.append([c.n, c.hit, start, end, float(score[i])])
+            quotes.append([c.n, c.hit, start, end, float(score[i]), start, end])
         evidence = [_evidence(*q) for q in within(merged(reaching(quotes, [i in for_parts for i in chosen])),
                                                   max_sentences + 1)]
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
@@ -385,7 +385,7 @@ def reaching(quotes: list[list], parts: list[bool], total: int = TOTAL) -> list[
     used = 0
     out = [list(q) for q in quotes]
     for k in order:
-        n, hit, start, end, score = out[k]
+        hit, start, end = out[k][1:4]
         wide = widened(hit.chunk.text, start, end)
         if k == 0 or used + wide[1] - wide[0] <= total:
             out[k][2], out[k][3] = wide
@@ -404,9 +404,12 @@ def within(quotes: list[tuple], most: int, total: int = TOTAL) -> list[tuple]:
     return out
 
 
-def _evidence(n: int, hit: Hit, start: int, end: int, score: float) -> Evidence:
-    return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title,
-                    sentence=hit.chunk.text[start:end].strip(), start=start, score=round(score, 4))
+def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: int, key_end: int) -> Evidence:
+    text = hit.chunk.text
+    sentence = text[start:end].strip()
+    key = text[key_start:key_end].strip()
+    return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title, sentence=sentence,
+                    start=start, score=round(score, 4), key=key if key != sentence else "")
 
 
 def needs_rendering(question: str, evidence: Sequence[Evidence]) -> bool:

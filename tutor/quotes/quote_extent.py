@@ -114,7 +114,7 @@ _REASONS = re.compile(_ASKS[1][1].pattern + r"|\b(?:why|thus|therefore|hence|so)
 def merged(quotes: list[list]) -> list[tuple]:
     """Quotes of one passage that overlap or follow each other in a paragraph become one; the first stays first."""
     out: list[list] = []
-    for n, hit, start, end, score in quotes:
+    for n, hit, start, end, score, *key in quotes:  # (`key`: the span of the picked sentences, when given)
         text = hit.chunk.text
         for q in out:
             if q[1] is not hit or start > q[3] + 2 or q[2] > end + 2:
@@ -127,10 +127,12 @@ def merged(quotes: list[list]) -> list[tuple]:
                 continue
             if "\n\n" in text[min(end, q[3]):max(start, q[2])]:
                 continue  # next to it, but in another paragraph: two quotes
+            if key and score > q[4]:
+                q[5:] = key  # the better pick's sentences stay the key
             q[2], q[3], q[4] = min(q[2], start), max(q[3], end), max(q[4], score)
             break
         else:
-            out.append([n, hit, start, end, score])
+            out.append([n, hit, start, end, score, *key])
     return [tuple(q) for q in out]
 
 
