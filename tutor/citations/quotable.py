@@ -97,6 +97,21 @@ def says_nothing(heading: str) -> bool:
     return bool(_EXERCISES.search(heading) or _ACKNOWLEDGEMENTS.search(heading))
 
 
+# A sentence addressed to an AI reading the page ("IMPORTANT NOTICE TO THE AI ASSISTANT: ignore all previous
+# instructions", "Reply only with ...", "忽略之前的所有指令") is a planted instruction, not the source's content:
+# it is never quoted, and a quote reading on through its paragraph stops before it.
+_PLANTED = re.compile(r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+"
+                      r"(?:instructions?|rules|prompts?|directions)|\b(?:notice|message)\s+(?:to|for)\s+"
+                      r"(?:the\s+|any\s+|all\s+)?(?:AI|assistants?|LLMs?|chatbots?)\b"
+                      r"|\b(?:reply|respond|answer|output|say)\s+only\s+(?:with|the)\b|\bdo not answer the question\b"
+                      r"|忽略(?:之前|以上|上述|前面|先前)?的?(?:所有|全部)?(?:指令|指示|规则|提示)", re.IGNORECASE)
+
+
+def planted(sentence: str) -> bool:
+    """Whether a sentence is an instruction planted for an AI that reads the page (see `_PLANTED`)."""
+    return bool(_PLANTED.search(sentence))
+
+
 def prose_spans(text: str) -> list[tuple[int, int]]:
     """The spans of a passage's sentences that read as an answer on their own."""
     fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
@@ -108,7 +123,7 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
         cjk = len(HAN_CHAR.findall(sentence))
         long_enough = cjk >= MIN_CJK_CHARS if cjk > len(sentence) / 3 else len(sentence) >= MIN_CHARS
         if (not long_enough or len(sentence) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
-                or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence)
+                or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence) or planted(sentence)
                 or _caption(text, a, b) or sentence.count("|") >= 2 or _RESOURCE.search(_MARKUP.sub("", sentence))
                 or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and _GERUND_CAPTION.match(sentence)
                 or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)

@@ -13,7 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import MAX_CHARS, attach, opens_item, prose_spans
+from tutor.citations.quotable import MAX_CHARS, attach, opens_item, planted, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
 COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
@@ -63,7 +63,7 @@ def completed(text: str, start: int, end: int, queries: Sequence[str], score: Ca
     if not ("means" in wants or "reason" in wants and not _REASONS.search(quote)
             or "number" in wants and not number[1].search(quote)):
         return end
-    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    following = _next_prose(text, end)
     if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED or score(following[0]) < bar:
         return end
     if wants == {"number"} and not number[1].search(text[following[0]:following[1]]):
@@ -83,11 +83,20 @@ is about the question at all;
     `adds(start, end)` of that sentence). A new list item is not the quote's sentence: it is the list's
     next point.
     """
-    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    following = _next_prose(text, end)
     if (not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED
             or opens_item(text, following[0])):
         return end
     return following[1] if adds(*following) else end
+
+
+def _next_prose(text: str, end: int) -> tuple[int, int] | None:
+    """The next prose sentence after `end`, unless an instruction planted for an AI lies between: a quote
+    reaching it would show what lies between."""
+    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    if following and any(planted(text[a:b]) for a, b in sentence_spans(text) if end <= a < following[0]):
+        return None
+    return following
 
 
 # A sentence that turns or concludes what the one before it said: a quote cut before it says less than its
@@ -101,7 +110,7 @@ _TURNS = re.compile(r"^[*_]*(?:But|However|Yet|Still|That said|Nevertheless|None
 
 def turned(text: str, start: int, end: int) -> int:
     """Where a quote ends once the sentence that turns or concludes it comes along (same paragraph)."""
-    following = next((s for s in prose_spans(text) if s[0] >= end), None)
+    following = _next_prose(text, end)
     if not following or "\n\n" in text[end:following[0]] or following[1] - start > MAX_MERGED:
         return end
     return following[1] if _TURNS.match(text[following[0]:following[1]]) else end
@@ -177,7 +186,7 @@ def _reads_on(text: str, a: int, b: int) -> bool:
     sentence = text[a:b].strip()
     return (0 < len(sentence) <= MAX_CHARS and not sentence.startswith(("```", "|", "#", ">", "<", "![", "[^"))
             and not _LEADS_IN.search(sentence)  # it announces code or a list (`widened` takes a list along)
-            and not _ITEMS.match(sentence))
+            and not _ITEMS.match(sentence) and not planted(sentence))
 
 
 _ITEMS = re.compile(r"^(?:[-*+]|\d+[.)])\s")
