@@ -641,3 +641,26 @@ def test_an_instruction_planted_for_an_ai_is_never_quoted_nor_read_on_into():
     about_instructions = ("Few-shot examples explain our intent to the model; in other words, they describe the task "
                           "instruction to the model in the form of demonstrations.")
     assert spans_text(about_instructions) == [about_instructions]  # a sentence about instructions is no planted one
+
+
+def test_a_lead_in_announcing_its_points_in_the_paragraphs_prose_reads_on_with_them():
+    from tutor.quotes.quote_extent import widened
+
+    text = ("Similar to BERT, T5 needs to be fine-tuned on task-specific training data.\n"
+            "Major differences from BERT fine-tuning include:\n(i) T5 input includes task descriptions;\n"
+            "(ii) T5 can generate sequences\nwith arbitrary length;\n(iii) No additional layers are required.\n\n"
+            "The next paragraph is about something else.")
+    a, b = widened(text, 0, text.index("data.") + 5)
+    assert text[a:b].endswith("No additional layers are required.")  # the differences, not the premise alone
+    alone = "T5 needs to be fine-tuned on task data. Major differences include:\n\nThe next paragraph."
+    assert widened(alone, 0, alone.index("data.") + 5) == (0, alone.index("data.") + 5)  # never the lead-in alone
+
+
+def test_a_list_a_sentence_announces_comes_whole_when_it_is_short_however_many_items():
+    from tutor.citations.quotable import attach
+
+    goals = [f"Topic number {k}" for k in range(1, 11)]
+    text = "My goals of this learning retreat include studying:\n\n" + "\n".join(f"- {g}" for g in goals) + "\n\nEnd."
+    end = attach(text, 0, text.index(":") + 1)
+    assert text[:end].endswith("Topic number 10")  # ten short items read as easily as five long ones
+

@@ -232,8 +232,8 @@ MAX_ITEMS, MAX_BLOCK = 8, 900  # a list longer than this is a table of contents,
 def attach(text: str, start: int, end: int, enumerating: bool = False) -> int:
     """Where the evidence that starts with `text[start:end]` ends.
 
-    A sentence that announces a list or labelled parts takes them along (up to
-    MAX_ITEMS, MAX_BLOCK characters), and one that the next sentence of its
+    A sentence that announces a list takes it along (up to MAX_BLOCK characters)
+    and one that announces labelled parts up to MAX_ITEMS of them; one that the next sentence of its
     paragraph goes on from ("It ...", "This is why ...") takes that sentence.
     When the question asks for several things (`enumerating`), any sentence
     right before a list leads into it.
@@ -270,7 +270,7 @@ def _list_end(text: str, end: int, limit: int) -> int:
     for line in lines[1:]:
         if _ITEM.match(line):
             items += 1
-            if items > MAX_ITEMS or at + len(line) > limit:
+            if at + len(line) > limit:  # (by length, not count: ten short goals read as easily as five long ones)
                 break
             last = at + len(line.rstrip())
         elif line.strip() and (items or not line.startswith((" ", "\t"))):

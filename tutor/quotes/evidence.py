@@ -248,7 +248,7 @@ class EvidenceSelector:
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
         for_parts = self._other_parts(question, english, candidates, texts, tokens, vectors, similarity, picked,
-                                      tokenize)
+                                      tokenize, chinese)
         if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
             keep = max_sentences - len(for_parts)
             names = [n for _, n in named_parts(question) if n]
@@ -287,7 +287,7 @@ class EvidenceSelector:
 
 
     def _other_parts(self, question: str, english: str, candidates, texts, tokens: list[set[str]], vectors,
-                     whole: np.ndarray, picked: list[int], tokenize) -> list[int]:
+                     whole: np.ndarray, picked: list[int], tokenize, chinese: np.ndarray) -> list[int]:
         """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
 
         A part counts as answered when a picked sentence scores nearly as well for it as the best
@@ -309,8 +309,13 @@ class EvidenceSelector:
             terms = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
             lexical = np.array([max((sum(w for t, w in ts.items() if t in held) / sum(ts.values())
                                      if ts else 0.0) for ts in terms) for held in tokens])
+            if not rendered and question_language(part) == "zh":
+                # a Chinese part's words are not in an English sentence (its names may be): meaning stands in,
+                # for a Chinese sentence too, so that of two saying the same the one in the learner's language wins
+                lexical = np.maximum(lexical, similarity)
+            own = 0.35 * similarity + 0.4 * lexical  # how well a sentence answers this part, by the part alone
             # (the whole question's similarity keeps "what effect did it have?" on the question's subject)
-            value = 0.35 * similarity + 0.25 * whole + 0.4 * lexical
+            value = own + 0.25 * whole
             # A part about one of several names ("SARSA 和 Q-learning 有什么区别") is answered only by a
             # sentence that names it: one sharing the question's other words answers another name's part.
             naming = [n for n in (name, english_name) if n]
@@ -319,15 +324,21 @@ class EvidenceSelector:
                 naming, holds = [], [True] * len(texts)
             # ... and best by one that opens on the name, saying what it is or does ("位置偏差(positional
             # bias),即模型倾向于……"), not one naming it in passing ("……来解决位置偏差问题").
-            value += NAME_OPENS * np.array([any(_opens_on(t, n, tokenize) for n in naming) for t in texts])
+            opens = NAME_OPENS * np.array([any(_opens_on(t, n, tokenize) for n in naming) for t in texts])
+            value, own = value + opens, own + opens
             for i, c in enumerate(candidates):
                 if c.listing or not holds[i]:
                     value[i] = -np.inf
             best = int(np.argmax(value))
             if not np.isfinite(value[best]):
                 continue
+            # A pick answers the part when it answers it nearly as well as the part's best sentence does, by the
+            # part's own words and meaning: every pick is like the whole question, so by that it "answered" the
+            # second part of "how is the classifier attached to BERT? and did next-sentence prediction prove
+            # useful?" with a sentence on the classifier.
             chosen = [i for i in picked + added if holds[i]]
-            if best in chosen or chosen and max(value[i] for i in chosen) >= PART_ANSWERED * value[best]:
+            if (best in chosen or chosen and max(own[i] for i in chosen) >= PART_ANSWERED * own[best]
+                    or any(vectors[i] @ vectors[best] >= SAME_SAYING_TRANSLATED for i in chosen)):  # said by a pick
                 continue
             # (for a named part, naming it is the sign of being about it that similarity gives otherwise)
             if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:

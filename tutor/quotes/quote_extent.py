@@ -163,16 +163,22 @@ def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int,
     if end - start >= window:
         return start, end
     spans = sentence_spans(text)
+    last = end  # the end of what was read, a lead-in waiting for what it announces included
     for a, b in (s for s in spans if s[0] >= end):
-        if "\n\n" in text[end:a] or opens_item(text, a) or b - start > window:
+        if "\n\n" in text[last:a] or opens_item(text, a) or b - start > window:
             break
         if _LEADS_IN.search(text[a:b]):  # "... it is often useful to ask:" and its list are the paragraph's point
             listed = attach(text, a, b)
-            end = listed if b < listed and listed - start <= window else end
-            break
+            if b < listed or last != end:
+                end = listed if b < listed and listed - start <= window else end
+                break
+            # announced in the paragraph's prose ("Major differences from BERT fine-tuning include:\n(i) T5 input
+            # includes task descriptions; ..."): it comes along with the sentence after it, never alone
+            last = b
+            continue
         if not _reads_on(text, a, b):
             break
-        end = b
+        end = last = b
     for a, b in reversed([s for s in spans if s[1] <= start]):
         if "\n\n" in text[b:start] or not _reads_on(text, a, b) or opens_item(text, start) or end - a > window:
             break
