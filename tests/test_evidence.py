@@ -664,3 +664,17 @@ def test_a_list_a_sentence_announces_comes_whole_when_it_is_short_however_many_i
     end = attach(text, 0, text.index(":") + 1)
     assert text[:end].endswith("Topic number 10")  # ten short items read as easily as five long ones
 
+
+
+def test_a_part_is_answered_by_what_answers_it_not_by_a_pick_that_is_like_the_whole_question():
+    # The first sentence answers the first part; it has the second part's words in passing and, like every pick, it
+    # is close to the whole question. The second part ("was next sentence prediction useful?") is the second's.
+    about_bert = ("The classifier attached to BERT for sentiment analysis gives a sentiment prediction for each "
+                  "sentence, and the classifier and BERT for sentiment are updated, so the next classifier on BERT "
+                  "is useful.")
+    text = about_bert + "\n\nNext sentence prediction was later found less useful."
+    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0, min_score=0.1)
+    got = selector.select("How is the classifier attached to BERT for sentiment analysis, and was next sentence "
+                          "prediction useful?", one_hit(text), max_sentences=1)
+    said = [e.sentence for e in got.sentences]
+    assert said[0] == about_bert and "later found less useful" in said[-1]
