@@ -122,7 +122,8 @@ class Evidence:
     `chunk.text[start:start + len(sentence)]`, the quote; `key` is the sentence (or two) of it that was
     picked, when the quote reads on around it (tutor/quotes/quote_extent.py), else ""; `rendering` is
     the key (or the whole quote) in the learner's language, set only when it passed the rendering
-    check (tutor/answer/render_check.py).
+    check (tutor/answer/render_check.py); `block` is the code or display formula the quote announces
+    (or, for a question asking for code, the code its passage shows it with), verbatim, else "".
     """
 
     n: int
@@ -134,6 +135,7 @@ class Evidence:
     score: float = 0.0
     rendering: str = ""
     key: str = ""
+    block: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

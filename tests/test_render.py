@@ -10,8 +10,14 @@ import pytest
 
 from core.types import Answer, Citation
 from tests.fakes import ADAPTER_QUOTE, ADAPTER_URL, LORA_QUOTE, LORA_URL, lora_script, make_hit
-from ui.render import (answer_to_markdown, answer_to_text, conversation_to_markdown, fragment_link, partial_to_markdown,
-                       sources_to_markdown)
+from ui.render import (
+    answer_to_markdown,
+    answer_to_text,
+    conversation_to_markdown,
+    fragment_link,
+    partial_to_markdown,
+    sources_to_markdown,
+)
 from ui.session import Exchange
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -131,6 +137,21 @@ def test_script_in_answer_is_escaped():
     assert "<script" not in md
     assert "&lt;script&gt;" in md
     assert_inert(md)
+
+
+def test_a_quotes_code_shows_verbatim_inert_and_without_citation_links():
+    code = ('  ```python\n  x = ids[1]  # "first" <b>\n  print(f"{x}")\n  ```')
+    text = f"- “Call it like this:” [1]\n{code}\n- “Another quote.” [1]"
+    md = answer_to_markdown(lora_answer(text=text))
+    block = re.search(r"<pre><code>(.*?)</code></pre>", md, re.S).group(1)
+    # the code as written (entities the browser decodes), under its item, with no link made of its `[1]`
+    assert block == 'x = ids[1]  # &quot;first&quot; &lt;b&gt;\n  print(f&quot;{x}&quot;)'
+    assert md.count("&#91;1&#93;</a>") == 2 and "```" not in md
+    assert "  <pre><code>" in md  # indented: it stays under its quote
+    parser = TagCollector()
+    parser.feed(md)
+    assert {tag for tag, _ in parser.tags} <= {"a", "span", "em", "br", "pre", "code"}
+    assert partial_to_markdown(text).count("<pre><code>") == 1
 
 
 def test_img_in_quote_and_title_is_escaped():

@@ -45,7 +45,7 @@ def answer_to_markdown(answer: Answer) -> str:
     """
     by_n = {c.n: c for c in answer.citations}
     # (the pipeline only emits markers that have a citation, but the model's raw text and old answers may hold others)
-    body = MARKER.sub(lambda m: _link_group(m, by_n), html.escape(answer.text))
+    body = _outside_code(answer.text, lambda text: MARKER.sub(lambda m: _link_group(m, by_n), html.escape(text)))
     if answer.notes:  # what the tutor left out or cut (unsupported sentences, trimmed context)
         body += "\n\n" + "\n".join(f"<small><em>ⓘ {_data(note)}</em></small><br>" for note in answer.notes)
     if not by_n:
@@ -89,7 +89,29 @@ def partial_to_markdown(text: str) -> str:
     Returns:
         Markdown with no markup added; the final answer replaces it.
     """
-    return html.escape(text)
+    return _outside_code(text, html.escape)
+
+
+# A fenced code block of an answer (a quote's snippet, indented under its item: tutor/answer/explain.py).
+_FENCED = re.compile(r"^([ \t]*)(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$", re.S | re.M)
+
+
+def _outside_code(text: str, render) -> str:
+    """`render` applied to the text outside fenced code; each code block shown as escaped `<pre><code>`.
+
+    Escaped text inside a markdown fence would show its entities (`&quot;`) and its `x[1]` would become a
+    citation link; as HTML the code shows verbatim and nothing in it is markup.
+    """
+    out, at = [], 0
+    for m in _FENCED.finditer(text):
+        indent, code = m.group(1), m.group(3).rstrip("\n")
+        lines = [line[len(indent):] if line.startswith(indent) else line for line in code.split("\n")]
+        # (each line keeps the item's indent, so the block stays under its quote)
+        shown = "\n".join(indent + html.escape(line) for line in lines)
+        out += [render(text[at:m.start()]), f"{indent}<pre><code>{shown.lstrip()}</code></pre>"]
+        at = m.end()
+    out.append(render(text[at:]))
+    return "".join(out)
 
 
 def answer_to_text(answer: Answer) -> str:

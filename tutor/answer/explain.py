@@ -82,6 +82,8 @@ def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:
     lines = [heading]
     for e in evidence:
         lines.append(f"- “{clean(e.sentence)}” [{e.n}]")
+        if e.block:  # indented under its item, so the chat shows the code or formula with its quote
+            lines.append("\n".join("  " + line if line.strip() else "" for line in e.block.strip().split("\n")))
         if e.rendering:
             lines.append(f"  - {rendering_label(e)}{e.rendering}")  # a nested item, so the chat shows it under its quote
     return "\n".join(lines)

@@ -128,8 +128,10 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
                 or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and _GERUND_CAPTION.match(sentence)
                 or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)
                 or _listed(text, a) and _LIST_TITLE.match(_MARKUP.sub("", sentence).strip())
-                or _LEAD_IN.search(sentence) and (_listed(text, a) or not _list_end(text, b, a + MAX_BLOCK))):
-            # (a lead-in "... three parts:" is evidence only with the list it opens: `attach` takes it along)
+                or _LEAD_IN.search(sentence) and (_listed(text, a) or not (_list_end(text, b, a + MAX_BLOCK)
+                                                                           or announced(text, b)))):
+            # (a lead-in "... three parts:" is evidence only with the list it opens, which `attach` takes
+            # along, or the code or equation it announces, shown under it: `announced`)
             continue
         out.append((a, b))
     return out
@@ -278,3 +280,55 @@ def _list_end(text: str, end: int, limit: int) -> int:
                 break  # the list ended (or never began): an indented line continues an item
         at += len(line) + 1
     return last if items >= 2 else 0
+
+
+MIN_CODE_LINES, MAX_CODE_LINES, MAX_CODE_CHARS = 2, 24, 1000  # a snippet to read, not a module; one line
+# ("print(p_state_t[-1])") shows no how
+MAX_EQUATION = 400  # one display formula (a derivation's page of them is not an answer)
+_BLANK = re.compile(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*")
+
+
+def announced(text: str, end: int) -> tuple[int, int] | None:
+    """The span of the code block or display formula a quote ending at `end` announces, or None.
+
+    "To use vLLM for offline inference, you can import vLLM and use the LLM class in your Python scripts:"
+    says nothing without the code after it, nor "Let's compute the return $G_t$ starting from time t:"
+    without its formula: quoted, such a sentence takes it along (shown as code or maths, under the quote),
+    with the sentence after a formula that says what it means.
+    """
+    gap = _BLANK.match(text, end)
+    if not _LEAD_IN.search(text[:end].rstrip()) or not gap:
+        return None  # (a block starts on a line of its own)
+    a = gap.end()
+    fence = text[a:a + 3]
+    if fence in ("```", "~~~"):
+        close = text.find("\n" + fence, a + 3)
+        if close < 0:
+            return None  # cut by the chunk's end: half a snippet misleads
+        b = close + 1 + len(fence)
+        return (a, b) if code_fits(text[a:b]) else None
+    if text.startswith("$$", a):
+        close = text.find("$$", a + 2)
+        if close < 0 or close + 2 - a > MAX_EQUATION:
+            return None
+        return a, _said_of(text, close + 2)
+    return None
+
+
+def _said_of(text: str, end: int) -> int:
+    """Where a formula's explanation ends: the sentence right after it when it says what the formula means
+    ("This corresponds to increasing the learning rate linearly for the first warmup_steps ...", "where ...")."""
+    gap = _BLANK.match(text, end) or re.compile("[ \t]*").match(text, end)
+    after = next((s for s in sentence_spans(text) if s[0] >= gap.end()), None)
+    if not after or text[end:after[0]].strip() or after[1] - after[0] > MAX_CHARS:
+        return end
+    sentence = text[after[0]:after[1]]
+    if sentence.lstrip().startswith(("$$", "```", "#", "|", ">")) or _mathy(sentence):
+        return end
+    return after[1] if leans_back(sentence) or re.match(r"(?:where|here)\b", sentence.lstrip(), re.IGNORECASE) else end
+
+
+def code_fits(block: str) -> bool:
+    """Whether a fenced code block is one to show in an answer: a few lines to read, not a module."""
+    lines = [line for line in block.split("\n")[1:-1] if line.strip()]
+    return MIN_CODE_LINES <= len(lines) <= MAX_CODE_LINES and len(block) <= MAX_CODE_CHARS

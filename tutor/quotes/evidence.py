@@ -21,6 +21,7 @@ question, and the author's paragraph usually holds both.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -31,12 +32,23 @@ from core.language import question_language
 from core.types import Evidence, Hit
 from index.bm25 import tokenize
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import attach, clean, leans_back, list_spans, prose_spans, recommends, says_nothing
+from tutor.citations.quotable import (
+    announced,
+    attach,
+    clean,
+    leans_back,
+    list_spans,
+    prose_spans,
+    recommends,
+    says_nothing,
+)
+from tutor.quotes.code_blocks import best_snippet
 from tutor.quotes.quote_extent import (
     ADDS_TERMS,
     COMPLETES,
     COMPLETES_FIRST,
     IN_CONTEXT,
+    asks_code,
     carried,
     completed,
     fits,
@@ -280,11 +292,33 @@ class EvidenceSelector:
             if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i]), start, end])
-        evidence = [_evidence(*q) for q in within(merged(reaching(quotes, [i in for_parts for i in chosen])),
-                                                  max_sentences + 1)]
+        shown = within(merged(reaching(quotes, [i in for_parts for i in chosen])), max_sentences + 1)
+        evidence = [_evidence(*q, block=b) for q, b in zip(shown, _blocks(shown))]
+        if asks_code(queries):
+            evidence = self._with_code(queries, shown, evidence, max_sentences + 1)
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
+
+    def _with_code(self, queries: Sequence[str], shown: Sequence[tuple], evidence: list[Evidence],
+                   most: int) -> list[Evidence]:
+        """The evidence with the code the question asks for, from a passage it quotes: under the quote holding
+        the sentence that leads into the code, or as a quote of that sentence after the passage's first quote."""
+        passages = list({q[0]: q[1] for q in shown}.items())
+        snippet = best_snippet(queries, passages, self.judge, self.weight)
+        if snippet is None or any(snippet.code == e.block for e in evidence):
+            return evidence
+        if sum(bool(e.block) for e in evidence) >= MAX_BLOCKS:  # the code asked for before another block
+            last = max(k for k, e in enumerate(evidence) if e.block)
+            evidence = evidence[:last] + [dataclasses.replace(evidence[last], block="")] + evidence[last + 1:]
+        a, b = snippet.lead
+        for k, (n, hit, start, end, *_) in enumerate(shown):
+            if hit is snippet.hit and start <= a and b <= end:
+                return evidence[:k] + [dataclasses.replace(evidence[k], block=snippet.code)] + evidence[k + 1:]
+        if len(evidence) >= most:
+            evidence = evidence[:most - 1]
+        at = next(k for k, q in enumerate(shown) if q[1] is snippet.hit) + 1
+        return evidence[:at] + [_evidence(snippet.n, snippet.hit, a, b, snippet.score, a, b, snippet.code)] + evidence[at:]
 
     def _other_parts(self, question: str, english: str, candidates, texts, tokens: list[set[str]], vectors,
                      whole: np.ndarray, picked: list[int], tokenize, chinese: np.ndarray) -> list[int]:
@@ -415,12 +449,25 @@ def within(quotes: list[tuple], most: int, total: int = TOTAL) -> list[tuple]:
     return out
 
 
-def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: int, key_end: int) -> Evidence:
+MAX_BLOCKS = 2  # code blocks or formulas an answer shows under its quotes
+
+
+def _blocks(quotes: Sequence[tuple]) -> list[str]:
+    """Per quote, the code or formula it announces, if any."""
+    out: list[str] = []
+    for n, hit, start, end, *_ in quotes:
+        span = announced(hit.chunk.text, end) if sum(map(bool, out)) < MAX_BLOCKS else None
+        out.append(hit.chunk.text[span[0]:span[1]] if span else "")
+    return out
+
+
+def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: int, key_end: int,
+              block: str = "") -> Evidence:
     text = hit.chunk.text
     sentence = text[start:end].strip()
     key = text[key_start:key_end].strip()
     return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title, sentence=sentence,
-                    start=start, score=round(score, 4), key=key if key != sentence else "")
+                    start=start, score=round(score, 4), key=key if key != sentence else "", block=block)
 
 
 def needs_rendering(question: str, evidence: Sequence[Evidence]) -> bool:

@@ -13,7 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import MAX_CHARS, attach, opens_item, planted, prose_spans
+from tutor.citations.quotable import MAX_CHARS, announced, attach, opens_item, planted, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
 COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
@@ -38,6 +38,19 @@ _ASKS = (
     (re.compile(r"\bhow (?:does|do|is|are|can|did)\b|怎么|如何|怎样", re.IGNORECASE),
      re.compile(r"\b(?:by|through|using|via|uses?|instead of)\b|通过|利用|使用|用", re.IGNORECASE)),
 )
+
+
+# A question that asks for code, or how to do something in code ("how do I run vLLM for offline inference?",
+# "代码里的残差连接是怎么写的？"): the code block after a quote answers it (tutor/citations/quotable.py, `announced`).
+_ASKS_CODE = re.compile(r"\b(?:code|coded|snippet|script|API call|in (?:Python|PyTorch|JAX|NumPy)|"
+                        r"how (?:do|can|should) (?:I|you|we) (?:run|load|install|call|write|define|fix|serve|use \w+ (?:to|for)))\b"
+                        r"|代码|函数|脚本|命令|怎么写|如何写|怎么(?:加载|运行|调用|安装|修)|如何(?:加载|运行|调用|安装|修复)|该怎么改",
+                        re.IGNORECASE)
+
+
+def asks_code(queries: Sequence[str]) -> bool:
+    """Whether the question asks for code or how to do something in code."""
+    return any(_ASKS_CODE.search(q) for q in queries)
 
 
 def fits(queries: Sequence[str], sentence: str) -> bool:
@@ -169,6 +182,10 @@ def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int,
             break
         if _LEADS_IN.search(text[a:b]):  # "... it is often useful to ask:" and its list are the paragraph's point
             listed = attach(text, a, b)
+            if listed == b and last == end and announced(text, b):
+                # "... use the `LLM` class in your Python scripts:" ends the quote; its code is shown under it
+                end = b if b - start <= window else end
+                break
             if b < listed or last != end:
                 end = listed if b < listed and listed - start <= window else end
                 break
