@@ -106,3 +106,4 @@ def test_the_code_or_formula_is_shown_under_its_quote():
     shown = evidence_block(evidence, "en")
     assert shown.split("\n")[1:] == ["- “Use the `LLM` class:” [1]", "  ```python", "  from vllm import LLM",
                                      "  llm = LLM(model=\"m\")", "  ```", "- “Another sentence is here.” [2]"]
+

@@ -332,3 +332,8 @@ def code_fits(block: str) -> bool:
     """Whether a fenced code block is one to show in an answer: a few lines to read, not a module."""
     lines = [line for line in block.split("\n")[1:-1] if line.strip()]
     return MIN_CODE_LINES <= len(lines) <= MAX_CODE_LINES and len(block) <= MAX_CODE_CHARS
+
+
+def leads_in(sentence: str) -> bool:
+    """Whether a sentence announces what follows it ("... in your Python scripts:")."""
+    return bool(_LEAD_IN.search(sentence.rstrip()))

@@ -17,7 +17,8 @@ import numpy as np
 
 from core.types import Hit
 from index.bm25 import tokenize
-from tutor.citations.quotable import code_fits, prose_spans
+from tutor.citations.cite import sentence_spans
+from tutor.citations.quotable import code_fits, leads_in, prose_spans
 
 # Below this the best snippet only shares a word or two with the question: no code is better than the wrong code.
 MIN_CODE_SCORE = 0.3
@@ -52,14 +53,22 @@ def snippets(passages: Sequence[tuple[int, Hit]]) -> list[Snippet]:
     out = []
     for n, hit in passages:
         text = hit.chunk.text
-        spans = prose_spans(text)
+        prose = set(prose_spans(text))
+        spans = sentence_spans(text)
         for m in _FENCED.finditer(text):
             a, b = m.span()
-            if not code_fits(text[a:b]):
-                continue
-            before = [s for s in spans if s[1] <= a and not text[s[1]:a].strip().startswith(("```", "~~~"))]
-            if before and "```" not in text[before[-1][1]:a] and "~~~" not in text[before[-1][1]:a]:
-                out.append(Snippet(n, hit, before[-1], (a, b), 0.0))
+            before = [s for s in spans if s[1] <= a]
+            if not code_fits(text[a:b]) or not before or text[before[-1][1]:a].strip():
+                continue  # (a snippet right after a heading, a table or other code has no sentence leading into it)
+            lead = before[-1]
+            if lead not in prose:
+                if not leads_in(text[lead[0]:lead[1]]):
+                    continue
+                # "... runs like this:" is quoted with the sentence of its paragraph before it, when there is one
+                previous = before[-2] if len(before) > 1 else None
+                if previous in prose and "\n\n" not in text[previous[1]:lead[0]]:
+                    lead = (previous[0], lead[1])
+            out.append(Snippet(n, hit, lead, (a, b), 0.0))
     return out
 
 
