@@ -379,6 +379,17 @@ def test_a_slow_translation_does_not_hold_the_sources_back(monkeypatch):
     monkeypatch.setattr(translate, "MAX_SECONDS", 10.0)
     quick = translate.QuestionTranslator(Slow("What is LoRA?", can_translate=True))
     assert quick.english("LoRA 是什么？") == "What is LoRA?"
+    # a question in parts keeps the parts translated in time, and is not remembered that way
+    monkeypatch.setattr(translate, "MAX_SECONDS", 0.2)
+    parts = Slow("What is LoRA? Why does it work so well with a very small rank for most tasks?", can_translate=True)
+    translator = translate.QuestionTranslator(parts)
+    assert translator.english("LoRA 是什么？为什么秩很小也管用？") == "What is LoRA?"
+    monkeypatch.setattr(translate, "MAX_SECONDS", 10.0)
+    assert translator.english("LoRA 是什么？为什么秩很小也管用？").endswith("for most tasks?")
+    # ... and so does one the model ran on with past MAX_CHARS
+    long = "What is LoRA? " + "Why does it work " + "so very " * 60 + "well?"
+    assert translate.QuestionTranslator(ScriptedGenerator(long, can_translate=True)).english("LoRA 是什么？为什么管用？") \
+        == "What is LoRA?"
 
 
 BATCH = ("## Large Batch Size\n\n"

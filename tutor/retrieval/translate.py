@@ -86,9 +86,12 @@ class QuestionTranslator:
                 if "\n" in text.strip() or len(text) > MAX_CHARS:
                     break  # closing the stream stops the model: the rest would be commentary
                 if time.monotonic() - started > MAX_SECONDS:
-                    log.info("translating %r took over %g s: searched without it", question, MAX_SECONDS)
-                    return ""  # (not remembered: next time the model may be quick)
-        english = usable(text, question)
+                    # A long question in parts ("…是怎么讲的？另外，…？") takes the 1.5B model longer than the sources
+                    # may wait: the questions it finished are searched in English, the rest in Chinese.
+                    english = usable(text, question, finished=False)
+                    log.info("translating %r took over %g s: searched with %r", question, MAX_SECONDS, english)
+                    return english  # (not remembered: next time the model may finish)
+        english = usable(text[:MAX_CHARS], question, finished=len(text) <= MAX_CHARS)
         self._remember(question, english)
         with self._lock:
             self._keep(question, english)
@@ -142,17 +145,18 @@ def _prompt_version() -> str:
     return hashlib.sha256(repr([(m.role, m.content) for m in rendered]).encode()).hexdigest()[:16]
 
 
-def usable(text: str, question: str = "") -> str:
+def usable(text: str, question: str = "", finished: bool = True) -> str:
     """The first line of a translation, if it reads as English and as a translation of `question`.
 
     A small model may answer instead of translating ("LoRA 是什么？" -> "LoRA is a technique that ..."),
     or echo the Chinese: a question must stay a question, and not grow far longer than the original.
+    A translation cut short (`finished` False) is used up to the last question it finished, if any.
     """
     line = text.strip().split("\n", 1)[0].strip().strip('"“”')
     line = re.sub(r"^(?:English(?: question)?|Translation|Question)\s*[:：]\s*", "", line, flags=re.IGNORECASE)
     if not line or len(line) > MAX_CHARS or question_language(line) is not None or not _LATIN.search(line):
         return ""
-    if question.rstrip().endswith(("?", "？")):
+    if question.rstrip().endswith(("?", "？")) or not finished:
         if "?" not in line:
             return ""  # a statement: the model answered, or lost what was asked
         line = line[: line.rindex("?") + 1]  # what follows the last question mark is the model answering it
