@@ -36,6 +36,11 @@ def make_hit(rank: int, url: str, title: str, text: str, part: str = "", section
     return Hit(chunk=chunk, score=1.0 / rank, rank=rank)
 
 
+def one_hit(text: str, heading: str = "", url: str = "https://example.org/page") -> list[Hit]:
+    """One retrieved passage of one page, for evidence tests."""
+    return [Hit(Chunk(url, "Page", heading, text, 0, len(text)), 1.0, 1)]
+
+
 def lora_script() -> tuple[tuple[Hit, ...], tuple[str, ...], str, tuple[Citation, ...]]:
     """The default script: hits, streamed tokens, final text and citations for a LoRA question."""
     hits = (

@@ -2,8 +2,9 @@
 
 import pytest
 
-from core.types import Chunk, Evidence, Hit
+from core.types import Evidence
 from tests.fake_backends import HashEmbedder
+from tests.fakes import one_hit
 from tutor.answer.explain import evidence_block
 from tutor.citations.quotable import announced, prose_spans
 from tutor.quotes.code_blocks import best_snippet, in_words, snippets
@@ -21,9 +22,6 @@ RETURN = ("The future reward, also known as return, is a total sum of discounted
           "This corresponds to weighing each reward less the later it comes. The discounting factor penalizes "
           "the rewards in the future.")
 
-
-def one_hit(text, url="https://example.org/page", heading=""):
-    return [Hit(Chunk(url, "Page", heading, text, 0, len(text)), 1.0, 1)]
 
 
 def test_a_lead_in_announcing_code_or_a_formula_takes_it_along():

@@ -4,6 +4,7 @@ import pytest
 
 from core.types import Chunk, Hit
 from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbedder
+from tests.fakes import one_hit
 from tutor.answer.explain import restates
 from tutor.answer.render_check import check_rendering, split_renderings
 from tutor.citations.cite import sentence_spans
@@ -82,9 +83,6 @@ COURSE = ("The LLM course is divided into three parts:\n\n"
           "3. **The LLM Engineer** focuses on creating LLM-based applications.\n\n"
           "For a more comprehensive version of this course, check out the wiki.")
 
-
-def one_hit(text, heading="", url="https://example.org/page"):
-    return [Hit(Chunk(url, "Page", heading, text, 0, len(text)), 1.0, 1)]
 
 
 def test_a_lead_in_is_quoted_with_the_list_it_announces():
