@@ -28,10 +28,12 @@ from ingest.run import run_ingest
 from tutor.pipeline import Tutor
 from tutor.repl import remember
 
+CASES: list[Path] = []  # `--cases FILE`: questions from these files instead of the dev cases
+
 
 def questions(n: int, answerable: bool = True, lang: str = "") -> list[str]:
     out = []
-    for f in sorted(Path(__file__).resolve().parent.parent.glob("evals/cases/*.jsonl")):
+    for f in CASES or sorted(Path(__file__).resolve().parent.parent.glob("evals/cases/*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
             case = json.loads(line)
             if case["answerable"] == answerable and not case.get("history") and (not lang or case["lang"] == lang):
@@ -195,7 +197,13 @@ def main() -> None:
     p.add_argument("--modes", type=int, default=0, help="questions for the tutoring-modes benchmark (0 = skip)")
     p.add_argument("--evidence", type=int, default=0,
                    help="questions per language for evidence first vs the model-authored answer (0 = skip)")
+    p.add_argument("--cases", type=Path, action="append", default=[],
+                   help="take the questions from this case file (repeatable) instead of evals/cases/*.jsonl")
     args = p.parse_args()
+    for path in args.cases:
+        if not path.is_file():
+            p.error(f"--cases {path}: no such file (give a JSONL case file, e.g. evals/cases/fresh/fresh-v14.jsonl)")
+    CASES[:] = args.cases
     settings = Settings.load()
     rows = []
     if args.ingest:
