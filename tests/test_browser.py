@@ -200,6 +200,20 @@ def test_html_from_sources_and_model_stays_inert(open_app):
     assert f"What is {SCRIPT}?" in page.locator("#chat").inner_text()
 
 
+def test_a_quotes_code_shows_as_code_under_it_verbatim_and_inert(open_app):
+    hits = (make_hit(1, LORA_URL, "LoRA", "Merge the adapters into the base model with merge_and_unload:"),)
+    citation = Citation(1, hits[0].chunk.id, LORA_URL, "LoRA", "Merge the adapters into the base model", True)
+    code = f'  ```python\n  model = peft_model.merge_and_unload()  # "merged" {SCRIPT}\n  print(model.layers[1])\n  ```'
+    text = f"**From the sources**\n- “Merge the adapters into the base model with merge_and_unload:” [1]\n{code}"
+    page, _ = open_app(ScriptedTutor(hits, tokens=(text,), text=text, citations=(citation,)))
+    ask(page, "How do I merge a LoRA adapter in code?")
+    page.locator(LINK).first.wait_for(timeout=WAIT)
+    block = page.locator("#chat li pre code")  # under its quote's list item
+    assert block.count() == 1
+    assert block.inner_text() == f'model = peft_model.merge_and_unload()  # "merged" {SCRIPT}\nprint(model.layers[1])'
+    assert block.locator("a, script").count() == 0 and page.evaluate("window.__xss") is None
+
+
 def test_switching_mode_level_and_part_reaches_the_tutor(open_app):
     tutor = ScriptedTutor()
     page, _ = open_app(tutor)
