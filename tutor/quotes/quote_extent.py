@@ -40,11 +40,15 @@ _ASKS = (
 )
 
 
-# A question that asks for code, or how to do something in code ("how do I run vLLM for offline inference?",
-# "代码里的残差连接是怎么写的？"): the code block after a quote answers it (tutor/citations/quotable.py, `announced`).
-_ASKS_CODE = re.compile(r"\b(?:code|coded|snippet|script|API call|in (?:Python|PyTorch|JAX|NumPy)|"
-                        r"how (?:do|can|should) (?:I|you|we) (?:run|load|install|call|write|define|fix|serve|use \w+ (?:to|for)))\b"
-                        r"|代码|函数|脚本|命令|怎么写|如何写|怎么(?:加载|运行|调用|安装|修)|如何(?:加载|运行|调用|安装|修复)|该怎么改",
+# A question that asks for code, or how to do something in practice ("how do I run vLLM for offline inference?",
+# "how can I change the learning rate by hand?", "代码里的残差连接是怎么写的？"): a snippet of a quoted passage answers it
+# (tutor/quotes/code_blocks.py).
+_DOING = (r"run|launch|start|load|install|call|write|implement|change|set|configure|train|switch|define|fix|serve|"
+          r"send|plot|add|create|build|save|upload|merge|quantize|use")
+_ASKS_CODE = re.compile(r"\b(?:code|coded|snippet|script|implementation|API call|command line|in (?:Python|PyTorch|JAX|NumPy)|"
+                        rf"how (?:do|can|should|would) (?:I|you|we) (?:\w+ ){{0,2}}(?:{_DOING})|how to (?:{_DOING}))\b"
+                        r"|代码|函数|脚本|命令|怎么写|如何写|怎么(?:用|加载|运行|调用|安装|修|改|设置|配置|启动)"
+                        r"|如何(?:使用|加载|运行|调用|安装|修复|设置|配置|启动)|该怎么改",
                         re.IGNORECASE)
 
 
