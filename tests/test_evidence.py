@@ -7,10 +7,11 @@ from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbe
 from tests.fakes import one_hit
 from tutor.answer.explain import restates
 from tutor.answer.render_check import check_rendering, split_renderings
+from tutor.backends.model_queue import ModelQueue
 from tutor.citations.cite import sentence_spans
 from tutor.citations.quotable import clean, prose_spans
 from tutor.pipeline import Tutor
-from tutor.quotes.evidence import EvidenceSelector
+from tutor.quotes.evidence import EvidenceSelector, passage_texts
 from tutor.retrieval.translate import usable
 
 
@@ -390,6 +391,38 @@ def test_a_slow_translation_does_not_hold_the_sources_back(monkeypatch):
         == "What is LoRA?"
 
 
+def test_the_translation_deadline_holds_while_no_token_comes(monkeypatch):
+    """A model still reading a long question sends nothing for a while: the sources do not wait past
+    MAX_SECONDS for its first token, and the model stays taken until its stream is closed."""
+    import time as clock
+
+    import tutor.retrieval.translate as translate
+    from core.errors import BackendUnavailable
+
+    class Reading(ScriptedGenerator):
+        def stream(self, turn):
+            clock.sleep(0.6)  # prefill: no token yet
+            yield from super().stream(turn)
+
+    monkeypatch.setattr(translate, "MAX_SECONDS", 0.1)
+    queue = ModelQueue(slots=1)
+    started = clock.monotonic()
+    assert translate.QuestionTranslator(Reading("What is LoRA?", can_translate=True)).english("LoRA 是什么？", queue) == ""
+    assert clock.monotonic() - started < 0.4 and queue.running == 1  # the model is still busy with it
+    while queue.running and clock.monotonic() - started < 5:
+        clock.sleep(0.02)
+    assert queue.running == 0  # ... until its stream is closed at the first token
+
+    class Down(ScriptedGenerator):
+        def stream(self, turn):
+            raise BackendUnavailable("could not talk to the LLM server")
+            yield  # (a generator)
+
+    monkeypatch.setattr(translate, "MAX_SECONDS", 10.0)
+    with pytest.raises(BackendUnavailable):
+        translate.QuestionTranslator(Down("x", can_translate=True)).english("LoRA 是什么？", queue)
+    assert queue.running == 0
+
 BATCH = ("## Large Batch Size\n\n"
          "Using a large batch size during training is a key ingredient in the success of contrastive methods "
          "such as SimCLR and CLIP, especially with in-batch negatives. "
@@ -687,3 +720,21 @@ def test_a_part_is_answered_by_what_answers_it_not_by_a_pick_that_is_like_the_wh
                           "prediction useful?", one_hit(text), max_sentences=1)
     said = [e.sentence for e in got.sentences]
     assert said[0] == about_bert and "later found less useful" in said[-1]
+
+
+def test_after_an_ingest_the_passages_sentences_are_found_embedded(evidence_settings, built_index, embedder):
+    """`tutor ingest` keeps the judge's vectors of every passage's sentences: a tutor started later picks the
+    evidence of its first question without encoding one of them (real judge, real file)."""
+    first = Tutor(evidence_settings, index=built_index, embedders=embedder)
+    assert first.keep_sentences() == len({t for c in built_index.chunks for t in passage_texts(c.text)}) >= 8
+    later = Tutor(evidence_settings, index=built_index, embedders=embedder)
+    question = "What does LoRA freeze and train?"
+    retrieval = later.retrieve(question)
+
+    def no_encoding(texts):
+        raise AssertionError(f"encoded {list(texts)[:2]}")
+
+    later.judge.inner = type("NoEncoding", (), {"embed_documents": staticmethod(no_encoding),
+                                                 "embed_queries": later.judge.inner.embed_queries})()
+    selection = later.selector.select(question, retrieval.hits)
+    assert selection.answers and "LoRA" in selection.sentences[0].sentence

@@ -79,3 +79,43 @@ def test_learners_at_once_get_their_own_vectors():
     for t in threads:
         t.join()
     assert not wrong
+
+
+def test_sentences_kept_on_disk_are_found_by_the_next_process_without_encoding(tmp_path):
+    """`save` after an ingest, `load` when a tutor starts: the first question's sentences are already embedded."""
+    path = tmp_path / "cache" / "sentences.npz"
+    texts = ["LoRA trains adapters.", "Attention weighs values.", "注意力给值加权。"]
+    writer = RememberingEmbedder(Counting())
+    writer.embed_documents(texts[:1])  # known already: not encoded again
+    assert writer.save(path, texts + texts[:1]) == 3 and writer.inner.seen == texts
+    inner = Counting()
+    reader = RememberingEmbedder(inner)
+    assert reader.load(path) == 3
+    got = reader.embed_documents([texts[2], "A sentence not kept.", texts[0]])
+    assert inner.seen == ["A sentence not kept."]
+    assert np.array_equal(got, HashEmbedder().embed_documents([texts[2], "A sentence not kept.", texts[0]]))
+    # the next save keeps only the texts it is given: a passage gone from the index leaves the file
+    assert reader.save(path, texts[1:]) == 2 and inner.seen == ["A sentence not kept."]
+    fresh = RememberingEmbedder(Counting())
+    fresh.load(path)
+    fresh.embed_documents(texts)
+    assert fresh.inner.seen == texts[:1]
+
+
+def test_a_kept_file_of_another_model_or_damaged_is_passed_over(tmp_path):
+    path = tmp_path / "sentences.npz"
+    RememberingEmbedder(HashEmbedder()).save(path, ["LoRA trains adapters."])
+    e = RememberingEmbedder(_named(Counting(), "another-model"))
+    assert e.load(path) == 0
+    e.embed_documents(["LoRA trains adapters."])
+    assert e.inner.seen == ["LoRA trains adapters."]
+    for junk in (b"not an npz file" * 10, b""):
+        path.write_bytes(junk)
+        e = RememberingEmbedder(Counting())
+        assert e.load(path) == 0 and e.load(tmp_path / "missing.npz") == 0
+        assert np.array_equal(e.embed_documents(["x"]), HashEmbedder().embed_documents(["x"]))
+
+
+def _named(embedder, model_id: str):
+    embedder.model_id = model_id
+    return embedder

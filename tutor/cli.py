@@ -15,7 +15,7 @@ from typing import Iterable, Sequence, TextIO
 from tqdm import tqdm
 
 from core.config import Settings
-from core.errors import TutorError
+from core.errors import IndexMissing, TutorError
 from evals.cases import load_cases
 from evals.cli import add_parser as add_eval_parser
 from evals.cli import run
@@ -33,6 +33,8 @@ from tutor.learn_cli import run as run_learning
 from tutor.pipeline import Tutor
 from tutor.repl import converse
 from tutor.retrieval.train_reranker import train_reranker
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -139,8 +141,24 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
     if stale:
         report.notes.append(f"{stale} learner cards quote passages no longer in the sources (flagged, kept)")
     print(report.summary(), file=stdout)
+    _keep_sentences(settings, show_progress=not args.quiet)
     # (exit 2: the index was refreshed, but an input failed and its pages' old copies were kept)
     return 2 if report.sources("failed", inputs=True) else 0
+
+
+def _keep_sentences(settings: Settings, show_progress: bool) -> None:
+    """The passages' sentences embedded now, so the first questions' evidence does not wait for them."""
+    with tqdm(desc="sentences", unit="sentence", disable=not show_progress) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            Tutor(settings).keep_sentences(progress=update)
+        except IndexMissing:
+            pass  # nothing was built: nothing to embed
+        except TutorError as e:  # the index is built and live: only the first answers' speed is at stake
+            log.warning("the passages' sentences were not embedded ahead (%s): they will be as questions come", e)
 
 
 def _sources(settings: Settings, args, stdin, stdout) -> int:

@@ -106,6 +106,12 @@ _ASKS_READING = re.compile(r"\b(?:read|watch|resources?|recommend\w*|tutorials?|
                            re.IGNORECASE)
 
 
+def passage_texts(text: str) -> list[str]:
+    """Every text of a passage the selector may weigh against a question (its prose sentences and lists, as
+    `EvidenceSelector.select` embeds them): embedded ahead of time, a first question finds them ready."""
+    return [clean(text[a:b]) for a, b in prose_spans(text) + list_spans(text)]
+
+
 def _candidates(hits: Sequence[Hit], lists: bool = False, reading: bool = False) -> list[_Candidate]:
     """The prose sentences of the passages and, when `lists`, their lists as whole units.
 

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from contextlib import closing, nullcontext
 from functools import lru_cache
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from core.language import question_language
@@ -79,24 +80,59 @@ class QuestionTranslator:
         if queue is not None and ticket is None:
             log.info("the model is busy: %r is searched without its translation", question)
             return ""
-        text, started = "", time.monotonic()
-        with ticket or nullcontext():
-            for delta in self.generator.stream(Turn(question, (), mode="translate")):
-                text += delta
-                if "\n" in text.strip() or len(text) > MAX_CHARS:
-                    break  # closing the stream stops the model: the rest would be commentary
-                if time.monotonic() - started > MAX_SECONDS:
-                    # A long question in parts ("…是怎么讲的？另外，…？") takes the 1.5B model longer than the sources
-                    # may wait: the questions it finished are searched in English, the rest in Chinese.
-                    english = usable(text, question, finished=False)
-                    log.info("translating %r took over %g s: searched with %r", question, MAX_SECONDS, english)
-                    return english  # (not remembered: next time the model may finish)
+        text, cut = self._read(question, ticket)
+        if cut:
+            # A long question in parts ("…是怎么讲的？另外，…？") takes the 1.5B model longer than the sources
+            # may wait: the questions it finished are searched in English, the rest in Chinese.
+            english = usable(text, question, finished=False)
+            log.info("translating %r took over %g s: searched with %r", question, MAX_SECONDS, english)
+            return english  # (not remembered: next time the model may finish)
         english = usable(text[:MAX_CHARS], question, finished=len(text) <= MAX_CHARS)
         self._remember(question, english)
         with self._lock:
             self._keep(question, english)
         log.debug("translated %r -> %r", question, english)
         return english
+
+    def _read(self, question: str, ticket) -> tuple[str, bool]:
+        """The model's translation so far, and whether MAX_SECONDS cut it.
+
+        The model streams on a thread of its own, so the deadline holds even while no token comes (the model
+        still reading a long question, or finishing the last turn's tail): checked only as tokens arrived, it
+        overshot by up to 0.8 s. A cut stream is closed at its next token, which stops the model; the ticket is
+        held until then, so the next turn waits for a free model, not for a busy one.
+        """
+        deltas: SimpleQueue = SimpleQueue()
+        stop = threading.Event()
+
+        def run() -> None:
+            try:
+                with ticket or nullcontext():
+                    for delta in self.generator.stream(Turn(question, (), mode="translate")):
+                        deltas.put(delta)
+                        if stop.is_set():
+                            break  # closing the stream stops the model
+            except Exception as e:  # noqa: BLE001 - handed to the caller's thread, which raises it
+                deltas.put(e)
+            finally:
+                deltas.put(None)
+
+        threading.Thread(target=run, name="translate", daemon=True).start()
+        text, deadline = "", time.monotonic() + MAX_SECONDS
+        while True:
+            try:
+                delta = deltas.get(timeout=max(0.0, deadline - time.monotonic()))
+            except Empty:
+                stop.set()
+                return text, True
+            if delta is None:
+                return text, False
+            if isinstance(delta, Exception):
+                raise delta
+            text += delta
+            if "\n" in text.strip() or len(text) > MAX_CHARS:
+                stop.set()  # the rest would be commentary
+                return text, False
 
     def _remember(self, question: str, english: str) -> None:
         with self._lock:
