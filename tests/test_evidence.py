@@ -592,6 +592,28 @@ def test_a_quote_reads_on_no_further_than_its_paragraphs_prose(after):
     assert widened(text, 0, text.index(".") + 1, window=700) == (0, text.index(".") + 1)
 
 
+HANDWRITING = ("Multimodal neurons respond to a concept in photos, drawings and text. So can we fool the model by "
+               "writing the name of another object on a thing?\n\n"
+               "We can: a Granny Smith apple labelled \"iPod\" is classified as an iPod. The attack needs no "
+               "access to the model's weights.\n\n"
+               "The next paragraph turns to another topic.")
+
+
+def test_a_question_the_source_asks_comes_with_the_paragraph_that_answers_it():
+    from tutor.quotes.quote_extent import widened
+
+    start = HANDWRITING.index("So can")
+    a, b = widened(HANDWRITING, start, HANDWRITING.index("thing?") + 6, window=700)
+    assert HANDWRITING[a:b].startswith("Multimodal") and HANDWRITING[a:b].endswith("weights.")
+    assert widened(HANDWRITING, start, HANDWRITING.index("thing?") + 6, window=150)[1] == HANDWRITING.index("thing?") + 6
+    # a quote that ends its paragraph on a statement stays in it
+    text = HANDWRITING.replace("on a thing?", "on a thing.")
+    assert widened(text, 0, text.index("thing.") + 6, window=700)[1] == text.index("thing.") + 6
+    # ... and a question followed by code or a list is not answered by prose: nothing comes along
+    for after in ("```python\nmodel(image)\n```", "- an item\n- another"):
+        text = HANDWRITING[:HANDWRITING.index("We can")] + after
+        assert widened(text, 0, text.index("thing?") + 6, window=700)[1] == text.index("thing?") + 6
+
 def test_the_best_quote_reads_on_first_and_the_others_only_while_the_answer_stays_readable():
     from tutor.quotes.evidence import reaching, within
 

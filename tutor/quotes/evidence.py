@@ -437,9 +437,10 @@ def reaching(quotes: list[list], parts: list[bool], total: int = TOTAL) -> list[
     out = [list(q) for q in quotes]
     for k in order:
         hit, start, end = out[k][1:4]
-        wide = widened(hit.chunk.text, start, end)
-        if k == 0 or used + wide[1] - wide[0] <= total:
-            out[k][2], out[k][3] = wide
+        for wide in (widened(hit.chunk.text, start, end), widened(hit.chunk.text, start, end, answered=False)):
+            if k == 0 or used + wide[1] - wide[0] <= total:
+                out[k][2], out[k][3] = wide
+                break
         used += out[k][3] - out[k][2]
     return out
 

@@ -170,12 +170,12 @@ def merged(quotes: list[list]) -> list[tuple]:
 WINDOW = 700
 
 
-def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int, int]:
+def widened(text: str, start: int, end: int, window: int = WINDOW, answered: bool = True) -> tuple[int, int]:
     """The quote with the prose of its paragraph around it, up to `window` characters: the sentences after it
     first (where a premise's point follows), then the ones before it (what "this" refers to).
 
     A list item, a paragraph break, fenced code or a heading ends the reach: what lies beyond them is
-    another point.
+    another point, except for the paragraph that answers a question the quote ends on (`answered`).
     """
     if end - start >= window:
         return start, end
@@ -204,7 +204,32 @@ def widened(text: str, start: int, end: int, window: int = WINDOW) -> tuple[int,
         if "\n\n" in text[b:start] or not _reads_on(text, a, b) or opens_item(text, start) or end - a > window:
             break
         start = a
-    return start, end
+    return start, _answered(text, spans, start, end, window) if answered else end
+
+
+def _answered(text: str, spans: list[tuple[int, int]], start: int, end: int, window: int) -> int:
+    """A quote that ends its paragraph on a question the source goes on to answer ("Can we perform such attacks
+    with handwriting?"), or on a colon before a paragraph of prose, with the answering paragraph's prose: the
+    question alone is the premise, and the point is what follows."""
+    last_line = text[start:end].rstrip().rsplit("\n", 1)[-1].strip()
+    if not last_line.endswith(("?", "？", ":", "：")) or _ITEMS.match(last_line) or announced(text, end):
+        return end  # (a list's last item asks nothing of the next paragraph; announced code is shown under the quote)
+    reached = end
+    for a, b in (s for s in spans if s[0] >= end):
+        gap = text[reached:a]
+        # the next paragraph's first sentence, then the rest of that paragraph
+        if gap.strip() or gap.count("\n\n") != (1 if reached == end else 0) or not _reads_on(text, a, b) \
+                or text.startswith("$$", a) or b - start > window:
+            break
+        reached = b
+    return reached
+    for a, b in (s for s in spans if s[0] >= end):
+        gap = text[end:a]
+        if gap.count("\n\n") > (1 if end == start or not gap.strip() else 1) or gap.strip() \
+                or not _reads_on(text, a, b) or b - start > window:
+            break
+        end = b
+    return end
 
 
 def _reads_on(text: str, a: int, b: int) -> bool:
