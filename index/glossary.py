@@ -17,7 +17,6 @@ from functools import lru_cache
 from core.handbook import part_names
 from core.language import HAN_CHAR
 
-
 # Common terms of ML and LLM teaching material, longest-match first at use.
 GENERAL = {
     "注意力": "attention", "自注意力": "self-attention", "多头注意力": "multi-head attention",
@@ -189,3 +188,18 @@ def chinese_names(text: str, question: str = "", limit: int = 6) -> list[tuple[s
             rank = (key not in asked, " " not in key and "-" not in key, m.start())
             seen[key] = (rank, (m.group(), asked.get(key, first[key])))
     return [pair for _, pair in sorted(seen.values())[:limit]]
+
+
+@lru_cache(maxsize=1)
+def _terms() -> dict[str, frozenset[str]]:
+    """English name (lower case) -> every Chinese term the glossary has for it (投机解码, 推测解码, ...)."""
+    terms: dict[str, set[str]] = {}
+    for zh, en in glossary().items():
+        terms.setdefault(en.lower(), set()).add(zh)
+    return {en: frozenset(zh) for en, zh in terms.items()}
+
+
+def names_in(text: str) -> list[tuple[str, frozenset[str]]]:
+    """(English name as `text` writes it, every Chinese term for it) for the glossary's names in English `text`."""
+    _, pattern = _english()
+    return [(m.group(), _terms()[m.group().lower()]) for m in pattern.finditer(text)]

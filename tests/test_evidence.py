@@ -687,6 +687,23 @@ def test_a_rendering_keeps_the_names_of_its_sentence(source, rendering, ok):
     assert check_rendering(source, rendering, 0.9).ok is ok
 
 
+SPECULATIVE = "Speculative sampling is equivalent to sampling from the target model, with the same hidden state."
+
+
+@pytest.mark.parametrize("rendering, ok", [
+    ("投机采样等价于从目标模型中采样，并保持相同的隐藏状态。", True),
+    ("推测采样等价于从目标模型中采样，并保持相同的隐状态。", False),  # no term the glossary has: another name
+    ("随机采样等价于从目标模型中采样，并保持相同的隐藏状态。", False),  # random sampling: another method
+    ("Speculative sampling 等价于从目标模型中采样，并保持相同的 hidden state。", True),  # kept in English
+    ("投机采样等价于从目标模型中采样，并保持相同的状态。", False),  # "hidden state" said as just "state"
+])
+def test_a_rendering_keeps_the_terms_of_its_sentence(rendering, ok):
+    """A term of more than one word is said as the glossary says it, or kept in English; one-word terms have
+    everyday renderings (令牌 for "token") and are not held to it."""
+    assert check_rendering(SPECULATIVE, rendering, 0.9).ok is ok
+    assert check_rendering("Each token is sampled from the draft model.", "每个令牌都从草稿模型中采样。", 0.9).ok
+
+
 def test_an_instruction_planted_for_an_ai_is_never_quoted_nor_read_on_into():
     from tutor.quotes.quote_extent import widened
 

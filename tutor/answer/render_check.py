@@ -3,7 +3,7 @@
 A free paraphrase can only be scored for topic; a rendering of ONE sentence can
 be held to much more: it must be in the learner's script, carry exactly the
 source's numbers at their scale ("350 million" is no 350亿), keep its names
-("MoEs" is no 模型), use no Latin-script word the source does not (an invented
+("MoEs" is no 模型) and its terms ("speculative sampling" is no 随机采样), use no Latin-script word the source does not (an invented
 `generate_json` fails), keep a length a translation has, and stay close to the
 source in the multilingual embedding space. A rendering that fails any of these
 is not shown; the quote stands alone.
@@ -19,7 +19,7 @@ from typing import Sequence
 from core.language import ENGLISH_FUNCTION_WORDS, HAN_CHAR, question_language
 from core.markers import parse_markers, strip_markers
 from index.bm25 import tokenize
-from index.glossary import expand, glossary
+from index.glossary import expand, glossary, names_in
 from tutor.citations.cite import sentence_spans
 
 MIN_SIMILARITY = 0.6
@@ -69,6 +69,15 @@ def _dropped_names(source: str, rendering: str) -> list[str]:
 
 
 @functools.cache
+def _lost_terms(source: str, rendering: str) -> list[str]:
+    """The source's terms of more than one word ("speculative sampling", "hidden state") that the rendering says
+    neither in English nor by a Chinese term the glossary has for them: 随机采样 is another method, not 投机采样.
+    (One-word terms have everyday renderings too, 令牌 for "token", 准确性 for "accuracy": they are not held.)"""
+    lowered = rendering.lower()
+    return [name for name, terms in names_in(source) if (" " in name or "-" in name)
+            and name.lower() not in lowered and not any(t in rendering for t in terms)]
+
+
 def _glossary_acronyms() -> frozenset[str]:
     return frozenset(a for english in glossary().values() for a in _ACRONYM.findall(english))
 
@@ -121,6 +130,9 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
     dropped = _dropped_names(source, rendering)
     if dropped:
         return Verdict(False, f"names the rendering drops: {', '.join(dropped[:3])}", similarity)
+    lost = _lost_terms(source, rendering)
+    if lost:
+        return Verdict(False, f"terms the rendering says otherwise: {', '.join(lost[:3])}", similarity)
     untranslated = [w for w in latin if w.lower() in _PLAIN_ENGLISH and (len(w) > 1 or w == "a")]  # "A": a name  # "One流行的LSTM变种": left half in English
     if untranslated:
         return Verdict(False, f"left untranslated: {', '.join(untranslated[:3])}", similarity)
