@@ -106,6 +106,7 @@ def test_the_code_or_formula_is_shown_under_its_quote():
     evidence = [Evidence(1, "c1", "https://example.org/page", "Page", "Use the `LLM` class:", 0, block=code),
                 Evidence(2, "c2", "https://example.org/other", "Other", "Another sentence is here.", 0)]
     shown = evidence_block(evidence, "en")
-    assert shown.split("\n")[1:] == ["- “Use the `LLM` class:” [1]", "  ```python", "  from vllm import LLM",
-                                     "  llm = LLM(model=\"m\")", "  ```", "- “Another sentence is here.” [2]"]
+    assert shown.split("\n")[1:] == ["- “Use the `LLM` class:” [1] — Page (example.org)", "  ```python",
+                                     "  from vllm import LLM", "  llm = LLM(model=\"m\")", "  ```",
+                                     "- “Another sentence is here.” [2] — Other (example.org)"]
 

@@ -777,3 +777,18 @@ def test_after_an_ingest_the_passages_sentences_are_found_embedded(evidence_sett
                                                  "embed_queries": later.judge.inner.embed_queries})()
     selection = later.selector.select(question, retrieval.hits)
     assert selection.answers and "LoRA" in selection.sentences[0].sentence
+
+
+
+def test_each_quote_says_whose_words_it_is():
+    """A learner who asked about d2l's Transformer sees that "eight attention heads" is Jay Alammar's, not d2l's."""
+    from core.types import Evidence
+    from tutor.answer.explain import evidence_block, source_label
+
+    quote = Evidence(2, "c2", "https://jalammar.github.io/illustrated-transformer/", "The Illustrated Transformer",
+                     "The Transformer uses eight attention heads.", 0)
+    assert source_label(quote) == "The Illustrated Transformer (jalammar.github.io)"
+    assert "- “The Transformer uses eight attention heads.” [2] — The Illustrated Transformer (jalammar.github.io)" \
+        in evidence_block([quote], "en").split("\n")
+    assert source_label(Evidence(1, "c", "https://www.example.org/x", "", "s", 0)) == "example.org"
+    assert source_label(Evidence(1, "c", "notes/llm.md", "学习笔记", "s", 0)) == "学习笔记"

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import re
 from typing import Sequence
+from urllib.parse import urlsplit
 
 from core.markers import MARKER, marker_numbers
 from core.types import Citation, Evidence, Hit, Turn
@@ -75,13 +76,22 @@ def renumber(text: str, numbers: Sequence[int]) -> str:
     return MARKER.sub(back, text)
 
 
+def source_label(evidence: Evidence) -> str:
+    """Whose words a quote is, after its marker: "The Illustrated Transformer (jalammar.github.io)". A learner who
+    asked about one source ("d2l's Transformer") sees at once when a quote is another's, before following a link."""
+    host = urlsplit(evidence.url).hostname or ""
+    host = host[4:] if host.startswith("www.") else host
+    title = evidence.title.strip()
+    return f"{title} ({host})" if title and host else title or host
+
+
 def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:
     """The evidence as the learner reads it: a heading, then each sentence quoted with its marker and rendering."""
     rendered = any(e.rendering for e in evidence)
     heading = HEADINGS["zh-rendered" if rendered else lang][0]
     lines = [heading]
     for e in evidence:
-        lines.append(f"- “{clean(e.sentence)}” [{e.n}]")
+        lines.append(f"- “{clean(e.sentence)}” [{e.n}] — {source_label(e)}")
         if e.block:  # indented under its item, so the chat shows the code or formula with its quote
             lines.append("\n".join("  " + line if line.strip() else "" for line in e.block.strip().split("\n")))
         if e.rendering:
