@@ -35,6 +35,7 @@ from tutor.backends.model_queue import ModelQueue
 from tutor.backends.prompt import LEVELS
 from tutor.citations.cite import SupportScorer
 from tutor.quotes.evidence import PASSAGES, EvidenceSelector, passage_texts
+from tutor.retrieval.named import named_sources, source_names
 from tutor.retrieval.retrieve import Retriever
 from tutor.retrieval.rewrite import search_query
 from tutor.retrieval.translate import QuestionTranslator
@@ -65,6 +66,7 @@ class Tutor:
         self._generator, self._retriever = generator, retriever
         self._translator: QuestionTranslator | None = None
         self._selector: EvidenceSelector | None = None
+        self._names: dict | None = None  # source name -> its documents (tutor/retrieval/named.py), per index
         # Shared by every learner of this tutor, and by the tutor that replaces it over a re-ingested index.
         self.queue = queue or ModelQueue(settings.llm_slots, settings.max_waiting)
         self._lock = threading.RLock()  # properties call each other
@@ -139,7 +141,7 @@ class Tutor:
             except TutorError:
                 return False  # a build being swapped: keep answering from the one loaded
             log.info("the index changed: reading %s", current_build(self.settings.index_dir).name)
-            self._index = self._retriever = self._selector = None
+            self._index = self._retriever = self._selector = self._names = None
             self._embedders = self._given_embedders
             return True
 
@@ -171,6 +173,14 @@ class Tutor:
             if self._selector is None:
                 self._selector = EvidenceSelector(self.judge, self.index.bm25.idf)
             return self._selector
+
+    def named(self, question: str) -> frozenset[str]:
+        """The documents a question names ("d2l 讲 … 的那一节", "Karpathy's post"), by their address."""
+        with self._lock:
+            if self._names is None:
+                self._names = dict(source_names(self.index.chunks))
+            names = self._names
+        return named_sources(question, names)
 
     @property
     def generator(self):
@@ -266,7 +276,8 @@ class Tutor:
             key = None
             if evidence_first:  # the hints lead to the sentence that answers, not to the first passage
                 selection = self.selector.select(retrieval.query or topic, hits,
-                                                 english_terms(retrieval.query or topic, retrieval.english))
+                                                 english_terms(retrieval.query or topic, retrieval.english),
+                                                 sources=self.named(retrieval.query or topic))
                 if not selection.answers:
                     yield from reply(question, unanswered_text(topic, hits), (), hits, mode, started,
                                      model="evidence", refused=True)

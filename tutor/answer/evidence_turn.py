@@ -56,7 +56,7 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     """
     hits = tuple(retrieval.hits)
     topic = retrieval.query or question
-    selection = tutor.selector.select(topic, hits, english_terms(topic, retrieval.english))
+    selection = tutor.selector.select(topic, hits, english_terms(topic, retrieval.english), sources=tutor.named(topic))
     if not selection.answers:
         yield from reply(question, prefix + unanswered_text(topic, hits), (), hits, mode, started,
                          model="evidence", refused=True)

@@ -112,15 +112,17 @@ def passage_texts(text: str) -> list[str]:
     return [clean(text[a:b]) for a, b in prose_spans(text) + list_spans(text)]
 
 
-def _candidates(hits: Sequence[Hit], lists: bool = False, reading: bool = False) -> list[_Candidate]:
+def _candidates(hits: Sequence[Hit], lists: bool = False, reading: bool = False,
+                only: frozenset[str] = frozenset()) -> list[_Candidate]:
     """The prose sentences of the passages and, when `lists`, their lists as whole units.
 
-    A sentence recommending a resource is one only when the question asks what to read (`reading`).
+    A sentence recommending a resource is one only when the question asks what to read (`reading`). With
+    `only`, the passages of other documents keep their number but give no sentence.
     """
     out = []
     for n, hit in enumerate(hits, start=1):
         text = hit.chunk.text
-        if says_nothing(hit.chunk.heading):
+        if says_nothing(hit.chunk.heading) or (only and hit.chunk.doc_url not in only):
             continue
         spans = prose_spans(text)
         all_spans = sentence_spans(text)
@@ -148,7 +150,7 @@ class EvidenceSelector:
         self.judge, self.weight, self.min_score = judge, weight, min_score
 
     def select(self, question: str, hits: Sequence[Hit], english: str = "",
-               max_sentences: int = MAX_SENTENCES) -> Selection:
+               max_sentences: int = MAX_SENTENCES, sources: frozenset[str] = frozenset()) -> Selection:
         """The sentences of `hits[:PASSAGES]` that together answer `question`.
 
         A question in several parts is answered when any part is: the whole question's terms and meaning are
@@ -159,24 +161,27 @@ class EvidenceSelector:
             question: the learner's question (a follow-up already carries its subject).
             hits: the retrieved passages, best first; `Evidence.n` numbers them from 1.
             english: the question in English, when it was asked in another language.
+            sources: the documents the question names (tutor/retrieval/named.py): when any of `hits` is
+                theirs, only their sentences are evidence.
         """
-        selection = self._select(question, hits, english, max_sentences)
+        only = sources if any(h.chunk.doc_url in sources for h in hits[:PASSAGES]) else frozenset()
+        selection = self._select(question, hits, english, max_sentences, only)
         asked = named_parts(question)
         if selection.answers or not selection.sentences or len(asked) < 2:
             return selection
         rendered = [p for p, _ in named_parts(english)] if english else []
         rendered = rendered if len(rendered) == len(asked) else [""] * len(asked)
-        best = max(self._select(part, hits, in_english, 1).best for (part, _), in_english in zip(asked, rendered))
+        best = max(self._select(part, hits, in_english, 1, only).best for (part, _), in_english in zip(asked, rendered))
         if best < self.min_score:
             return selection
         return Selection(selection.sentences, True, best, selection.coverage, selection.similarity)
 
     def _select(self, question: str, hits: Sequence[Hit], english: str = "",
-                max_sentences: int = MAX_SENTENCES) -> Selection:
-        """`select` for the question as a whole."""
+                max_sentences: int = MAX_SENTENCES, only: frozenset[str] = frozenset()) -> Selection:
+        """`select` for the question as a whole; with `only`, quoting only those documents' passages."""
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
         reading = any(_ASKS_READING.search(q) for q in (question, english))
-        candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading)
+        candidates = _candidates(hits[:PASSAGES], lists=enumerating, reading=reading, only=only)
         if not candidates:
             return Selection((), False)
         queries = [q for q in dict.fromkeys((question, english)) if q]

@@ -1,0 +1,61 @@
+"""A question that names its source is answered from it (tutor/retrieval/named.py)."""
+
+from __future__ import annotations
+
+from core.types import Chunk, Hit
+from tests.fake_backends import HashEmbedder
+from tutor.quotes.evidence import EvidenceSelector
+from tutor.retrieval.named import named_sources, source_names
+
+
+def chunk(url: str, text: str) -> Chunk:
+    return Chunk(url, "t", "h", text, 0, len(text))
+
+
+D2L = "https://d2l.ai/chapter_attention-mechanisms-and-transformers/transformer.html"
+ALAMMAR = "https://jalammar.github.io/illustrated-transformer/"
+KARPATHY = "https://karpathy.github.io/2016/05/31/rl/"
+LABONNE = "https://huggingface.co/blog/mlabonne/merge-models"
+TORCH = "https://pytorch.org/blog/hitchhikers-guide-speculative-decoding/"
+
+
+def corpus(mentions_pytorch: int = 12) -> list[Chunk]:
+    others = [chunk(f"https://example{k}.org/post", f"We train it in PyTorch, as Karpathy shows. {k}")
+              for k in range(mentions_pytorch)]
+    return [chunk(D2L, "We train the Transformer with 2 layers and 4 heads."),
+            chunk(ALAMMAR, "The Transformer uses eight attention heads."),
+            chunk(KARPATHY, "The policy network has 200 hidden units."),
+            chunk(LABONNE, "SLERP interpolates two models."),
+            chunk(TORCH, "Speculators predict several tokens.")] + others
+
+
+def test_a_source_is_named_by_its_site_or_its_account_on_a_shared_host():
+    names = source_names(corpus(mentions_pytorch=2))
+    assert named_sources("d2l 讲 Transformer 的那一节用了几个头？", names) == {D2L}
+    assert named_sources("In Jalammar's post, how many heads?", names) == {ALAMMAR}
+    assert named_sources("Karpathy 那篇打 Pong 的文章里策略网络有多大？", names) == {KARPATHY}
+    assert named_sources("How does mlabonne merge models?", names) == {LABONNE}
+    assert named_sources("How many heads does the Transformer use?", names) == frozenset()
+    # a post straight under a shared host's blog names no account: "moe" is a topic
+    assert source_names([chunk("https://huggingface.co/blog/moe", "MoE layers.")]) == {}
+
+
+def test_a_name_many_other_documents_use_is_a_topic_not_a_source():
+    names = source_names(corpus(mentions_pytorch=12))
+    assert named_sources("How do I write this in PyTorch?", names) == frozenset()  # 12 others say PyTorch
+    assert named_sources("Karpathy's policy network?", names) == frozenset()  # ... and Karpathy
+    few = source_names(corpus(mentions_pytorch=2))
+    assert named_sources("the PyTorch blog on speculators", few) == {TORCH}
+
+
+def test_evidence_for_a_question_naming_its_source_comes_from_that_source():
+    hits = [Hit(c, 1.0 - k / 10, k + 1) for k, c in enumerate(corpus()[:2][::-1])]  # Alammar first, then d2l
+    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0)
+    question = "How many attention heads does the Transformer in d2l use?"
+    anyone = selector.select(question, hits)
+    named = selector.select(question, hits, sources=frozenset({D2L}))
+    assert any("eight" in e.sentence for e in anyone.sentences)
+    assert named.sentences and all(e.url == D2L for e in named.sentences)
+    assert [e.n for e in named.sentences] == [2]  # numbered as the passages are shown
+    # a named source none of whose passages was found leaves the evidence as it was
+    assert selector.select(question, hits, sources=frozenset({KARPATHY})) == anyone

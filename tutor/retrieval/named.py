@@ -1,0 +1,63 @@
+"""A question that names its source is asked about that source.
+
+Learners say whose text they mean: "d2l 讲 Transformer 的那一节", "In Karpathy's Pong post", "Lilian Weng's
+post on diffusion". Evidence from another source then reads as the named one's: asked for d2l's settings, a
+learner was shown The Illustrated Transformer's "eight attention heads" as if it were d2l's (d2l uses 4). So
+when a question names a source whose passages were retrieved, its evidence comes from that source only.
+
+A source's names come from its address: the site (`d2l.ai`, `karpathy.github.io`, `lilianweng.github.io`)
+or, on a shared host, the account (`github.com/hesamsheikh/...`, `huggingface.co/blog/mlabonne/...`). A
+name that other documents use as a word of their own ("pytorch", "huggingface", "distill") is a topic, not
+a source: it counts only when at most `MAX_OTHERS` other documents' text has it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from core.types import Chunk
+
+MAX_OTHERS = 10  # documents other than its own that mention a name (the handbook page names many authors)
+MIN_LENGTH = 3
+# Parts of an address that name no one: hosting, top-level domains, "blog".
+_GENERIC = frozenset("www github gitlab io com org net ai co pub edu dev me app blog blogs docs doc medium "
+                     "substack readthedocs html en zh cn uk us".split())
+_SHARED_HOSTS = ("github.com", "huggingface.co", "gitlab.com", "medium.com")
+
+
+def normalized(text: str) -> str:
+    """Lower case, letters, digits and Han characters only: "Lilian Weng" and "lilianweng" read the same."""
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "", text.lower())
+
+
+def _address_names(url: str) -> set[str]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in _SHARED_HOSTS:  # an account, then what it holds ("blog/mlabonne/merge-models"; "blog/moe" is a post)
+        path = [p for p in parts.path.strip("/").split("/") if p and p.lower() not in _GENERIC]
+        return {normalized(path[0])} if len(path) >= 2 else set()
+    labels = [label for label in host.split(".") if label not in _GENERIC]
+    return {normalized(labels[0])} if len(labels) == 1 else set()  # "nlp.seas.harvard.edu": no one name
+
+
+def source_names(chunks: Iterable[Chunk]) -> Mapping[str, frozenset[str]]:
+    """Each source name -> the addresses of the documents it names, for the documents of `chunks`."""
+    text: dict[str, list[str]] = {}
+    for chunk in chunks:
+        text.setdefault(chunk.doc_url, []).append(normalized(chunk.text))
+    named: dict[str, set[str]] = {}
+    for url in text:
+        for name in _address_names(url):
+            if len(name) >= MIN_LENGTH:
+                named.setdefault(name, set()).add(url)
+    joined = {url: " ".join(parts) for url, parts in text.items()}
+    return {name: frozenset(urls) for name, urls in named.items()
+            if sum(name in t for url, t in joined.items() if url not in urls) <= MAX_OTHERS}
+
+
+def named_sources(question: str, names: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The addresses of the documents `question` names (empty when it names none)."""
+    asked = normalized(question)
+    return frozenset(url for name, urls in names.items() if name in asked for url in urls)
