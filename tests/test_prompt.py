@@ -167,3 +167,18 @@ def test_tidy_applies_only_under_the_citation_grammar(settings):
     turn = Turn("LSTM 怎么解决长期依赖？", HITS)
     assert make_generator(settings.replace(llm="local")).tidy(turn, cut) == "甲" * 60 + "[1]。"
     assert ChatGenerator(lambda: None, "openai:x").tidy(turn, cut) == cut  # a remote model's long sentence is its own
+
+
+def test_a_rendering_prompt_names_the_chinese_terms_it_will_be_held_to():
+    """The check holds a rendering to the glossary's terms of more than one word (tutor/answer/render_check.py):
+    the prompt tells the model those terms, and only those, before the sentence."""
+    from core.types import Turn
+    from tutor.backends.prompt import render_messages
+
+    text = render_messages(Turn("Speculative sampling keeps the hidden state of each token.", (), mode="render"))[-1].content
+    terms, sentence = text.split("\n")[-2:]
+    assert terms.startswith("Terms: ") and "Speculative sampling = 投机采样" in terms and "hidden state = " in terms
+    assert "token" not in terms and sentence == "Sentence: Speculative sampling keeps the hidden state of each token."
+    plain = render_messages(Turn("Attention weighs the values.", (), mode="render"))[-1].content
+    assert "Terms:" not in plain
+    assert "Terms:" not in render_messages(Turn("投机采样是什么？", (), mode="translate"))[-1].content

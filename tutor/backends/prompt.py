@@ -24,6 +24,7 @@ from core.errors import ConfigError
 from core.language import estimate_tokens, question_language  # noqa: F401  (re-exported)
 from core.markers import MARKER
 from core.types import Hit, Message, Turn
+from index.glossary import chinese_names
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -226,10 +227,18 @@ def _check(turn: Turn) -> None:
         raise ConfigError(f"unknown level {turn.level!r}; valid levels: {', '.join(LEVELS)}")
 
 
+def _terms_line(sentence: str, most: int = 4) -> str:
+    """The Chinese terms for the sentence's terms of more than one word, which a rendering is held to
+    (tutor/answer/render_check.py): told 投机采样, the model does not guess 随机采样 for "speculative sampling"."""
+    terms = [f"{en} = {zh}" for en, zh in chinese_names(sentence, limit=12) if " " in en or "-" in en][:most]
+    return "\nTerms: " + "; ".join(terms) if terms else ""
+
+
 def _user_text(turn: Turn, texts: list[str]) -> str:
     if turn.mode in ("translate", "render"):  # no sources: a short, cheap prompt after the cached system prompt
         label = "Question" if turn.mode == "translate" else "Sentence"
-        return MODES[turn.mode] + f"\n{label}: " + _CONTROL.sub(_spoil, turn.question.strip())
+        return (MODES[turn.mode] + (_terms_line(turn.question) if turn.mode == "render" else "")
+                + f"\n{label}: " + _CONTROL.sub(_spoil, turn.question.strip()))
     blocks = [f"[{i}] {_source_label(hit)}\n{text}".rstrip() for i, (hit, text) in enumerate(zip(turn.hits, texts), 1)]
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"
     n = len(turn.hits)
