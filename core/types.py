@@ -124,6 +124,8 @@ class Evidence:
     the key (or the whole quote) in the learner's language, set only when it passed the rendering
     check (tutor/answer/render_check.py); `block` is the code or display formula the quote announces
     (or, for a question asking for code, the code its passage shows it with), verbatim, else "".
+    `aside` marks a quote from another document than the answer's that answers no part of the question on
+    its own: shown apart, as related reading, and not rendered.
     """
 
     n: int
@@ -136,6 +138,7 @@ class Evidence:
     rendering: str = ""
     key: str = ""
     block: str = ""
+    aside: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -26,6 +26,7 @@ from index.glossary import expand
 from tutor.answer.explain import (
     HEADINGS,
     allowed_text,
+    aside_block,
     compose,
     evidence_block,
     evidence_citations,
@@ -63,11 +64,13 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
         return
     lang = zh_or_en(topic)
     evidence = selection.sentences
-    yield Step("token", text=prefix + evidence_block(evidence, lang))
-    evidence_ms = (time.perf_counter() - started) * 1000
     generator = tutor.generator
-    explanation, more, ttft, busy = "", [], 0.0, ""
     renders = generator.can_translate and needs_rendering(topic, evidence)  # without a model the quotes stand alone
+    # The renderings stream in under the answer's quotes: the related quotes of other documents follow them.
+    answer = tuple(e for e in evidence if not e.aside)
+    yield Step("token", text=prefix + evidence_block(answer if renders else evidence, lang))
+    evidence_ms = (time.perf_counter() - started) * 1000
+    explanation, more, ttft, busy = "", [], 0.0, ""
     explains = generator.can_translate and tutor.settings.explain
     ticket = None
     if renders or explains:  # the only part of a turn that waits for the model, in line with other learners'
@@ -85,9 +88,11 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
                 yield Step("token", text=f"\n  - [{e.n}] {rendering_label(e)}{e.rendering}")
                 rendered[i] = e
             evidence = tuple(rendered)
+        if renders and any(e.aside for e in evidence):
+            yield Step("token", text=aside_block(evidence, lang))
         if ticket and explains:
             yield Step("token", text=f"\n\n{HEADINGS[lang][1]}\n")
-            turn, numbers = evidence_turn(topic, hits, evidence, level)
+            turn, numbers = evidence_turn(topic, hits, [e for e in evidence if not e.aside], level)
             parts: list[str] = []
             for delta in generator.stream(turn):
                 ttft = ttft or (time.perf_counter() - started) * 1000
@@ -116,7 +121,7 @@ def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> Ite
     language = question_language(question) or "zh"
     for i, e in enumerate(evidence[:MAX_RENDERED]):
         source = rendered_text(e)
-        if question_language(source) == language:
+        if e.aside or question_language(source) == language:  # (related reading: a false rendering of it misleads)
             continue
         text = ""
         for delta in generator.stream(render_turn(e)):

@@ -31,6 +31,8 @@ HEADINGS = {
     # labelled as the machine's reference translation, and the English quote is what the source says.
     "zh-rendered": ("**来源原文（附机器参考译文，以英文原文为准）**", "**讲解**"),
 }
+# Above other documents' quotes that answer no part of the question (`Evidence.aside`): on the topic, not the answer.
+ASIDE_HEADINGS = {"en": "**Related passages in other sources**", "zh": "**其他来源中的相关段落**"}
 RENDERING_LABEL = "机器译文："
 # A quote that reads on around its key sentence is rendered by that sentence alone: read by hand, the 1.5B model's
 # renderings of whole paragraphs were faithful 27 times in 64, of single sentences 37 in 65.
@@ -86,16 +88,26 @@ def source_label(evidence: Evidence) -> str:
 
 
 def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:
-    """The evidence as the learner reads it: a heading, then each sentence quoted with its marker and rendering."""
-    rendered = any(e.rendering for e in evidence)
-    heading = HEADINGS["zh-rendered" if rendered else lang][0]
-    lines = [heading]
-    for e in evidence:
-        lines.append(f"- “{clean(e.sentence)}” [{e.n}] — {source_label(e)}")
-        if e.block:  # indented under its item, so the chat shows the code or formula with its quote
-            lines.append("\n".join("  " + line if line.strip() else "" for line in e.block.strip().split("\n")))
-        if e.rendering:
-            lines.append(f"  - {rendering_label(e)}{e.rendering}")  # a nested item, so the chat shows it under its quote
+    """The evidence as the learner reads it: a heading, then each sentence quoted with its marker and rendering;
+    other documents' related quotes (`Evidence.aside`) last, under their own heading (`aside_block`)."""
+    answer = [e for e in evidence if not e.aside]
+    rendered = any(e.rendering for e in answer)
+    lines = [HEADINGS["zh-rendered" if rendered else lang][0]] + [_item(e) for e in answer]
+    return "\n".join(lines) + aside_block(evidence, lang)
+
+
+def aside_block(evidence: Sequence[Evidence], lang: str) -> str:
+    """The related quotes of other documents under their heading, after a blank line; "" when there are none."""
+    asides = [_item(e) for e in evidence if e.aside]
+    return "\n".join(["", "", ASIDE_HEADINGS[lang]] + asides) if asides else ""
+
+
+def _item(e: Evidence) -> str:
+    lines = [f"- “{clean(e.sentence)}” [{e.n}] — {source_label(e)}"]
+    if e.block:  # indented under its item, so the chat shows the code or formula with its quote
+        lines.append("\n".join("  " + line if line.strip() else "" for line in e.block.strip().split("\n")))
+    if e.rendering:
+        lines.append(f"  - {rendering_label(e)}{e.rendering}")  # a nested item, so the chat shows it under its quote
     return "\n".join(lines)
 
 

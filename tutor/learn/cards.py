@@ -66,9 +66,9 @@ def from_answer(answer: Answer) -> Card | None:
     if answer.evidence:
         # The card's answer is the answer as the learner read it: every evidence sentence (its checked rendering
         # where there is one); its quote and link are the first one's. A review is graded on the sentence of them
-        # nearest the reply (tutor/learn/review.py).
+        # nearest the reply (tutor/learn/review.py). Other sources' related quotes (`aside`) are not the answer.
         first = answer.evidence[0]
-        said = " ".join(" ".join((e.rendering or e.sentence).split()) for e in answer.evidence)
+        said = " ".join(" ".join((e.rendering or e.sentence).split()) for e in answer.evidence if not e.aside)
         return make_card(answer.question, first.sentence, chunks.get(first.chunk_id), url=first.url,
                          title=first.title, answer=said, origin="answer")
     cited = next((c for c in answer.citations if c.supported and c.quote.strip()), None)

@@ -307,6 +307,7 @@ class EvidenceSelector:
         evidence = [_evidence(*q, block=b) for q, b in zip(shown, _blocks(shown))]
         if asks_code(queries):
             evidence = self._with_code(queries, shown, evidence, max_sentences + 1)
+        evidence = set_apart(evidence, [(candidates[i].hit.chunk.id, candidates[i].start) for i in for_parts])
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
@@ -473,6 +474,31 @@ def _blocks(quotes: Sequence[tuple]) -> list[str]:
     return out
 
 
+MAX_ASIDES = 2  # quotes of other documents shown as related reading
+
+
+def set_apart(evidence: Sequence[Evidence], parts: Sequence[tuple[str, int]]) -> list[Evidence]:
+    """The answer's quotes, then at most `MAX_ASIDES` of other documents marked `aside`.
+
+    The answer's document is the best quote's. Another document's quote stays in the answer only when it
+    answers a part of the question (`parts`: the chunk and start of each part's pick). Read by two readers,
+    another source's quote in the answer read as the mechanism asked about (a GRU sentence under an LSTM
+    question, another system's batching under d2l's), and a false rendering of one sank answers whose own
+    source answered; shown apart and unrendered, it is related reading, not the answer.
+    """
+    if not evidence:
+        return []
+    home = evidence[0].url
+
+    def answers_part(e: Evidence) -> bool:
+        return any(chunk == e.chunk_id and e.start <= start < e.start + len(e.sentence) for chunk, start in parts)
+
+    keep = [e.url == home or answers_part(e) for e in evidence]
+    main = [e for e, k in zip(evidence, keep) if k]
+    rest = [dataclasses.replace(e, aside=True) for e, k in zip(evidence, keep) if not k]
+    return main + rest[:MAX_ASIDES]
+
+
 def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: int, key_end: int,
               block: str = "") -> Evidence:
     text = hit.chunk.text
@@ -484,4 +510,5 @@ def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: i
 
 def needs_rendering(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether a Chinese question's evidence is in English (so each quote gets a Chinese rendering)."""
-    return question_language(question) == "zh" and any(question_language(e.sentence) != "zh" for e in evidence)
+    return question_language(question) == "zh" and any(question_language(e.sentence) != "zh" for e in evidence
+                                                        if not e.aside)
