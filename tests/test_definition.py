@@ -16,6 +16,12 @@ from tutor.retrieval.retrieve import Retriever
     ("什么是反向传播？", "反向传播"),
     ("RLHF 是什么？", "RLHF"),
     ("LoRA 是什么意思？", "LoRA"),
+    ("少样本提示（few-shot prompting）是怎么回事？", "少样本提示"),
+    ("思维链到底是什么概念？", "思维链"),
+    ("What does perplexity mean?", "perplexity"),
+    ("What is meant by an embedding?", "embedding"),
+    ("What does it mean to make an RNN 'deep', given that an RNN is already deep in time?", ""),
+    ("这个报错是怎么回事，该怎么修？", ""),
     # not one term to define: a comparison, several terms, a question about something else
     ("What is the difference between LoRA and QLoRA?", ""),
     ("What are GGUF, GPTQ and AWQ?", ""),

@@ -16,13 +16,18 @@ import re
 from core.language import HAN_CHAR
 
 MAX_SUBJECT_WORDS = 5
-# "What is X?", "What are X?", "What's an X?", "Define X", "Explain X" (nothing after the term but "exactly").
+# "What is X?", "What are X?", "What's an X?", "Define X", "Explain X" (nothing after the term but "exactly"),
+# "What does X mean?", "What is meant by X?".
 _ASKS_EN = re.compile(
-    r"^\s*(?:so\s+|and\s+)?(?:what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?(?P<a>[^?]+?)(?:\s+exactly)?"
-    r"|(?:please\s+)?(?:define|explain)\s+(?:an?\s+|the\s+)?(?P<b>[^?]+?))\s*[?？.]?\s*$", re.IGNORECASE)
-# "什么是X？", "何为X", "X是什么？", "X是什么意思？", "X指的是什么？"
+    r"^\s*(?:so\s+|and\s+)?(?:what(?:'s|\s+is|\s+are)\s+(?:meant\s+by\s+)?(?:an?\s+|the\s+)?(?P<a>[^?]+?)"
+    r"(?:\s+exactly)?|(?:please\s+)?(?:define|explain)\s+(?:an?\s+|the\s+)?(?P<b>[^?]+?)"
+    r"|what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(?P<c>[^?]+?)\s+(?:actually\s+)?mean)\s*[?？.]?\s*$", re.IGNORECASE)
+# "什么是X？", "何为X", "X是什么？", "X是什么意思？", "X指的是什么？", "X是怎么回事？", "X是什么概念？"
 _ASKS_ZH = re.compile(r"^\s*(?:什么是|何为|何谓)(?P<a>[^？?，,。]{1,30}?)\s*[？?。]?\s*$"
-                      r"|^\s*(?P<b>[^？?，,。]{1,30}?)\s*(?:是什么(?:意思|东西)?|指的是什么|是啥)\s*[？?。]?\s*$")
+                      r"|^\s*(?P<b>[^？?，,。]{1,30}?)\s*(?:到底|究竟)?(?:是什么(?:意思|东西|概念)?|指的是什么|是啥|是怎么回事)"
+                      r"\s*[？?。]?\s*$")
+# A name given beside the term in another language: "少样本提示（few-shot prompting）".
+_GLOSS = re.compile(r"\s*[（(][^）)]{1,40}[）)]\s*$")
 # A subject made of several things, or a comparison, is not one term to define.
 _NOT_ONE = re.compile(r",|，|、|\band\b|\bor\b|\bvs\.?\b|\bdifference\b|\bbetween\b|和|与|区别|不同", re.IGNORECASE)
 # What a definition says after the term: "is a/an/the ...", "refers to", "stands for"; not "is compatible with",
@@ -37,7 +42,7 @@ def subject(question: str) -> str:
     for pattern in (_ASKS_EN, _ASKS_ZH):
         m = pattern.match(question)
         if m:
-            term = (m.group("a") or m.group("b") or "").strip(" *\"'“”「」《》")
+            term = _GLOSS.sub("", m.group("a") or m.group("b") or m.group("c") or "").strip(" *\"'“”「」《》")
             if term and not _NOT_ONE.search(term) and len(term.split()) <= MAX_SUBJECT_WORDS:
                 return term
     return ""
