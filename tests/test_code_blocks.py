@@ -35,6 +35,19 @@ def test_a_lead_in_announcing_code_or_a_formula_takes_it_along():
     assert "discounting factor" not in RETURN[a:b]
 
 
+def test_a_question_the_source_answers_with_a_formula_takes_the_formula_along():
+    text = ("Given a random variable $z$ and its density $\\pi(z)$, we construct $x = f(z)$ with an invertible $f$. "
+            "Now the question is how to infer the unknown density of the new variable, $p(x)$?\n\n"
+            "$$ p(x) = \\pi(f^{-1}(x)) \\vert (f^{-1})'(x) \\vert $$\n\nThe next section is about matrices.")
+    end = text.index("$p(x)$?") + len("$p(x)$?")
+    a, b = announced(text, end)
+    assert text[a:b].startswith("$$ p(x) =") and text[a:b].endswith("$$")
+    assert announced(text.replace("$p(x)$?", "$p(x)$."), end) is None  # a statement announces nothing
+    quote = EvidenceSelector(HashEmbedder(), lambda term: 1.0).select(
+        "How do I infer the density of the new variable p(x) from the density of z?", one_hit(text))
+    assert quote.answers and quote.sentences[0].block.startswith("$$ p(x) =")
+
+
 @pytest.mark.parametrize("text", [
     "It is easy to call:\n\n```python\nmodel(x)\n```",  # one line shows no how
     "It is easy to call:\n\n```python\n" + "x = f(x)\n" * 40 + "```",  # a module, not a snippet

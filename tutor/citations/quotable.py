@@ -224,6 +224,7 @@ def list_spans(text: str) -> list[tuple[int, int]]:
 _ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|seven|several|following|as follows)\b|以下|下面|如下|清单"
                         r"|[两二三四五六七几][个种类部步点条项大]", re.IGNORECASE)
 _LEAD_IN = re.compile(r"[:：]\s*(?:\[[\d,\s]+\])*$")  # "... divided into three parts:"
+_ASKED = re.compile(r"[?？]\s*(?:\[[\d,\s]+\])*$")  # "... how to infer p(x)?" answered by the block after it
 _LABELLED = re.compile(r"^[^:：\n.。!?]{2,48}[:：]\s*\S")  # "Extrinsic hallucination: The model output ..."
 # A sentence that goes on with what the one before said: "They're separate models that work in tandem."
 _GOES_ON = re.compile(r"^(?:This|These|That|Those|It|They|Thus|Therefore|Hence|In other words|As a result|That is|"
@@ -294,10 +295,12 @@ def announced(text: str, end: int) -> tuple[int, int] | None:
     "To use vLLM for offline inference, you can import vLLM and use the LLM class in your Python scripts:"
     says nothing without the code after it, nor "Let's compute the return $G_t$ starting from time t:"
     without its formula: quoted, such a sentence takes it along (shown as code or maths, under the quote),
-    with the sentence after a formula that says what it means.
+    with the sentence after a formula that says what it means. So does a question the block answers ("Now the
+    question is how to infer the unknown probability density function of the new variable, $p(x)$?" and the
+    formula for it).
     """
     gap = _BLANK.match(text, end)
-    if not _LEAD_IN.search(text[:end].rstrip()) or not gap:
+    if not (_LEAD_IN.search(text[:end].rstrip()) or _ASKED.search(text[:end].rstrip())) or not gap:
         return None  # (a block starts on a line of its own)
     a = gap.end()
     fence = text[a:a + 3]

@@ -223,13 +223,6 @@ def _answered(text: str, spans: list[tuple[int, int]], start: int, end: int, win
             break
         reached = b
     return reached
-    for a, b in (s for s in spans if s[0] >= end):
-        gap = text[end:a]
-        if gap.count("\n\n") > (1 if end == start or not gap.strip() else 1) or gap.strip() \
-                or not _reads_on(text, a, b) or b - start > window:
-            break
-        end = b
-    return end
 
 
 def _reads_on(text: str, a: int, b: int) -> bool:
