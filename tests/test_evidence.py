@@ -230,6 +230,12 @@ def test_a_rendering_is_held_to_its_sentence(rendering, similarity, ok, why):
     assert verdict.ok is ok and why in verdict.reason
 
 
+def test_a_rendering_may_name_a_plural_acronym_in_the_singular():
+    source = "Training RNNs alternates forward propagation with backpropagation through time."
+    assert check_rendering(source, "训练 RNN 时，前向传播与随时间反向传播交替进行。", 0.8).ok
+    assert "words" in check_rendering(source, "训练 RNN 和 GRU 时，前向传播与随时间反向传播交替进行。", 0.8).reason
+
+
 def test_renderings_are_split_one_per_source():
     text = "遗忘门决定丢弃哪些信息[1]。输入门决定写入多少[2]。两者都用 sigmoid[1][2]。"
     assert split_renderings(text, 2) == {1: "遗忘门决定丢弃哪些信息。", 2: "输入门决定写入多少。"}

@@ -123,6 +123,7 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
         return Verdict(False, "a number's scale differs", similarity)  # "350 million" as 350亿 (35 billion)
 
     known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
+    known |= {t[:-1] for t in known if t.endswith("s")}  # "RNN" for the source's "RNNs" (no stem strips that "s")
     latin = _LATIN_WORD.findall(rendering)
     invented = [w for w in latin if not set(tokenize(w)) <= known]  # "RNN" for the source's "RNNs" is fine
     if invented:
