@@ -123,3 +123,16 @@ def test_the_code_or_formula_is_shown_under_its_quote():
                                      "  from vllm import LLM", "  llm = LLM(model=\"m\")", "  ```",
                                      "- “Another sentence is here.” [2] — Other (example.org)"]
 
+
+
+def test_a_quote_reads_on_into_half_a_sentence_only_with_the_formula_it_runs_into():
+    cut = ("Dot-product attention is much faster in practice. It can be implemented with matrix multiplication. "
+           "While the two are similar in theoretical complexity,")  # the chunk stops here
+    assert widened(cut, 0, cut.index("practice.") + 9) == (0, cut.index("multiplication.") + 15)
+    runs_on = ("Another common operation is to multiply batches of matrices by one another. This comes in handy "
+               "for minibatches of queries, keys, and values. More specifically, assume that\n\n"
+               "$$ Q = [Q_1, \\ldots, Q_n] \\in R^{n \\times a \\times b} $$\n\nThe next paragraph.")
+    a, b = widened(runs_on, 0, runs_on.index("another.") + 8)
+    assert runs_on[a:b].endswith("assume that")
+    start, stop = announced(runs_on, b)
+    assert runs_on[start:stop].startswith("$$ Q =")

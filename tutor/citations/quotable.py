@@ -289,6 +289,13 @@ MAX_EQUATION = 400  # one display formula (a derivation's page of them is not an
 _BLANK = re.compile(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*")
 
 
+def ends(sentence: str) -> bool:
+    """Whether a sentence is finished: a chunk can stop mid-sentence ("While the two are similar in theoretical
+    complexity,"), and a quote must not."""
+    bare = sentence.rstrip().rstrip("*_ ")  # "**... is the best way to do this.**"
+    return bool(_ENDS.search(bare)) or not re.search(r"\w", bare)  # (a closing quote mark left on its own)
+
+
 def announced(text: str, end: int) -> tuple[int, int] | None:
     """The span of the code block or display formula a quote ending at `end` announces, or None.
 
@@ -300,7 +307,9 @@ def announced(text: str, end: int) -> tuple[int, int] | None:
     formula for it).
     """
     gap = _BLANK.match(text, end)
-    if not (_LEAD_IN.search(text[:end].rstrip()) or _ASKED.search(text[:end].rstrip())) or not gap:
+    before = text[:end].rstrip()
+    # ... and a sentence that runs on into the block ("More specifically, assume that" and the formula)
+    if not (_LEAD_IN.search(before) or _ASKED.search(before) or not _ENDS.search(before)) or not gap:
         return None  # (a block starts on a line of its own)
     a = gap.end()
     fence = text[a:a + 3]

@@ -13,7 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import MAX_CHARS, announced, attach, opens_item, planted, prose_spans
+from tutor.citations.quotable import MAX_CHARS, announced, attach, ends, opens_item, planted, prose_spans
 
 MAX_MERGED = 2 * MAX_CHARS  # a quote grown from adjacent sentences stays readable as one
 COMPLETES = 0.7  # a next sentence scoring this share of the best pick's score is about the question too
@@ -181,6 +181,7 @@ def widened(text: str, start: int, end: int, window: int = WINDOW, answered: boo
         return start, end
     spans = sentence_spans(text)
     last = end  # the end of what was read, a lead-in waiting for what it announces included
+    finished, unfinished = end, -1  # the end of the last whole sentence read on, and of a half one
     for a, b in (s for s in spans if s[0] >= end):
         if "\n\n" in text[last:a] or opens_item(text, a) or b - start > window:
             break
@@ -200,6 +201,14 @@ def widened(text: str, start: int, end: int, window: int = WINDOW, answered: boo
         if not _reads_on(text, a, b):
             break
         end = last = b
+        if ends(text[a:b]) or announced(text, b) is not None:
+            finished = b
+        else:
+            unfinished = b
+    # A chunk can stop mid-sentence ("While the two are similar in theoretical complexity,"): half a sentence is
+    # read on into only with the formula it runs into.
+    if end == unfinished:
+        end = finished
     for a, b in reversed([s for s in spans if s[1] <= start]):
         if "\n\n" in text[b:start] or not _reads_on(text, a, b) or opens_item(text, start) or end - a > window:
             break
