@@ -103,18 +103,3 @@ def test_renderings_stream_in_under_the_answers_quotes_before_the_related_ones()
     final = steps[-1].answer.text
     assert final.index(rendering) < final.index(ASIDE_HEADINGS["zh"]) < final.index("A GRU merges")
     assert final.startswith("**来源原文（附机器参考译文，以英文原文为准）**")
-
-
-def test_the_answer_opens_on_the_best_pick_of_the_document_the_search_ranked_highest():
-    import numpy as np
-
-    from tutor.quotes.evidence import _Candidate, _home_pick
-
-    lstm, gru = hits()  # the search ranked the LSTM passage first
-    candidates = [_Candidate(2, gru, 0, 40, "The update gate of a GRU merges two gates.", False, None),
-                  _Candidate(1, lstm, 0, 40, "The forget gate decides what to keep.", False, None),
-                  _Candidate(1, lstm, 41, 90, "The input gate decides what to add.", False, None)]
-    score = np.array([0.6, 0.4, 0.5])  # the GRU sentence is the most like the question
-    assert _home_pick([0, 1, 2], candidates, score) == 2  # the LSTM document's best pick opens the answer
-    assert _home_pick([0, 1], candidates, score) == 1
-    assert _home_pick([0], candidates, score) == 0  # one document: its pick

@@ -278,9 +278,9 @@ class EvidenceSelector:
             answers_part = [any(_names(texts[i], n, tokenize) for n in names) for i in range(len(texts))]
             picked = picked[:1] + sorted(picked[1:], key=lambda i: (not answers_part[i], -score[i]))[:max(0, keep - 1)] \
                 + for_parts
-        answers = bool(max(lead, score[picked[0]]) >= self.min_score)
-        first = picked[0] if says_what[picked[0]] else _home_pick(picked, candidates, score)
-        chosen = [first] + sorted((i for i in picked if i != first), key=lambda i: (candidates[i].n, candidates[i].start))
+        first = picked[0]
+        answers = bool(max(lead, score[first]) >= self.min_score)
+        chosen = [picked[0]] + sorted(picked[1:], key=lambda i: (candidates[i].n, candidates[i].start))
         where = {(c.hit.chunk.id, c.start): k for k, c in enumerate(candidates)}
         quotes: list[list] = []  # [passage n, hit, start, end, score]: a pick with what it takes along
         for i in chosen:
@@ -308,7 +308,7 @@ class EvidenceSelector:
         if asks_code(queries):
             evidence = self._with_code(queries, shown, evidence, max_sentences + 1)
         evidence = set_apart(evidence, [(candidates[i].hit.chunk.id, candidates[i].start) for i in for_parts])
-        return Selection(tuple(evidence), answers, float(score[picked[0]]), coverage(held),
+        return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
 
@@ -390,19 +390,6 @@ class EvidenceSelector:
             if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
                 added.append(best)
         return added
-
-
-def _home_pick(picked: Sequence[int], candidates: Sequence[_Candidate], score: np.ndarray) -> int:
-    """The pick the answer opens with: the best of those from the document whose passage the search ranked highest.
-
-    The answer is the quotes of one document (`set_apart`), and which document is better told by the search,
-    which reads each passage whole, than by one sentence's likeness to the question: the answer opened on a gold
-    document for 142 of 161 answered questions of the dev tune half against 129, and 125 of 137 of the test half
-    against 101.
-    (A sentence saying what the asked-about term is stays first: the caller keeps it.)
-    """
-    home = candidates[min(picked, key=lambda i: candidates[i].n)].hit.chunk.doc_url
-    return max((i for i in picked if candidates[i].hit.chunk.doc_url == home), key=lambda i: (i == picked[0], score[i]))
 
 
 def _opens_on(text: str, name: str, tokenize) -> bool:
