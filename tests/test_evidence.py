@@ -214,6 +214,21 @@ def test_a_translation_is_used_only_when_it_reads_as_the_question_in_english(raw
     assert usable(raw, question) == expected
 
 
+LONG = "d2l 讲大规模预训练那一节开头说，专门为某个任务从零训练出来的模型有什么毛病？为什么大家转向了预训练？"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    # cut after its first question: the questions it finished
+    ("What is wrong with models trained from scratch? Why did people turn to pre", "What is wrong with models trained from scratch?"),
+    # cut inside its first question: its words so far, without the word the cut may have split
+    ("What problems do models trained from scratch for a specific ta", "What problems do models trained from scratch for a specific"),
+    ("What problems do", ""),  # too little to search with
+    ("专门为某个任务", ""),
+])
+def test_a_translation_cut_short_keeps_what_it_got_to(raw, expected):
+    assert usable(raw, LONG, finished=False) == expected
+
+
 SOURCE = "The forget gate decides what information to throw away from the cell state, using 3 weights."
 
 

@@ -172,3 +172,30 @@ def test_history_left_out_for_the_deadline_is_said_so(settings, built_index, emb
         "And what does it train?", history)
     assert len(fast.turns[-1].history) == 2 and not answer.notes
 
+
+
+@pytest.mark.parametrize("slots, pinned", [(1, [None]), (3, [0, 1, 2])])
+def test_warm_up_primes_every_slot_of_a_local_server(slots, pinned):
+    """llama.cpp caches the system prompt per slot; a cold slot makes a question read it all again."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from tutor.backends.generate import ChatGenerator
+    from tutor.backends.prompt import SYSTEM_PROMPT
+
+    calls = []
+
+    class Recording(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "recording"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            calls.append((messages[0].content, (kwargs.get("extra_body") or {}).get("id_slot")))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
+
+    gen = ChatGenerator(Recording, "fake:recording", prime_cache=True, slots=slots)
+    gen.warm_up()
+    gen.warm_up()  # once is enough
+    assert sorted(calls, key=lambda c: -1 if c[1] is None else c[1]) == [(SYSTEM_PROMPT, p) for p in pinned]

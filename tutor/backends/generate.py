@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -48,6 +49,7 @@ class ChatGenerator:
         model_id: str,
         max_prompt_tokens: int | None = None,
         prime_cache: bool = False,
+        slots: int = 1,
         request_options: Callable[[Turn], dict[str, Any]] | None = None,
         meter: PrefillMeter | None = None,
     ) -> None:
@@ -61,6 +63,7 @@ class ChatGenerator:
                 is logged as a warning).
             prime_cache: let `warm_up` send the system prompt once so a local
                 server has it cached before the first question.
+            slots: the local server's parallel slots; each keeps its own prompt cache, so each is primed.
             request_options: extra keyword arguments for `chat_model.stream`,
                 per turn (the local backend sends a citation grammar this way).
             meter: learns the model's prompt-reading speed from each answer, so the
@@ -70,6 +73,7 @@ class ChatGenerator:
         self.can_translate = True
         self.max_prompt_tokens = max_prompt_tokens
         self.prime_cache = prime_cache
+        self.slots = max(1, slots)
         self.request_options = request_options
         self.meter = meter
         self.last_usage: dict[str, Any] | None = None  # token counts of the latest answer, for logs and benchmarks
@@ -99,9 +103,9 @@ class ChatGenerator:
     def warm_up(self) -> None:
         """Build the chat model now (e.g. when the UI starts) instead of on the first question.
 
-        With `prime_cache`, also runs the fixed system prompt once (one output
-        token), so the first real question only pays for its own message; timing
-        that read gives the meter its first measurement. Runs once; later calls return.
+        With `prime_cache`, also runs the fixed system prompt once in each of the server's
+        `slots` (one output token), so the first real question only pays for its own message;
+        timing the first slot's read gives the meter its first measurement. Runs once; later calls return.
         """
         model = self.chat_model
         with self._lock:
@@ -109,8 +113,22 @@ class ChatGenerator:
                 return
             self._primed = True
         started = time.perf_counter()
-        reply = model.invoke([("system", SYSTEM_PROMPT), ("user", "Hello")], max_tokens=1)
+        prime = [("system", SYSTEM_PROMPT), ("user", "Hello")]
+        if self.slots == 1:
+            reply = model.invoke(prime, max_tokens=1)
+        else:
+            # llama.cpp caches a prompt per slot, and a turn goes to any idle slot: a translation cut at its
+            # deadline keeps its slot busy for a moment, the next turn lands on a cold one and reads the whole
+            # system prompt again (332 tokens, 6 s on 2 cores, measured; the Chinese question that paid it was
+            # searched without its English). Every slot is primed, the first alone so its time is a clean
+            # measurement, the others together (about 8 s for 3 on 2 cores).
+            reply = model.invoke(prime, max_tokens=1, extra_body={"id_slot": 0})
         self._measure(getattr(reply, "usage_metadata", None), time.perf_counter() - started)
+        if self.slots > 1:
+            with ThreadPoolExecutor(self.slots - 1, thread_name_prefix="prime-slot") as pool:
+                for done in [pool.submit(model.invoke, prime, max_tokens=1, extra_body={"id_slot": i})
+                             for i in range(1, self.slots)]:
+                    done.result()  # a failure says what the first slot's priming would have said
 
     def stream(self, turn: Turn) -> Iterator[str]:
         """Yield the answer's text deltas as the model produces them.
@@ -207,6 +225,7 @@ def _chat_generator(settings: Settings) -> Generator:
         model_id=f"{settings.llm}:{name}",
         max_prompt_tokens=prompt_budget(settings),
         prime_cache=local,  # a remote API would bill the priming call
+        slots=settings.llm_slots if local else 1,
         # Only llama.cpp takes GBNF grammars; small local models need one to cite at all.
         request_options=_cite_by_grammar if local else None,
         # A remote server's speed is not ours to measure (and its usage may not stream):
