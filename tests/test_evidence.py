@@ -44,6 +44,13 @@ def test_a_hard_wrapped_sentence_is_one_sentence_shown_on_one_line():
     assert clean(sentence) == "The forget gate determines whether to keep the current value of the memory or flush it."
 
 
+def test_emphasis_marks_go_but_inline_code_is_quoted_as_written():
+    text = ("It is called *only* with the constructor (not the `model_validate_*()` methods), so **always** call\n"
+            "`super().__init__(**kwargs)` in a custom `__init__()`, as the _docs_ say.")
+    assert clean(text) == ("It is called only with the constructor (not the `model_validate_*()` methods), so always call "
+                           "`super().__init__(**kwargs)` in a custom `__init__()`, as the docs say.")
+
+
 GATES = [
     ("https://example.org/d2l-lstm", "LSTM", "Input Gate, Forget Gate, and Output Gate",
      "LSTMs have input gates, forget gates, and output gates that control the flow of information. "

@@ -70,6 +70,7 @@ _POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|Mo
                       r"interested|I'd recommend|I recommend|You can find|Here is a|Here are some)\b|[?？]\s*$")
 # A list item: "- ", "* ", "+ " (the Chinese translation of the handbook), "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
 _ITEM = re.compile(r"^\s*(?:(?:[-*+•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
+_CODE = re.compile(r"(`[^`\n]+`)")
 _EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(?=[A-Za-z])|(?<=[A-Za-z])_(?!\w)")
 
 
@@ -149,7 +150,9 @@ def clean(sentence: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_EMPHASIS.sub("", text).split())
+    # Inline code keeps its stars and underscores: `super().__init__(**kwargs)` lost its ** and read as wrong code.
+    pieces = _CODE.split(text)
+    return " ".join("".join(p if i % 2 else _EMPHASIS.sub("", p) for i, p in enumerate(pieces)).split())
 
 
 def _item_mark(line: str) -> str:
