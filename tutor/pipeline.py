@@ -34,7 +34,7 @@ from tutor.backends.generate import make_generator
 from tutor.backends.model_queue import ModelQueue
 from tutor.backends.prompt import LEVELS
 from tutor.citations.cite import SupportScorer
-from tutor.quotes.evidence import PASSAGES, EvidenceSelector, passage_texts
+from tutor.quotes.evidence import FURTHER, PASSAGES, EvidenceSelector, passage_texts
 from tutor.retrieval.named import named_sources, source_names
 from tutor.retrieval.retrieve import Retriever
 from tutor.retrieval.rewrite import search_query
@@ -202,17 +202,18 @@ class Tutor:
         self.generator.warm_up()
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,
-                 part: str | None = None) -> Retrieval:
+                 part: str | None = None, further: int = 0) -> Retrieval:
         """Retrieve passages for a question; a follow-up borrows its subject from the chat (`tutor.retrieval.rewrite`).
 
         Args:
             part: keep only passages from this handbook part (as in `Tutor.parts()`).
+            further: after the k hits, this many more passages of the best hit's document (the evidence reads them).
         """
         self.follow_index()
         query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
         english = self.translator.english(query, self.queue) if self.settings.translate else ""
-        return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english)
+        return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english, further=further)
 
     def parts(self) -> list[str]:
         """The handbook parts that have indexed passages, in handbook order."""
@@ -259,7 +260,7 @@ class Tutor:
         evidence_first = self.settings.answer == "evidence"
         retrieval = self.retrieve(topic, history if topic == question else (), part=part,
                                   k=PATH_HITS if mode == "path" else max(self.settings.context_k, PASSAGES)
-                                  if evidence_first else None)
+                                  if evidence_first else None, further=FURTHER if evidence_first and mode != "path" else 0)
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval, topic):
