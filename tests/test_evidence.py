@@ -258,6 +258,20 @@ def test_a_rendering_may_name_a_plural_acronym_in_the_singular():
     assert "words" in check_rendering(source, "训练 RNN 和 GRU 时，前向传播与随时间反向传播交替进行。", 0.8).reason
 
 
+def test_a_rendering_may_name_part_of_a_hyphenated_word_and_drop_an_items_number():
+    source = "Deep Q-Network improves the training procedure of Q-learning in a transformer-based agent."
+    assert check_rendering(source, "深度 Q 网络改进了 Transformer 智能体中 Q 学习的训练过程。", 0.8).ok
+    assert "words" in check_rendering(source, "深度 Q 网络改进了 GPT 智能体中 Q 学习的训练过程。", 0.8).reason
+    listed = "(2) Short-term memory holds about 7 items for 20 to 30 seconds."
+    assert check_rendering(listed, "短期记忆大约保存 7 个项目，持续 20 到 30 秒。", 0.8).ok
+    assert "numbers" in check_rendering(listed, "短期记忆大约保存 7 个项目，持续 20 秒。", 0.8).reason
+
+
+def test_an_escaped_star_is_a_star_in_a_quote():
+    assert clean(r"And we'll take the other 200\*88 = 17600 decisions, *all* of them.") == (
+        "And we'll take the other 200*88 = 17600 decisions, all of them.")
+
+
 def test_renderings_are_split_one_per_source():
     text = "遗忘门决定丢弃哪些信息[1]。输入门决定写入多少[2]。两者都用 sigmoid[1][2]。"
     assert split_renderings(text, 2) == {1: "遗忘门决定丢弃哪些信息。", 2: "输入门决定写入多少。"}

@@ -28,6 +28,9 @@ MIN_SIMILARITY = 0.6
 MIN_CHARS_PER_WORD, MAX_CHARS_PER_WORD = 0.7, 3.6
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# An item's number ("(2) Short-term memory", "1. a supervised fine-tuning step"), which a rendering may drop or
+# write the other way ("1." as "(1)").
+_ENUMERATOR = re.compile(r"[(（]\d{1,2}[)）]|(?<![\d.])\d{1,2}[.、](?=\s)")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 # Everyday English words: in a rendering they are words the model did not translate, not terms it kept.
@@ -117,12 +120,15 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
     rendering = rendering.strip()
     if not rendering or question_language(rendering) != language:
         return Verdict(False, "not in the learner's language", similarity)
-    if sorted(_NUMBER.findall(source)) != sorted(_NUMBER.findall(rendering)):
+    counted, said = _ENUMERATOR.sub(" ", source), _ENUMERATOR.sub(" ", rendering)
+    if sorted(_NUMBER.findall(counted)) != sorted(_NUMBER.findall(said)):
         return Verdict(False, "numbers differ", similarity)
-    if sorted(_scaled(source, _EN_SCALE)) != sorted(_scaled(rendering, _ZH_SCALE)):
+    if sorted(_scaled(counted, _EN_SCALE)) != sorted(_scaled(said, _ZH_SCALE)):
         return Verdict(False, "a number's scale differs", similarity)  # "350 million" as 350亿 (35 billion)
 
-    known = set(tokenize(" ".join(_LATIN_WORD.findall(source))))
+    written = _LATIN_WORD.findall(source)
+    # a hyphenated word's parts are the source's words too: "Q" of "Q-learning" (Q学习), "Transformer" of "transformer-based"
+    known = set(tokenize(" ".join(written + [w.replace("-", " ") for w in written if "-" in w])))
     known |= {t[:-1] for t in known if t.endswith("s")}  # "RNN" for the source's "RNNs" (no stem strips that "s")
     latin = _LATIN_WORD.findall(rendering)
     invented = [w for w in latin if not set(tokenize(w)) <= known]  # "RNN" for the source's "RNNs" is fine

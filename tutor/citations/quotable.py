@@ -71,6 +71,7 @@ _POINTER = re.compile(r"^(?:Read|See|Check out|Click|Refer to|Find|Learn more|Mo
 # A list item: "- ", "* ", "+ " (the Chinese translation of the handbook), "1. ", and the Chinese notes' "【1】", "（1）", "①", "1、".
 _ITEM = re.compile(r"^\s*(?:(?:[-*+•·●▪]|\d+[.)])\s+|【\d+】|[（(]\d+[）)]\s*|[①-⑩]\s*|\d+、\s*)")
 _CODE = re.compile(r"(`[^`\n]+`)")
+_ESCAPED = re.compile(r"(\\[*_`\[\]#])")  # a Markdown escape: the character stands for itself
 _EMPHASIS = re.compile(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|(?<![\w_])_(?=[A-Za-z])|(?<=[A-Za-z])_(?!\w)")
 
 
@@ -152,7 +153,13 @@ def clean(sentence: str) -> str:
 def _one_line(text: str) -> str:
     # Inline code keeps its stars and underscores: `super().__init__(**kwargs)` lost its ** and read as wrong code.
     pieces = _CODE.split(text)
-    return " ".join("".join(p if i % 2 else _EMPHASIS.sub("", p) for i, p in enumerate(pieces)).split())
+    return " ".join("".join(p if i % 2 else _unmarked(p) for i, p in enumerate(pieces)).split())
+
+
+def _unmarked(text: str) -> str:
+    """Emphasis marks off, and an escaped character as itself: "200\\*88 = 17600" is 200*88, not "200\\88"."""
+    pieces = _ESCAPED.split(text)
+    return "".join(p[1] if i % 2 else _EMPHASIS.sub("", p) for i, p in enumerate(pieces))
 
 
 def _item_mark(line: str) -> str:
