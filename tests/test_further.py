@@ -13,6 +13,8 @@ PASSAGES_TEXT = [
     (GUIDE, "ZeRO stage three also shards the parameters across GPUs when fine-tuning a large model."),
     (GUIDE, "Offloading the optimizer states to the CPU lets one GPU fine-tune a larger model."),
     (OTHER, "Fine-tuning a large model with adapters trains few parameters on one GPU."),
+    (OTHER, "Adapters for fine-tuning keep the large model frozen on the GPU."),
+    (OTHER, "Fine-tuning adapters on GPUs needs little memory for optimizer states."),
     (THIRD, "Sharding a database across machines spreads its load."),
 ]
 
@@ -88,3 +90,20 @@ def test_a_further_passage_leads_only_when_clearly_better(monkeypatch):
     assert select() == 2
     monkeypatch.setattr("tutor.quotes.evidence.FURTHER_HANDICAP", 0.0)
     assert select() == PASSAGES + 1  # without the handicap, the further passage's fuller sentence would lead
+
+
+def test_a_named_source_in_the_top_hits_is_the_one_read_further(settings, embedder):
+    r = _retriever(settings, embedder)
+    question = "How do ZeRO stages shard optimizer states and parameters when fine-tuning a large model on GPUs?"
+    top = r.retrieve(question, 3).hits
+    assert top[0].chunk.doc_url == GUIDE and OTHER in {h.chunk.doc_url for h in top}
+    got = r.retrieve(question, 3, further=2, named=frozenset({OTHER})).hits
+    assert got[3:] and all(h.chunk.doc_url == OTHER for h in got[3:])
+    # a named source none of whose passages is in the top: the best hit's document is read further
+    got = r.retrieve(question, 3, further=2, named=frozenset({"https://example.org/unseen"})).hits
+    assert got[3:] and all(h.chunk.doc_url == GUIDE for h in got[3:])
+    # the evidence reads the same document further: the named one when it is in the top passages
+    hits = _hits(OTHER) + [_hit(GUIDE, "More of the guide.", PASSAGES + 2)]
+    assert [p.chunk.doc_url for p in read(hits, frozenset({OTHER})) if p][PASSAGES:] == [GUIDE]
+    hits[2] = _hit(OTHER, "The other document, in the top passages.", 3)
+    assert [p.chunk.doc_url for p in read(hits, frozenset({OTHER})) if p][PASSAGES:] == [OTHER]

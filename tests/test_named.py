@@ -37,7 +37,24 @@ def test_a_source_is_named_by_its_site_or_its_account_on_a_shared_host():
     assert named_sources("How does mlabonne merge models?", names) == {LABONNE}
     assert named_sources("How many heads does the Transformer use?", names) == frozenset()
     # a post straight under a shared host's blog names no account: "moe" is a topic
-    assert source_names([chunk("https://huggingface.co/blog/moe", "MoE layers.")]) == {}
+    assert source_names([chunk("https://huggingface.co/blog/moe", "MoE layers.")]).handles == {}
+
+
+SUMANTH = "https://sumanthrh.com/post/distributed-and-efficient-finetuning/"
+GUIDE = "https://www.promptingguide.ai/techniques/cot"
+
+
+def test_a_source_is_named_by_the_authors_name_its_handle_is_made_of():
+    pages = [chunk(GUIDE.replace("cot", f"t{k}"), "Chain-of-thought prompting adds reasoning steps.") for k in range(12)]
+    names = source_names(corpus(mentions_pytorch=2) + pages + [chunk(SUMANTH, "ZeRO shards optimizer states.")])
+    assert named_sources("Sumanth 那篇多卡微调指南举了什么例子？", names) == {SUMANTH}
+    assert named_sources("Where does Jay Alammar suggest going next?", names) == {ALAMMAR}
+    assert named_sources("How does Maxime Labonne merge models?", names) == {LABONNE}
+    # a whole word only, and not one the source's own pages use as a word
+    assert named_sources("Is alammarian prose a thing?", names) == frozenset()
+    assert named_sources("How does chain-of-thought prompting work?", names) == frozenset()
+    assert named_sources("What does the promptingguide say about chain-of-thought?", names) == {
+        GUIDE.replace("cot", f"t{k}") for k in range(12)}
 
 
 def test_a_name_many_other_documents_use_is_a_topic_not_a_source():

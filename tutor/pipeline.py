@@ -178,7 +178,7 @@ class Tutor:
         """The documents a question names ("d2l 讲 … 的那一节", "Karpathy's post"), by their address."""
         with self._lock:
             if self._names is None:
-                self._names = dict(source_names(self.index.chunks))
+                self._names = source_names(self.index.chunks)
             names = self._names
         return named_sources(question, names)
 
@@ -213,7 +213,8 @@ class Tutor:
         query = search_query(question, history, self.settings.query_rewrite)
         where = (lambda c: c.part == part) if part else None
         english = self.translator.english(query, self.queue) if self.settings.translate else ""
-        return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english, further=further)
+        return self.retriever.retrieve(query, k or self.settings.context_k, where, english=english, further=further,
+                                       named=self.named(query) if further else frozenset())
 
     def parts(self) -> list[str]:
         """The handbook parts that have indexed passages, in handbook order."""

@@ -59,6 +59,7 @@ from tutor.quotes.quote_extent import (
 from tutor.retrieval.definition import defining
 from tutor.retrieval.definition import subject as asked_about
 from tutor.retrieval.parts import named_parts
+from tutor.retrieval.retrieve import home_document
 
 MAX_SENTENCES = 4
 PASSAGES = 6  # top passages the sentences are picked from
@@ -117,14 +118,14 @@ def passage_texts(text: str) -> list[str]:
     return [clean(text[a:b]) for a, b in prose_spans(text) + list_spans(text)]
 
 
-def read(hits: Sequence[Hit]) -> list[Hit]:
+def read(hits: Sequence[Hit], named: frozenset[str] = frozenset()) -> list[Hit | None]:
     """The passages the evidence is picked from: the top `PASSAGES`, then the best one's document's further ones.
 
     An answer quotes one document, the best passage's (`set_apart`); the retrieval's cap of two passages per
     document (tutor/retrieval/retrieve.py) would hold its answering passage back. Later passages of other
     documents read `None`, so that each keeps its number.
     """
-    home = hits[0].chunk.doc_url if hits else ""
+    home = home_document([h.chunk.doc_url for h in hits[:PASSAGES]], named)
     further = {id(h) for h in [h for h in hits[PASSAGES:] if h.chunk.doc_url == home][:FURTHER]}
     return list(hits[:PASSAGES]) + [h if id(h) in further else None for h in hits[PASSAGES:]]
 
@@ -200,7 +201,7 @@ class EvidenceSelector:
         """`select` for the question as a whole; with `only`, quoting only those documents' passages."""
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
         reading = any(_ASKS_READING.search(q) for q in (question, english))
-        candidates = _candidates(read(hits), lists=enumerating, reading=reading, only=only)
+        candidates = _candidates(read(hits, only), lists=enumerating, reading=reading, only=only)
         if not candidates:
             return Selection((), False)
         queries = [q for q in dict.fromkeys((question, english)) if q]

@@ -8,12 +8,17 @@ when a question names a source whose passages were retrieved, its evidence comes
 A source's names come from its address: the site (`d2l.ai`, `karpathy.github.io`, `lilianweng.github.io`)
 or, on a shared host, the account (`github.com/hesamsheikh/...`, `huggingface.co/blog/mlabonne/...`). A
 name that other documents use as a word of their own ("pytorch", "huggingface", "distill") is a topic, not
-a source: it counts only when at most `MAX_OTHERS` other documents' text has it.
+a source: it counts only when at most `MAX_OTHERS` other documents' text has it. Learners write an author's
+name, not the handle: "Sumanth's guide" (sumanthrh.com), "Jay Alammar" (jalammar), "Maxime Labonne"
+(mlabonne), "Chris Olah" (colah). So a word that begins or ends a handle and is most of it is a name too,
+matched as a whole word, and only when few documents at all use it as a word: "prompting" does not name
+promptingguide.ai, whose own 20 pages use it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -21,6 +26,7 @@ from core.types import Chunk
 
 MAX_OTHERS = 10  # documents other than its own that mention a name (the handbook page names many authors)
 MIN_LENGTH = 3
+MIN_WORD, WORD_SHARE = 4, 0.6  # a word naming a source: at least 4 letters, and this share of the handle
 # Parts of an address that name no one: hosting, top-level domains, "blog".
 _GENERIC = frozenset("www github gitlab io com org net ai co pub edu dev me app blog blogs docs doc medium "
                      "substack readthedocs html en zh cn uk us".split())
@@ -42,22 +48,45 @@ def _address_names(url: str) -> set[str]:
     return {normalized(labels[0])} if len(labels) == 1 else set()  # "nlp.seas.harvard.edu": no one name
 
 
-def source_names(chunks: Iterable[Chunk]) -> Mapping[str, frozenset[str]]:
-    """Each source name -> the addresses of the documents it names, for the documents of `chunks`."""
+@dataclass(frozen=True)
+class SourceNames:
+    """The names that say which source a question is about, each -> the addresses of its documents."""
+
+    handles: Mapping[str, frozenset[str]]  # found anywhere in the question ("mlabonne", "lilianweng", "d2l")
+    words: Mapping[str, frozenset[str]]  # a part of a handle, found as a word ("labonne", "sumanth", "olah")
+
+
+def source_names(chunks: Iterable[Chunk]) -> SourceNames:
+    """The source names of the documents of `chunks`."""
     text: dict[str, list[str]] = {}
+    said: dict[str, set[str]] = {}  # each document's words
     for chunk in chunks:
         text.setdefault(chunk.doc_url, []).append(normalized(chunk.text))
+        said.setdefault(chunk.doc_url, set()).update(re.findall(r"[a-z]+", chunk.text.lower()))
     named: dict[str, set[str]] = {}
     for url in text:
         for name in _address_names(url):
             if len(name) >= MIN_LENGTH:
                 named.setdefault(name, set()).add(url)
     joined = {url: " ".join(parts) for url, parts in text.items()}
-    return {name: frozenset(urls) for name, urls in named.items()
-            if sum(name in t for url, t in joined.items() if url not in urls) <= MAX_OTHERS}
+
+    def rare(name: str, urls: set[str]) -> bool:
+        return sum(name in t for url, t in joined.items() if url not in urls) <= MAX_OTHERS
+
+    words: dict[str, set[str]] = {}
+    for name, urls in named.items():
+        letters = re.sub(r"[0-9]+", "", name)
+        least = max(MIN_WORD, round(WORD_SHARE * len(letters) + 0.49))
+        for part in {letters[:n] for n in range(least, len(letters))} | {letters[-n:] for n in range(least, len(letters))}:
+            if part.isalpha() and rare(part, urls) and sum(part in w for w in said.values()) <= MAX_OTHERS:
+                words.setdefault(part, set()).update(urls)
+    return SourceNames({name: frozenset(urls) for name, urls in named.items() if rare(name, urls)},
+                       {word: frozenset(urls) for word, urls in words.items()})
 
 
-def named_sources(question: str, names: Mapping[str, frozenset[str]]) -> frozenset[str]:
+def named_sources(question: str, names: SourceNames) -> frozenset[str]:
     """The addresses of the documents `question` names (empty when it names none)."""
     asked = normalized(question)
-    return frozenset(url for name, urls in names.items() if name in asked for url in urls)
+    said = set(re.findall(r"[a-z]+", question.lower()))
+    return frozenset([url for name, urls in names.handles.items() if name in asked for url in urls]
+                     + [url for word, urls in names.words.items() if word in said for url in urls])

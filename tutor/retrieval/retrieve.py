@@ -91,7 +91,7 @@ class Retriever:
         return self.retrieve(question, k, where).hits
 
     def retrieve(self, question: str, k: int, where: Callable[[Chunk], bool] | None = None,
-                 english: str = "", further: int = 0) -> Retrieval:
+                 english: str = "", further: int = 0, named: frozenset[str] = frozenset()) -> Retrieval:
         """Search every leg, fuse, and measure how well the best hits match.
 
         Args:
@@ -101,6 +101,8 @@ class Retriever:
             english: the question in English, when asked in another language: every leg searches
                 it too, so English sources are reached on their own terms.
             further: after the k hits, up to this many more passages of the best hit's document (`further`).
+            named: the documents the question names (tutor/retrieval/named.py): the best hit of theirs is the one
+                read further, when the k hits hold one.
         """
         chunks = self.index.chunks
         if self.scope is not None:
@@ -146,7 +148,7 @@ class Retriever:
         else:
             positions = [p for p, _ in fused]
         if further and positions:
-            more = _further(ranked, positions, chunks, further)
+            more = _further(ranked, positions, chunks, further, named)
             hits += [Hit(chunks[p], score=float(s), rank=len(hits) + i, stage=self.mode)
                      for i, (p, s) in enumerate(more, start=1)]
         positions_judged = list(dict.fromkeys(positions + judged))
@@ -256,7 +258,7 @@ class Retriever:
 
 
 def _further(ranked: Sequence[tuple[int, float]], shown: Sequence[int], chunks: Sequence[Chunk],
-             most: int) -> list[tuple[int, float]]:
+             most: int, named: frozenset[str] = frozenset()) -> list[tuple[int, float]]:
     """The best hit's document's next passages by the uncapped fusion, `most` at most, none of `shown`.
 
     An answer is quoted from one document, the best hit's (tutor/quotes/evidence.py), but the per-document
@@ -265,8 +267,14 @@ def _further(ranked: Sequence[tuple[int, float]], shown: Sequence[int], chunks: 
     document pushed other documents' answering passages out instead; these come after the k, taking
     no one's place.
     """
-    home, taken = chunks[shown[0]].doc_url, set(shown)
+    home = home_document([chunks[p].doc_url for p in shown], named)
+    taken = set(shown)
     return [(p, s) for p, s in ranked if chunks[p].doc_url == home and p not in taken][:most]
+
+
+def home_document(urls: Sequence[str], named: frozenset[str] = frozenset()) -> str:
+    """The document an answer is quoted from: the first of `urls` the question names, else the first."""
+    return next((u for u in urls if u in named), urls[0] if urls else "")
 
 
 def _reads_language(model, question: str) -> bool:
