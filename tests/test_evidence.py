@@ -267,6 +267,12 @@ def test_a_rendering_may_name_part_of_a_hyphenated_word_and_drop_an_items_number
     assert "numbers" in check_rendering(listed, "短期记忆大约保存 7 个项目，持续 20 秒。", 0.8).reason
 
 
+def test_a_rendering_keeps_inline_code_as_written():
+    source = "`model_dump()`: returns a dictionary of the model's fields and values."
+    assert check_rendering(source, "`model_dump()`：返回一个包含模型字段和值的字典。", 0.8).ok
+    assert "code" in check_rendering(source, "模型导出()：返回一个包含模型字段和值的字典。", 0.8).reason
+
+
 def test_an_escaped_star_is_a_star_in_a_quote():
     assert clean(r"And we'll take the other 200\*88 = 17600 decisions, *all* of them.") == (
         "And we'll take the other 200*88 = 17600 decisions, all of them.")

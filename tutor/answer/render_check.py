@@ -4,7 +4,7 @@ A free paraphrase can only be scored for topic; a rendering of ONE sentence can
 be held to much more: it must be in the learner's script, carry exactly the
 source's numbers at their scale ("350 million" is no 350亿), keep its names
 ("MoEs" is no 模型) and its terms ("speculative sampling" is no 随机采样), use no Latin-script word the source does not (an invented
-`generate_json` fails), keep a length a translation has, and stay close to the
+`generate_json` fails), keep its inline code as written, keep a length a translation has, and stay close to the
 source in the multilingual embedding space. A rendering that fails any of these
 is not shown; the quote stands alone.
 """
@@ -28,6 +28,7 @@ MIN_SIMILARITY = 0.6
 MIN_CHARS_PER_WORD, MAX_CHARS_PER_WORD = 0.7, 3.6
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_CODE = re.compile(r"`([^`\n]+)`")
 # An item's number ("(2) Short-term memory", "1. a supervised fine-tuning step"), which a rendering may drop or
 # write the other way ("1." as "(1)").
 _ENUMERATOR = re.compile(r"[(（]\d{1,2}[)）]|(?<![\d.])\d{1,2}[.、](?=\s)")
@@ -137,6 +138,9 @@ def check_rendering(source: str, rendering: str, similarity: float, language: st
     dropped = _dropped_names(source, rendering)
     if dropped:
         return Verdict(False, f"names the rendering drops: {', '.join(dropped[:3])}", similarity)
+    changed = [code for code in _CODE.findall(source) if code not in rendering]
+    if changed:  # code is never translated: `model_dump()` as 模型导出() names a method that does not exist
+        return Verdict(False, f"code the rendering changes: {', '.join(changed[:3])}", similarity)
     lost = _lost_terms(source, rendering)
     if lost:
         return Verdict(False, f"terms the rendering says otherwise: {', '.join(lost[:3])}", similarity)
