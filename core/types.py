@@ -125,7 +125,8 @@ class Evidence:
     check (tutor/answer/render_check.py); `block` is the code or display formula the quote announces
     (or, for a question asking for code, the code its passage shows it with), verbatim, else "".
     `aside` marks a quote from another document than the answer's that answers no part of the question on
-    its own: shown apart, as related reading, and not rendered.
+    its own: shown apart, as related reading, and not rendered. `columns` is the header row of the table a
+    quoted row belongs to, when its passage holds it (tutor/citations/entries.py shows the row with it), else "".
     """
 
     n: int
@@ -139,6 +140,7 @@ class Evidence:
     key: str = ""
     block: str = ""
     aside: bool = False
+    columns: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -57,6 +57,19 @@ def test_a_source_is_named_by_the_authors_name_its_handle_is_made_of():
         GUIDE.replace("cot", f"t{k}") for k in range(12)}
 
 
+BOOK = "https://github.com/rasbt/machine-learning-book/tree/main"
+
+
+def test_a_source_is_named_by_its_title_of_three_words_or_more():
+    book = Chunk(BOOK, "Machine Learning with PyTorch and Scikit-Learn Book", "Contents", "17. GANs", 0, 8)
+    chaining = Chunk(GUIDE.replace("cot", "chaining"), "Prompt Chaining", "h", "Chain prompts.", 0, 14)
+    names = source_names(corpus(mentions_pytorch=12) + [book, chaining])
+    assert named_sources("Raschka 那本《Machine Learning with PyTorch and Scikit-Learn》里 GAN 在第几章？", names) == {BOOK}
+    assert named_sources("What is prompt chaining?", names) == frozenset()  # a topic, not a title
+    # a title is named as written: in lower case it is the topic the page is about
+    assert named_sources("What does machine learning with pytorch and scikit-learn need?", names) == frozenset()
+
+
 def test_a_name_many_other_documents_use_is_a_topic_not_a_source():
     names = source_names(corpus(mentions_pytorch=12))
     assert named_sources("How do I write this in PyTorch?", names) == frozenset()  # 12 others say PyTorch

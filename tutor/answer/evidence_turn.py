@@ -43,7 +43,7 @@ from tutor.answer.render_check import check_rendering, similarities
 from tutor.answer.replies import reply
 from tutor.backends.model_queue import QueueFull, busy_text, waiting_text
 from tutor.citations.cite import SupportScorer, check, sentence_spans
-from tutor.citations.quotable import clean
+from tutor.citations.entries import shown
 from tutor.quotes.evidence import needs_rendering
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def checked_explanation(tutor, turn, text: str, numbers: Sequence[int], hits: Se
     settings = tutor.settings
     checked = check(text, list(turn.hits), SupportScorer(tutor.judge), settings.support_threshold,
                     drop_unsupported=True)
-    said = [clean(e.sentence) for e in evidence]
+    said = [shown(e.sentence, e.columns) for e in evidence]
     allowed = allowed_text(turn.question, evidence)
     # A sentence stays if it adds no claim of its own and does not just say an evidence sentence again.
     kept = [checked.text[a:b] for a, b in sentence_spans(checked.text)

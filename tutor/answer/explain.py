@@ -21,8 +21,8 @@ from core.markers import MARKER, marker_numbers
 from core.types import Citation, Evidence, Hit, Turn
 from index.bm25 import tokenize
 from index.glossary import chinese_names
+from tutor.citations.entries import shown
 from tutor.citations.fragment import fragment_link
-from tutor.citations.quotable import clean
 
 HEADINGS = {
     "en": ("**From the sources**", "**What it means**"),
@@ -46,7 +46,7 @@ def rendering_label(evidence: Evidence) -> str:
 
 def rendered_text(evidence: Evidence) -> str:
     """The text a rendering renders: the key sentence of a quote that reads on around it, else the quote."""
-    return clean(evidence.key or evidence.sentence)
+    return shown(evidence.key or evidence.sentence, evidence.columns)
 
 
 def evidence_turn(question: str, hits: Sequence[Hit], evidence: Sequence[Evidence], level: str) -> tuple[Turn, list[int]]:
@@ -59,7 +59,7 @@ def evidence_turn(question: str, hits: Sequence[Hit], evidence: Sequence[Evidenc
     for n in numbers:
         hit = hits[n - 1]
         mine = sorted((e for e in evidence if e.n == n), key=lambda e: e.start)
-        text = "\n".join(e.sentence for e in mine)
+        text = "\n".join(shown(e.sentence, e.columns) for e in mine)
         reduced.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)))
     return Turn(question, tuple(reduced), mode="evidence", level=level), numbers
 
@@ -103,7 +103,7 @@ def aside_block(evidence: Sequence[Evidence], lang: str) -> str:
 
 
 def _item(e: Evidence) -> str:
-    lines = [f"- “{clean(e.sentence)}” [{e.n}] — {source_label(e)}"]
+    lines = [f"- “{shown(e.sentence, e.columns)}” [{e.n}] — {source_label(e)}"]
     if e.block:  # indented under its item, so the chat shows the code or formula with its quote
         lines.append("\n".join("  " + line if line.strip() else "" for line in e.block.strip().split("\n")))
     if e.rendering:

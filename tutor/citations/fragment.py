@@ -53,7 +53,19 @@ def fragment_link(url: str, quote: str) -> str:
     return f"{url}{':~:' if '#' in url else '#:~:'}text={encoded}"
 
 
+_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a line of a Markdown table ("| 09 | Building ... |"), stripped; [] for any other line."""
+    row = _ROW.match(line)
+    return [c.strip() for c in row.group(1).split("|")] if row else []
+
+
 def _fragment_start(quote: str) -> str:
+    cells = table_cells(quote.strip().split("\n", 1)[0])
+    if cells:  # a table's row: a fragment matches inside one cell, and its longest says which row it is
+        quote = max(cells, key=len)
     lines = (_strip_markup(line) for line in quote.splitlines())
     line = next((ln for ln in lines if ln), "")
     # Budget in fifths of a word: a word costs 5, a CJK character 2 (8 words ~ 20 characters).

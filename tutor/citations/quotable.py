@@ -94,6 +94,11 @@ def recommends(sentence: str) -> bool:
     return bool(_RESOURCE_NOUN.search(sentence) and _PRAISE.search(sentence))
 
 
+def points_to_reading(line: str) -> bool:
+    """Whether a line names a resource to read ("LLM Datasets by Maxime Labonne: Curated list of ...")."""
+    return bool(_RESOURCE.search(_MARKUP.sub("", line)))
+
+
 def says_nothing(heading: str) -> bool:
     """Whether a section's sentences answer nothing: a book's exercises ask, and thanks and references tell nothing."""
     return bool(_EXERCISES.search(heading) or _ACKNOWLEDGEMENTS.search(heading))
@@ -114,9 +119,14 @@ def planted(sentence: str) -> bool:
     return bool(_PLANTED.search(sentence))
 
 
+def fenced_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of a passage's fenced code blocks: nothing in them is prose, a list or a table."""
+    return [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+
+
 def prose_spans(text: str) -> list[tuple[int, int]]:
     """The spans of a passage's sentences that read as an answer on their own."""
-    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    fenced = fenced_spans(text)
     out = []
     for a, b in sentence_spans(text):
         if any(s <= a < e for s, e in fenced):
@@ -148,6 +158,12 @@ def clean(sentence: str) -> str:
     if len(lines) > 1 and any(_ITEM.match(line) for line in lines[1:]):
         return " ".join(_item_mark(line) + _one_line(_ITEM.sub("", line)) for line in lines if line.strip())
     return _one_line(_MARKUP.sub("", sentence))
+
+
+def plain(text: str) -> str:
+    """Text as shown inside a line (a table's cell): on one line, emphasis off, nothing at its start taken for a
+    list mark ("2.809" is a loss, not item 2)."""
+    return _one_line(text)
 
 
 def _one_line(text: str) -> str:
@@ -215,7 +231,7 @@ def _reading_list(block: str) -> bool:
 def list_spans(text: str) -> list[tuple[int, int]]:
     """The lists of a passage (2 to MAX_ITEMS items, nested ones included): the answer to "which resources
     did the author work through?" is a list with no sentence around it. Fenced code is no list."""
-    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+    fenced = fenced_spans(text)
     out, start, end, items, at = [], -1, -1, 0, 0
     for line in text.split("\n") + [""]:
         if _ITEM.match(line) and not any(s <= at < e for s, e in fenced):

@@ -31,7 +31,9 @@ import numpy as np
 from core.language import question_language
 from core.types import Evidence, Hit
 from index.bm25 import tokenize
+from index.glossary import expand
 from tutor.citations.cite import sentence_spans
+from tutor.citations.entries import entry_spans, in_short_list, is_row, shown, table_header, table_spans
 from tutor.citations.quotable import (
     announced,
     attach,
@@ -76,7 +78,10 @@ MIN_SCORE = 0.26
 
 # A question that asks for several things by name ("which resources ...", "what two types ...", "哪些").
 _ENUMERATES = re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}(?!(?:does|is|was|has|class|process|loss|bias)\b)\w{3,}s\b"
-                         r"|\blist\b|哪些|哪几|几个|几种|几部分", re.IGNORECASE)
+                         r"|\blists?\b|哪些|哪几|几个|几种|几部分", re.IGNORECASE)
+# ... or for each of several ("... respectively", "each one", "分别", "第几章"): a table's
+# rows or a list's items may answer it one by one (tutor/citations/entries.py).
+_ASKS_EACH = re.compile(r"\brespectively\b|\beach (?:of|one)\b|分别|各自|第几", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,13 @@ class _Candidate:
     leans_back: bool
     previous: tuple[int, int] | None  # the prose sentence right before it, if any
     listing: bool = False  # a whole list (`list_spans`), not a sentence
+    entry: bool = False  # one table row or list item (tutor/citations/entries.py), quoted as it is
+    columns: str = ""  # an entry's table header, when its passage holds it
+    named_only: bool = False  # an item of a short list: an answer only to a part of the question naming it
+
+    @property
+    def display(self) -> str:
+        return shown(self.text, self.columns) if self.entry else clean(self.text)
 
 
 # A question about what to read or watch: only then is a sentence recommending a resource an answer.
@@ -113,9 +125,11 @@ _ASKS_READING = re.compile(r"\b(?:read|watch|resources?|recommend\w*|tutorials?|
 
 
 def passage_texts(text: str) -> list[str]:
-    """Every text of a passage the selector may weigh against a question (its prose sentences and lists, as
-    `EvidenceSelector.select` embeds them): embedded ahead of time, a first question finds them ready."""
-    return [clean(text[a:b]) for a, b in prose_spans(text) + list_spans(text)]
+    """Every text of a passage the selector may weigh against a question (its prose sentences, lists, tables and
+    their entries, as `EvidenceSelector.select` embeds them): embedded ahead of time, a first question finds them
+    ready."""
+    return [clean(text[a:b]) for a, b in prose_spans(text) + list_spans(text)] \
+        + [shown(text[a:b], table_header(text, a)) for a, b in entry_spans(text) + table_spans(text)]
 
 
 def read(hits: Sequence[Hit], named: frozenset[str] = frozenset()) -> list[Hit | None]:
@@ -130,9 +144,10 @@ def read(hits: Sequence[Hit], named: frozenset[str] = frozenset()) -> list[Hit |
     return list(hits[:PASSAGES]) + [h if id(h) in further else None for h in hits[PASSAGES:]]
 
 
-def _candidates(hits: Sequence[Hit | None], lists: bool = False, reading: bool = False,
+def _candidates(hits: Sequence[Hit | None], lists: bool = False, entries: bool = False, reading: bool = False,
                 only: frozenset[str] = frozenset()) -> list[_Candidate]:
-    """The prose sentences of the passages and, when `lists`, their lists as whole units.
+    """The prose sentences of the passages; when `lists`, their lists as whole units; when `entries`, their short
+    tables as whole units and each item and table row (an entry: "which lessons are about X?" is answered by rows).
 
     A sentence recommending a resource is one only when the question asks what to read (`reading`). With
     `only`, the passages of other documents keep their number but give no sentence.
@@ -154,6 +169,11 @@ def _candidates(hits: Sequence[Hit | None], lists: bool = False, reading: bool =
             out.append(_Candidate(n, hit, a, b, text[a:b], leans_back(text[a:b]), previous))
         if lists:
             out.extend(_Candidate(n, hit, a, b, text[a:b], False, None, True) for a, b in list_spans(text))
+        if entries:
+            out.extend(_Candidate(n, hit, a, b, text[a:b], False, None, True, True, table_header(text, a))
+                       for a, b in table_spans(text))
+            out.extend(_Candidate(n, hit, a, b, text[a:b], False, None, entry=True, columns=table_header(text, a),
+                                  named_only=in_short_list(text, a)) for a, b in entry_spans(text))
     return out
 
 
@@ -200,12 +220,13 @@ class EvidenceSelector:
                 max_sentences: int = MAX_SENTENCES, only: frozenset[str] = frozenset()) -> Selection:
         """`select` for the question as a whole; with `only`, quoting only those documents' passages."""
         enumerating = any(_ENUMERATES.search(q) for q in (question, english))
+        each = enumerating or any(_ASKS_EACH.search(q) for q in (question, english))
         reading = any(_ASKS_READING.search(q) for q in (question, english))
-        candidates = _candidates(read(hits, only), lists=enumerating, reading=reading, only=only)
+        candidates = _candidates(read(hits, only), lists=enumerating, entries=each, reading=reading, only=only)
         if not candidates:
             return Selection((), False)
         queries = [q for q in dict.fromkeys((question, english)) if q]
-        texts = [clean(c.text) for c in candidates]
+        texts = [c.display for c in candidates]
         vectors = self.judge.embed_documents(texts)
         similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
         term_sets = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
@@ -228,6 +249,8 @@ class EvidenceSelector:
             return {t: 1.0 / len(asked) for t in asked}
 
         chinese = np.array([question_language(t) == "zh" for t in texts])
+        entries = np.array([c.entry for c in candidates])
+        named_only = [i for i, c in enumerate(candidates) if c.named_only]
         lexical = np.array([coverage(t) for t in tokens])
         opening_credit = [credits(o) for o in openings]
         subject = np.array([focus(c) for c in opening_credit])
@@ -255,18 +278,22 @@ class EvidenceSelector:
             # A sentence that goes on from a picked one reads as part of the same explanation.
             flow = np.array([0.08 if follows[i] in picked else 0.0 for i in range(len(candidates))])
             value = score + 0.5 * gain + flow
-            for i in picked:
+            for i in picked + named_only:
                 value[i] = -np.inf
             if picked:
                 # says again what one picked says, in its words or in another language (the handbook and its
                 # Chinese translation say everything twice: a sentence and its translation score ~0.7)
-                same = (vectors @ vectors[picked].T) > np.where(chinese[:, None] == chinese[picked][None, :],
-                                                                 SAME_SAYING, SAME_SAYING_TRANSLATED)
+                bar = np.where(chinese[:, None] == chinese[picked][None, :], SAME_SAYING, SAME_SAYING_TRANSLATED)
+                # (two rows of one table read alike and say different things)
+                same = (vectors @ vectors[picked].T) > np.where(entries[:, None] & entries[picked][None, :],
+                                                                 SAME_ENTRY, bar)
                 value[same.any(axis=1)] = -np.inf
-                # A list answers as a whole or not at all: after the answer, another list is a reading list.
+                # A list answers as a whole or not at all: after the answer, another list is a reading list
+                # (unless it is in the answer's own passage: "A list of notebooks I wrote:" and its table).
                 listed = any(candidates[i].listing for i in picked)
-                value[[i for i, c in enumerate(candidates)
-                       if c.listing and (listed or similarity[i] < similarity[picked[0]])]] = -np.inf
+                home = candidates[picked[0]].hit
+                value[[i for i, c in enumerate(candidates) if c.listing and (
+                    listed or similarity[i] < similarity[picked[0]] and c.hit is not home)]] = -np.inf
             best = int(np.argmax(value))
             if not np.isfinite(value[best]):
                 break
@@ -308,6 +335,9 @@ class EvidenceSelector:
         for i in chosen:
             c = candidates[i]
             text = c.hit.chunk.text
+            if c.entry:  # a row or an item is quoted as it is: the lines around it are other entries
+                quotes.append([c.n, c.hit, c.start, c.end, float(score[i]), c.start, c.end])
+                continue
             start = c.previous[0] if c.leans_back and c.previous else c.start  # "To address this, ..." needs its "this"
             end = attach(text, c.start, c.end, enumerating)
             follows = lambda a, c=c: score[where[(c.hit.chunk.id, a)]] if (c.hit.chunk.id, a) in where else -1.0
@@ -325,20 +355,21 @@ class EvidenceSelector:
             if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             quotes.append([c.n, c.hit, start, end, float(score[i]), start, end])
-        shown = within(merged(reaching(quotes, [i in for_parts for i in chosen])), max_sentences + 1)
-        evidence = [_evidence(*q, block=b) for q, b in zip(shown, _blocks(shown))]
+        kept = within(merged(reaching(quotes, [i in for_parts for i in chosen],
+                                      [candidates[i].entry for i in chosen])), max_sentences + 1)
+        evidence = [_evidence(*q, block=b) for q, b in zip(kept, _blocks(kept))]
         if asks_code(queries):
-            evidence = self._with_code(queries, shown, evidence, max_sentences + 1)
+            evidence = self._with_code(queries, kept, evidence, max_sentences + 1)
         evidence = set_apart(evidence, [(candidates[i].hit.chunk.id, candidates[i].start) for i in for_parts])
         return Selection(tuple(evidence), answers, float(score[first]), coverage(held),
                          float(max(similarity[i] for i in picked)))
 
 
-    def _with_code(self, queries: Sequence[str], shown: Sequence[tuple], evidence: list[Evidence],
+    def _with_code(self, queries: Sequence[str], kept: Sequence[tuple], evidence: list[Evidence],
                    most: int) -> list[Evidence]:
         """The evidence with the code the question asks for, from a passage it quotes: under the quote holding
         the sentence that leads into the code, or as a quote of that sentence after the passage's first quote."""
-        passages = list({q[0]: q[1] for q in shown}.items())
+        passages = list({q[0]: q[1] for q in kept}.items())
         snippet = best_snippet(queries, passages, self.judge, self.weight)
         if snippet is None or any(snippet.code == e.block for e in evidence):
             return evidence
@@ -346,12 +377,12 @@ class EvidenceSelector:
             last = max(k for k, e in enumerate(evidence) if e.block)
             evidence = evidence[:last] + [dataclasses.replace(evidence[last], block="")] + evidence[last + 1:]
         a, b = snippet.lead
-        for k, (n, hit, start, end, *_) in enumerate(shown):
+        for k, (n, hit, start, end, *_) in enumerate(kept):
             if hit is snippet.hit and start <= a and b <= end:
                 return evidence[:k] + [dataclasses.replace(evidence[k], block=snippet.code)] + evidence[k + 1:]
         if len(evidence) >= most:
             evidence = evidence[:most - 1]
-        at = next(k for k, q in enumerate(shown) if q[1] is snippet.hit) + 1
+        at = next(k for k, q in enumerate(kept) if q[1] is snippet.hit) + 1
         return evidence[:at] + [_evidence(snippet.n, snippet.hit, a, b, snippet.score, a, b, snippet.code)] + evidence[at:]
 
     def _other_parts(self, question: str, english: str, candidates, texts, tokens: list[set[str]], vectors,
@@ -386,7 +417,8 @@ class EvidenceSelector:
             value = own + 0.25 * whole
             # A part about one of several names ("SARSA 和 Q-learning 有什么区别") is answered only by a
             # sentence that names it: one sharing the question's other words answers another name's part.
-            naming = [n for n in (name, english_name) if n]
+            # (a Chinese name on English passages is named by its English: 聚类 by "Clustering Analysis")
+            naming = [n for n in (name, english_name or expand(name)) if n]
             holds = [not naming or any(_names(t, n, tokenize) for n in naming) for t in texts]
             if not any(holds):  # named in other words, or in another language: its similarity has to say it
                 naming, holds = [], [True] * len(texts)
@@ -440,6 +472,7 @@ _COPULA = re.compile(r"^[^,;:]{0,60}?\b(?:is|are|refers? to|means|stands for|is 
 
 
 SAME_SAYING, SAME_SAYING_TRANSLATED = 0.8, 0.65  # similarity of two sentences saying the same thing
+SAME_ENTRY = 0.95  # ... of two table rows or list items (the same entry, in the handbook and its translation)
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
 NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one naming it in passing
@@ -457,14 +490,18 @@ def _raise(credit: dict[str, float], more: dict[str, float]) -> dict[str, float]
 TOTAL = 1600  # characters of quotes an answer shows at most (about 250 words: a page of reading, not a chapter)
 
 
-def reaching(quotes: list[list], parts: list[bool], total: int = TOTAL) -> list[list]:
+def reaching(quotes: list[list], parts: list[bool], entries: Sequence[bool] = (), total: int = TOTAL) -> list[list]:
     """Each quote with the rest of its paragraph around it (`widened`), the best quote and the answers to a
-    question's parts first, the others while the answer stays readable (`total` characters)."""
+    question's parts first, the others while the answer stays readable (`total` characters). An entry (a row
+    or an item) stays as it is."""
     order = sorted(range(len(quotes)), key=lambda k: (k != 0, not parts[k], -quotes[k][4]))
     used = 0
     out = [list(q) for q in quotes]
     for k in order:
         hit, start, end = out[k][1:4]
+        if k < len(entries) and entries[k]:
+            used += end - start
+            continue
         for wide in (widened(hit.chunk.text, start, end), widened(hit.chunk.text, start, end, answered=False)):
             if k == 0 or used + wide[1] - wide[0] <= total:
                 out[k][2], out[k][3] = wide
@@ -526,8 +563,10 @@ def _evidence(n: int, hit: Hit, start: int, end: int, score: float, key_start: i
     text = hit.chunk.text
     sentence = text[start:end].strip()
     key = text[key_start:key_end].strip()
+    columns = table_header(text, start) if is_row(sentence) else ""
     return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title, sentence=sentence,
-                    start=start, score=round(score, 4), key=key if key != sentence else "", block=block)
+                    start=start, score=round(score, 4), key=key if key != sentence else "", block=block,
+                    columns=columns)
 
 
 def needs_rendering(question: str, evidence: Sequence[Evidence]) -> bool:

@@ -5,7 +5,8 @@ post on diffusion". Evidence from another source then reads as the named one's: 
 learner was shown The Illustrated Transformer's "eight attention heads" as if it were d2l's (d2l uses 4). So
 when a question names a source whose passages were retrieved, its evidence comes from that source only.
 
-A source's names come from its address: the site (`d2l.ai`, `karpathy.github.io`, `lilianweng.github.io`)
+A source's names come from its title ("Machine Learning with PyTorch and Scikit-Learn", the site's name after a
+dash taken off) and from its address: the site (`d2l.ai`, `karpathy.github.io`, `lilianweng.github.io`)
 or, on a shared host, the account (`github.com/hesamsheikh/...`, `huggingface.co/blog/mlabonne/...`). A
 name that other documents use as a word of their own ("pytorch", "huggingface", "distill") is a topic, not
 a source: it counts only when at most `MAX_OTHERS` other documents' text has it. Learners write an author's
@@ -17,6 +18,7 @@ promptingguide.ai, whose own 20 pages use it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -48,19 +50,42 @@ def _address_names(url: str) -> set[str]:
     return {normalized(labels[0])} if len(labels) == 1 else set()  # "nlp.seas.harvard.edu": no one name
 
 
+MIN_TITLE = 12  # letters of a title that names its document ("Machine Learning with PyTorch and Scikit-Learn")
+# What a page's title adds to the name a learner writes: the site after " - " or " | ", and "Book", "Blog", ...
+_TITLE_TAIL = re.compile(r"\s+[-|–—]\s+.*$|(?:\s+(?:book|course|blog|post|notes|guide|tutorial|website))+\s*$", re.IGNORECASE)
+
+
+MIN_TITLE_WORDS = 3  # "Prompt Chaining" and "Text Embeddings" are topics a learner asks about, not a title they name
+
+
+def _squeezed(text: str) -> str:
+    """Letters, digits and Han characters only, their case kept."""
+    return re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "", text)
+
+
+def _title_name(title: str) -> str:
+    kept = _TITLE_TAIL.sub("", title.strip())
+    return _squeezed(kept) if len(kept.split()) >= MIN_TITLE_WORDS or re.search(r"[\u4e00-\u9fff]", kept) else ""
+
+
 @dataclass(frozen=True)
 class SourceNames:
     """The names that say which source a question is about, each -> the addresses of its documents."""
 
-    handles: Mapping[str, frozenset[str]]  # found anywhere in the question ("mlabonne", "lilianweng", "d2l")
+    handles: Mapping[str, frozenset[str]]  # found anywhere in the question ("mlabonne", "lilianweng", "d2l", a title)
     words: Mapping[str, frozenset[str]]  # a part of a handle, found as a word ("labonne", "sumanth", "olah")
+    # a title of three words or more, written as titled ("Machine Learning with PyTorch and Scikit-Learn" names the
+    # book; "rotary positional embeddings" is the topic of a page titled "Rotary Positional Embedding")
+    titles: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 def source_names(chunks: Iterable[Chunk]) -> SourceNames:
     """The source names of the documents of `chunks`."""
     text: dict[str, list[str]] = {}
     said: dict[str, set[str]] = {}  # each document's words
+    titles: dict[str, str] = {}
     for chunk in chunks:
+        titles.setdefault(chunk.doc_url, chunk.title)
         text.setdefault(chunk.doc_url, []).append(normalized(chunk.text))
         said.setdefault(chunk.doc_url, set()).update(re.findall(r"[a-z]+", chunk.text.lower()))
     named: dict[str, set[str]] = {}
@@ -80,13 +105,21 @@ def source_names(chunks: Iterable[Chunk]) -> SourceNames:
         for part in {letters[:n] for n in range(least, len(letters))} | {letters[-n:] for n in range(least, len(letters))}:
             if part.isalpha() and rare(part, urls) and sum(part in w for w in said.values()) <= MAX_OTHERS:
                 words.setdefault(part, set()).update(urls)
+    titled: dict[str, set[str]] = {}
+    for url, title in titles.items():
+        name = _title_name(title)
+        if len(name) >= MIN_TITLE and rare(name.lower(), {url}):
+            titled.setdefault(name, set()).add(url)
     return SourceNames({name: frozenset(urls) for name, urls in named.items() if rare(name, urls)},
-                       {word: frozenset(urls) for word, urls in words.items()})
+                       {word: frozenset(urls) for word, urls in words.items()},
+                       {name: frozenset(urls) for name, urls in titled.items()})
 
 
 def named_sources(question: str, names: SourceNames) -> frozenset[str]:
     """The addresses of the documents `question` names (empty when it names none)."""
     asked = normalized(question)
     said = set(re.findall(r"[a-z]+", question.lower()))
+    titled = _squeezed(question)
     return frozenset([url for name, urls in names.handles.items() if name in asked for url in urls]
-                     + [url for word, urls in names.words.items() if word in said for url in urls])
+                     + [url for word, urls in names.words.items() if word in said for url in urls]
+                     + [url for title, urls in names.titles.items() if title in titled for url in urls])

@@ -37,6 +37,11 @@ _EN_NAMES = re.compile(rf"(?:difference between|differences between|compare|\b(?
                        rf"(?=\s+(?:differ|compare)|\s*\?|\s+(?:in|for|when|with|on|at|during|under)\b[^?,]*\?|$)", re.IGNORECASE)
 _EN_ASKS_EACH = re.compile(r"\b(?:differ\w*|difference|compare\w*|vs\.?|versus|each|respectively)\b|^\s*what (?:are|is) \w",
                            re.IGNORECASE)
+# "Which lessons are about image generation, low-code tools and AI agents?": a question for several things by name
+# (which or what, then a plural) asks for one per name listed after it.
+_EN_WHICH = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+){0,2}\w{3,}s\b", re.IGNORECASE)
+_EN_LISTED = re.compile(rf"\b(?:about|on|cover|covers|covering|teach|teaches|for|with|to)\s+"
+                        rf"((?:{_EN_NAME},\s+)+{_EN_NAME},?\s+(?:and|or)\s+{_EN_NAME})\s*[?？]?\s*$", re.IGNORECASE)
 _NOT_A_NAME = re.compile(r"^[一二三四五六七八九十]|^(?:what|how|why|which|who|when|where|whether|it|its|they|their|this|that)\b|\s(?:is|are|does|do)\s"
                          r"|哪些|哪个", re.IGNORECASE)
 
@@ -68,7 +73,9 @@ def names(part: str) -> tuple[int, int, list[str]] | None:
                 listed[-1] = listed[-1][:longest]
             return m.start(), end, listed
     m = _EN_NAMES.search(part)
-    if m and _EN_ASKS_EACH.search(part):
+    if not (m and _EN_ASKS_EACH.search(part)):
+        m = _EN_LISTED.search(part) if _EN_WHICH.search(part) else None
+    if m:
         start = m.start(1)
         between = re.search(r"^.*\bbetween\s+", m.group(1))  # "is the difference between A and B": A, B
         if between:
