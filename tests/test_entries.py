@@ -62,6 +62,13 @@ def test_a_row_is_shown_with_its_column_names_and_its_numbers_as_written():
     assert shown(rows(CHAPTERS)[10]) == "17. Generative Adversarial Networks for Synthesizing New Data"
 
 
+def test_a_rows_footnote_marks_are_not_shown():
+    table = "| Approach | Can model | Analogy[^4] |\n|---|---|---|\n| Continuous[^3] | Local interactions | Sensing |\n"
+    at = table.index("| Continuous")
+    assert shown(table[at:table.index("\n", at)], table_header(table, at)) == (
+        "Continuous — Can model: Local interactions; Analogy: Sensing")
+
+
 def test_a_table_continued_from_another_passage_has_no_header_here():
     continued = LESSONS.split("| :--: | :--: | :--: | ---- |\n", 1)[1]
     assert table_header(continued, continued.index("| 09")) == ""

@@ -38,6 +38,7 @@ _LABELS = r"open dir|learn more|read more|link|code|pdf|video|slides|article|pap
 _LINK_LABEL = re.compile(rf"\s*\[(?:{_LABELS})\]\s*", re.IGNORECASE)
 _LINK_CELL = re.compile(rf"^\[?(?:{_LABELS})\]?$", re.IGNORECASE)
 _ADDRESS = re.compile(r"https?://|www\.|\]\(")  # "1. Mixed Precision Training: https://arxiv.org/...": a reference
+_FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]")  # "Analogy[^4]": a footnote's mark, which the quote does not carry
 MIN_CELLS = 2  # a row with fewer filled cells is a chunk boundary's leftover ("| Learn More |")
 MIN_WORDS = 2  # an item of one word ("Multiclass") names too little to quote
 
@@ -123,14 +124,14 @@ def shown(sentence: str, columns: str = "") -> str:
         number = re.match(r"[ \t]*(\d+[.)])[ \t]+", sentence) if len(lines) == 1 else None
         text = clean(_LINK_LABEL.sub(" ", sentence).rstrip() if _ITEM_MARK.match(sentence) else sentence)
         return f"{number.group(1)} {text}" if number else text
-    names = [plain(c) for c in table_cells(columns)] if columns else []
+    names = [plain(_FOOTNOTE.sub("", c)) for c in table_cells(columns)] if columns else []
     parts = [_row(table_cells(line), names) if table_cells(line) else clean(line) for line in lines]
     parts = [p for p in parts if p]
     return parts[0] if len(parts) == 1 else " ".join(f"• {p}" for p in parts)
 
 
 def _row(cells: list[str], names: list[str]) -> str:
-    cells = ["" if _LINK_CELL.match(c) else plain(c) for c in cells]
+    cells = ["" if _LINK_CELL.match(c) else plain(_FOOTNOTE.sub("", c)) for c in cells]
     first = next((k for k, c in enumerate(cells) if c), None)
     if first is None:
         return ""
