@@ -99,6 +99,11 @@ class Settings:
     # read by hand on 82 answers, 8 of the 21 explanations the 1.5B model got past the check added a false
     # claim to an answer its quotes had right, and one made an answer better (evals/graded/after-default.jsonl).
     explain: bool = False
+    # For a Chinese question on English sources, show the model's Chinese rendering under each English quote
+    # (checked 1:1, tutor/answer/render_check.py). Off by default: no offline check can tell a rendering's meaning,
+    # and read blind on 19 unseen zh->en answers (session 22), with the renderings 1 answered, 7 partly, 1 did not,
+    # 10 were wrong (a false rendering); the same answers without them 0 / 17 / 2 / 0 (evals/graded/README.md).
+    render: bool = False
     # Search a Chinese question in English too, translated by the model (tutor/retrieval/translate.py).
     translate: bool = True
     # Weight of the English rendering's legs in the fusion: 1.0 pulled Chinese questions on the Chinese notes to

@@ -96,7 +96,7 @@ def test_renderings_stream_in_under_the_answers_quotes_before_the_related_ones()
     tutor = SimpleNamespace(selector=selector, named=lambda q: frozenset(), queue=ModelQueue(),
                             generator=ScriptedGenerator(rendering, can_translate=True),
                             judge=TranslatingEmbedder({rendering: main.sentence}),
-                            settings=SimpleNamespace(explain=False))
+                            settings=SimpleNamespace(explain=False, render=True))
     steps = list(evidence_answer(tutor, "遗忘门决定什么？", Retrieval(hits(), 0.5, 1.0), "explain", "beginner", 0.0))
     streamed = "".join(s.text for s in steps if s.kind == "token")
     assert streamed.index(rendering) < streamed.index(ASIDE_HEADINGS["zh"]) < streamed.index("A GRU merges")

@@ -56,3 +56,4 @@ def test_a_mistyped_switch_is_refused_not_read_as_off():
         Settings.load(env={"TUTOR_TRANSLATE": "ture"})
     assert Settings.load(env={"TUTOR_TRANSLATE": "off"}).translate is False
     assert Settings.load(env={"TUTOR_EXPLAIN": "Yes"}).explain is True
+    assert Settings.load(env={}).render is False and Settings.load(env={"TUTOR_RENDER": "true"}).render is True

@@ -72,7 +72,7 @@ def test_a_chinese_question_gets_a_chinese_answer_citing_english_passages(tutor)
 
 
 def evidence_first(tutor) -> Tutor:
-    return Tutor(tutor.settings.replace(answer="evidence"), index=tutor.index, embedders=tutor.embedders,
+    return Tutor(tutor.settings.replace(answer="evidence", render=True), index=tutor.index, embedders=tutor.embedders,
                  judge=tutor.judge, generator=tutor.generator)
 
 

@@ -341,13 +341,25 @@ def test_without_a_model_the_evidence_stands_alone(evidence_settings, built_inde
     assert answer.evidence and gen.turns == [] and answer.text.startswith("**From the sources**")
 
 
+def test_by_default_a_chinese_question_gets_the_english_quotes_without_renderings(evidence_settings, built_index):
+    good = "LoRA 冻结预训练权重。"
+    judge = TranslatingEmbedder({good: "LoRA freezes the pretrained weights.",
+                                 "LoRA 冻结什么，训练什么？": "What does LoRA freeze and train?"})
+    generator = ScriptedGenerator("What does LoRA freeze and train?", good, can_translate=True)
+    tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge, generator=generator)
+    answer = tutor.ask("LoRA 冻结什么，训练什么？")
+    assert answer.evidence and not any(e.rendering for e in answer.evidence)
+    assert answer.text.startswith("**来源原文**") and "机器译文" not in answer.text
+    assert [t.mode for t in generator.turns] == ["translate"]  # the question is translated; no quote is rendered
+
+
 def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(evidence_settings, built_index):
     # The quote goes on into the sentence that leans on it ("This cuts ..."): one rendering for both.
     sentence = ("LoRA freezes the pretrained weights and trains two small low-rank matrices A and B. "
                 "This cuts the number of trainable parameters by up to 10,000 times.")
     good = "LoRA 冻结预训练权重，并训练两个小的低秩矩阵 A 和 B。这使可训练参数的数量最多减少 10,000 倍。"
     judge = TranslatingEmbedder({good: sentence, "LoRA 冻结什么，训练什么？": "What does LoRA freeze and train?"})
-    tutor = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
+    tutor = Tutor(evidence_settings.replace(render=True), index=built_index, embedders=judge, judge=judge,
                   generator=ScriptedGenerator("What does LoRA freeze and train?", good,
                                               "LoRA 冻结预训练权重[1]。", can_translate=True))
     answer = tutor.ask("LoRA 冻结什么，训练什么？")

@@ -53,7 +53,7 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
                     prefix: str = "") -> Iterator[Step]:
     """The token and answer steps of an evidence-first answer (the sources step is the caller's).
 
-    The model's explanation comes only with `settings.explain`; renderings whenever a model can make them.
+    The model's explanation comes only with `settings.explain`, renderings only with `settings.render`.
     """
     hits = tuple(retrieval.hits)
     topic = retrieval.query or question
@@ -65,7 +65,8 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
     lang = zh_or_en(topic)
     evidence = selection.sentences
     generator = tutor.generator
-    renders = generator.can_translate and needs_rendering(topic, evidence)  # without a model the quotes stand alone
+    # without a model, or with renderings off (`Settings.render`), the quotes stand alone
+    renders = tutor.settings.render and generator.can_translate and needs_rendering(topic, evidence)
     # The renderings stream in under the answer's quotes: the related quotes of other documents follow them.
     answer = tuple(e for e in evidence if not e.aside)
     yield Step("token", text=prefix + evidence_block(answer if renders else evidence, lang))
