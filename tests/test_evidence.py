@@ -351,6 +351,11 @@ def test_by_default_a_chinese_question_gets_the_english_quotes_without_rendering
     assert answer.evidence and not any(e.rendering for e in answer.evidence)
     assert answer.text.startswith("**来源原文**") and "机器译文" not in answer.text
     assert [t.mode for t in generator.turns] == ["translate"]  # the question is translated; no quote is rendered
+    # ... and the learner gets the glossary's Chinese names of the quotes' terms, which no model wrote
+    assert any(n.startswith("英文术语对照：") and "（" in n for n in answer.notes)
+    english = Tutor(evidence_settings, index=built_index, embedders=judge, judge=judge,
+                    generator=ScriptedGenerator("unused", can_translate=True)).ask("What does LoRA freeze and train?")
+    assert not any("术语" in n for n in english.notes)
 
 
 def test_a_chinese_question_gets_checked_renderings_beside_the_english_quotes(evidence_settings, built_index):

@@ -38,6 +38,7 @@ from tutor.answer.explain import (
     renumber,
     restates,
 )
+from tutor.answer.checker import term_note
 from tutor.answer.refusal import unanswered_text
 from tutor.answer.render_check import check_rendering, similarities
 from tutor.answer.replies import reply
@@ -102,9 +103,14 @@ def evidence_answer(tutor, question: str, retrieval, mode: str, level: str, star
             explanation, more = checked_explanation(tutor, turn, "".join(parts), numbers, hits, evidence)
     text = prefix + compose(evidence, explanation, lang) + (f"\n\n{busy}" if busy else "")
     total = (time.perf_counter() - started) * 1000
+    # English quotes without renderings for a Chinese question: the glossary's Chinese names of their terms, which
+    # cannot be false the way a machine rendering can ("英文术语对照：forget gate（遗忘门）…")
+    english = " ".join(e.sentence for e in evidence if not e.aside and not e.rendering and question_language(e.sentence) != "zh")
+    notes = tuple(n for n in (term_note(topic, english),) if n and english)
     yield Step("answer", answer=Answer(question, text, tuple(merge_citations(evidence_citations(evidence), more)), hits,
                                        mode=mode, ttft_ms=ttft or total, total_ms=total, model=generator.model_id,
-                                       checked="evidence", evidence=tuple(evidence), evidence_ms=evidence_ms))
+                                       checked="evidence", evidence=tuple(evidence), evidence_ms=evidence_ms,
+                                       notes=notes))
 
 
 MAX_RENDERED = 4  # each rendering costs the model about two seconds on 2 cores
