@@ -23,6 +23,7 @@ from core.markers import parse_markers, strip_markers
 from core.types import Answer, Citation, Evidence, Hit, Step
 from index.bm25 import tokenize
 from index.glossary import expand
+from tutor.answer.checker import term_note
 from tutor.answer.explain import (
     HEADINGS,
     allowed_text,
@@ -38,7 +39,6 @@ from tutor.answer.explain import (
     renumber,
     restates,
 )
-from tutor.answer.checker import term_note
 from tutor.answer.refusal import unanswered_text
 from tutor.answer.render_check import check_rendering, similarities
 from tutor.answer.replies import reply
