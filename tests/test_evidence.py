@@ -9,7 +9,7 @@ from tutor.answer.explain import restates
 from tutor.answer.render_check import check_rendering, split_renderings
 from tutor.backends.model_queue import ModelQueue
 from tutor.citations.cite import sentence_spans
-from tutor.citations.quotable import clean, prose_spans
+from tutor.citations.quotable import clean, prose_spans, visible
 from tutor.pipeline import Tutor
 from tutor.quotes.evidence import EvidenceSelector, passage_texts
 from tutor.retrieval.translate import usable
@@ -103,6 +103,36 @@ def test_a_lead_in_is_quoted_with_the_list_it_announces():
                                      "and covers mathematics, Python, and neural networks. (2) The LLM Scientist "
                                      "focuses on building the best possible LLMs. (3) The LLM Engineer focuses on "
                                      "creating LLM-based applications.")
+
+
+def test_a_quote_that_grows_onto_a_lead_in_takes_the_list_it_announces():
+    text = ("Pydantic also provides the `model_construct()` method, which allows models to be created without "
+            "validation.\nThis can be useful in at least a few cases:\n\n"
+            "* when working with complex data that is already known to be valid (for performance reasons)\n"
+            "* when one or more of the validator functions are non-idempotent\n"
+            "* when one or more of the validator functions have side effects.\n\n"
+            "Another paragraph about something else follows here.")
+    got = select("When is it useful to create a Pydantic model with model_construct() without validation?",
+                 one_hit(text))
+    first = got.sentences[0].sentence
+    assert first.startswith("Pydantic also provides") and first.endswith("have side effects.")
+    assert "Another paragraph" not in first
+
+
+def test_inline_math_counts_as_the_reader_sees_it_typeset():
+    # 250 characters of LaTeX source, a sentence of about 120 once typeset: prose, not a formula
+    sentence = ("It is often possible to express the random variable $\\mathbf{z}$ as a deterministic variable "
+                "$\\mathbf{z} = \\mathcal{T}_\\phi(\\mathbf{x}, \\boldsymbol{\\epsilon})$, where $\\boldsymbol{\\epsilon}$ "
+                "is an auxiliary independent random variable.")
+    assert spans_text(sentence) == [sentence]
+    assert visible("$\\mathbf{z} \\sim q_\\phi$") == "zxqx"
+    assert spans_text("The loss is $\\mathcal{L} = \\sum_{i=1}^{N} \\log p_\\theta(x_i)$ here.") == []  # a formula
+
+
+def test_a_figures_name_in_a_paragraph_of_its_own_is_no_evidence():
+    text = ("The reparameterization trick works for other types of distributions too, not only Gaussian.\n\n"
+            "Illustration of variational autoencoder model with the multivariate Gaussian assumption.")
+    assert spans_text(text) == ["The reparameterization trick works for other types of distributions too, not only Gaussian."]
 
 
 def test_a_lead_in_without_its_list_is_no_evidence():

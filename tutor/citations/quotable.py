@@ -50,6 +50,10 @@ _LEANS_BACK = re.compile(r"^(?:This|These|That|Those|It|They|Such|Thus|Therefore
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 # A figure's caption left as a paragraph of its own: "Computing the input gate, ... in an LSTM model."
 _GERUND_CAPTION = re.compile(r"^[A-Z][a-z]+ing\b[^\n]{0,160}$")
+# ... or a figure's name in a paragraph of its own: "Illustration of variational autoencoder model with the
+# multivariate Gaussian assumption." names a picture the answer does not show.
+_NOUN_CAPTION = re.compile(r"^(?:An? |The )?(?:Illustration|Overview|Diagram|Architecture|Comparison|Examples?|Visuali[sz]ation|"
+                           r"Schematic|Sketch|Plot|Screenshot|Samples?)s? of\b[^\n]{0,160}$")
 # A line of a reading list: "LoRA insights by Sebastian Raschka: Practical insights about ...".
 _RESOURCE = re.compile(r"^[^:\n]{2,80}\bby [A-Z][\w.-]+(?: [A-Z][\w.-]+)*\s*:"
                        r"|\((?:blog post|video|paper|course|book|lecture|notes?|slides|thread|tweet|website|docs?|code)\b"
@@ -134,10 +138,10 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
         sentence = text[a:b].strip()
         cjk = len(HAN_CHAR.findall(sentence))
         long_enough = cjk >= MIN_CJK_CHARS if cjk > len(sentence) / 3 else len(sentence) >= MIN_CHARS
-        if (not long_enough or len(sentence) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
+        if (not long_enough or len(visible(sentence)) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
                 or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence) or planted(sentence)
                 or _caption(text, a, b) or sentence.count("|") >= 2 or _RESOURCE.search(_MARKUP.sub("", sentence))
-                or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and _GERUND_CAPTION.match(sentence)
+                or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and (_GERUND_CAPTION.match(sentence) or _NOUN_CAPTION.match(sentence))
                 or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)
                 or _listed(text, a) and _LIST_TITLE.match(_MARKUP.sub("", sentence).strip())
                 or _LEAD_IN.search(sentence) and (_listed(text, a) or not (_list_end(text, b, a + MAX_BLOCK)
@@ -185,19 +189,33 @@ def _item_mark(line: str) -> str:
     return ("– " if line[:1].isspace() else "• ") if _ITEM.match(line) else ""
 
 
+_INLINE_MATH = re.compile(r"\\\(.*?\\\)|\$[^$]+\$")
+_STYLED = re.compile(r"\\(?:mathbf|mathcal|mathrm|mathit|mathsf|mathtt|mathbb|boldsymbol|bm|text|textbf|operatorname|"
+                     r"hat|tilde|bar|vec|overline|left|right|big|Big)\b\s*")
+
+
+def visible(sentence: str) -> str:
+    """A sentence as a reader sees it once its inline math is typeset: `$\\mathbf{z} \\sim q_\\phi$` reads "z∼qφ", four
+    characters, not twenty-three. A sentence's length and its share of math are a reader's, not LaTeX's."""
+    def typeset(m: re.Match[str]) -> str:
+        math = _STYLED.sub("", m.group(0).strip("$").removeprefix("\\(").removesuffix("\\)"))
+        return re.sub(r"[{}\s^_]|\\[,;:! ]", "", re.sub(r"\\[A-Za-z]+", "x", math))
+    return _INLINE_MATH.sub(typeset, sentence)
+
+
 def _mathy(sentence: str) -> bool:
     """A formula, or a sentence mostly made of one. Inline math between \\( \\) or $ $ in a sentence of prose
     stays readable; LaTeX outside them ("The loss is \\frac{1}{N} \\sum_i ...") is a formula the extractor flattened."""
     if "$$" in sentence or "\\tag" in sentence or "\\begin" in sentence:
         return True
-    inline = re.findall(r"\\\(.*?\\\)|\$[^$]+\$", sentence)
-    prose = re.sub(r"\\\(.*?\\\)|\$[^$]+\$", " ", sentence)
+    inline = [visible(m) for m in _INLINE_MATH.findall(sentence)]
+    prose = _INLINE_MATH.sub(" ", sentence)
     if re.search(r"\\[A-Za-z]+", prose):
         return True
     words = len(re.findall(r"\b[A-Za-z]{3,}\b", prose))
     # "During training, we employed label smoothing of value $\epsilon_{ls}=0.1$." reads as prose; a formula
     # with a word or two around it does not.
-    return sum(map(len, inline)) > 0.4 * len(sentence) or (bool(inline) and words < 6)
+    return sum(map(len, inline)) > 0.4 * len(visible(sentence)) or (bool(inline) and words < 6)
 
 
 def opens_item(text: str, a: int) -> bool:
@@ -287,6 +305,17 @@ def attach(text: str, start: int, end: int, enumerating: bool = False) -> int:
             and spans[0][1] - start <= MAX_CHARS + 200 and spans[0] in prose_spans(text):
         return spans[0][1]
     return end
+
+
+def list_announced(text: str, start: int, end: int) -> int:
+    """Where a quote ending on a lead-in ends once it takes the list it announces, or `end`.
+
+    A quote grows after its pick is attached (the next sentence of the paragraph comes along), so it can end on
+    "This can be useful in at least a few cases:", which says nothing without the cases after it.
+    """
+    if not leads_in(text[start:end]) or _listed(text, start):
+        return end
+    return _list_end(text, end, end + MAX_BLOCK) or end
 
 
 def _list_end(text: str, end: int, limit: int) -> int:

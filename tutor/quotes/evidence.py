@@ -39,6 +39,7 @@ from tutor.citations.quotable import (
     attach,
     clean,
     leans_back,
+    list_announced,
     list_spans,
     prose_spans,
     recommends,
@@ -354,6 +355,7 @@ class EvidenceSelector:
             end = carried(text, start, end, adds)
             if i == first:  # the best sentence often sets up what the next one says: it is quoted in context
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
+            end = list_announced(text, start, end)
             quotes.append([c.n, c.hit, start, end, float(score[i]), start, end])
         kept = within(merged(reaching(quotes, [i in for_parts for i in chosen],
                                       [candidates[i].entry for i in chosen])), max_sentences + 1)
