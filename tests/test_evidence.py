@@ -12,6 +12,7 @@ from tutor.citations.cite import sentence_spans
 from tutor.citations.quotable import clean, prose_spans, visible
 from tutor.pipeline import Tutor
 from tutor.quotes.evidence import EvidenceSelector, passage_texts
+from tutor.quotes.quote_extent import unrepeated
 from tutor.retrieval.translate import usable
 
 
@@ -133,6 +134,20 @@ def test_a_figures_name_in_a_paragraph_of_its_own_is_no_evidence():
     text = ("The reparameterization trick works for other types of distributions too, not only Gaussian.\n\n"
             "Illustration of variational autoencoder model with the multivariate Gaussian assumption.")
     assert spans_text(text) == ["The reparameterization trick works for other types of distributions too, not only Gaussian."]
+
+
+def test_a_sentence_two_chunks_share_at_their_seam_is_shown_once():
+    seam = "This greatly reduces the number of trainable parameters and GPU memory requirements."
+    one = Hit(Chunk("https://example.org/lora", "LoRA", "", "LoRA freezes the pre-trained weights. " + seam, 0, 100), 1.0, 1)
+    two = Hit(Chunk("https://example.org/lora", "LoRA", "", seam + " Quality was on par with full fine-tuning.", 90, 200),
+              0.9, 2)
+    a, b = one.chunk.text, two.chunk.text
+    quotes = [(1, one, 0, len(a), 0.6, 0, len(a)), (2, two, 0, len(b), 0.5, len(seam) + 1, len(b))]
+    first, second = unrepeated(quotes)
+    assert first == quotes[0]
+    assert b[second[2]:second[3]] == "Quality was on par with full fine-tuning."
+    # a quote picked for a sentence already shown is left out
+    assert unrepeated([quotes[0], (2, two, 0, len(b), 0.5, 0, len(seam))]) == [quotes[0]]
 
 
 def test_a_lead_in_without_its_list_is_no_evidence():

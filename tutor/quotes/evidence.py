@@ -57,6 +57,7 @@ from tutor.quotes.quote_extent import (
     fits,
     merged,
     turned,
+    unrepeated,
     widened,
 )
 from tutor.retrieval.definition import defining
@@ -357,8 +358,8 @@ class EvidenceSelector:
                 end = carried(text, start, end, lambda a, b: follows(a) >= IN_CONTEXT * score[first])
             end = list_announced(text, start, end)
             quotes.append([c.n, c.hit, start, end, float(score[i]), start, end])
-        kept = within(merged(reaching(quotes, [i in for_parts for i in chosen],
-                                      [candidates[i].entry for i in chosen])), max_sentences + 1)
+        kept = within(unrepeated(merged(reaching(quotes, [i in for_parts for i in chosen],
+                                      [candidates[i].entry for i in chosen]))), max_sentences + 1)
         evidence = [_evidence(*q, block=b) for q, b in zip(kept, _blocks(kept))]
         if asks_code(queries):
             evidence = self._with_code(queries, kept, evidence, max_sentences + 1)

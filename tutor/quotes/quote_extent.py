@@ -162,6 +162,42 @@ def merged(quotes: list[list]) -> list[tuple]:
     return [tuple(q) for q in out]
 
 
+def unrepeated(quotes: Sequence[tuple]) -> list[tuple]:
+    """The quotes without the sentences an earlier quote already shows.
+
+    Neighbouring chunks of a page share a sentence at their seam, and a quote read on into its paragraph can
+    reach the sentence another quote opens with: the LoRA post's "This greatly reduces the number of trainable
+    parameters ..." was shown twice in one answer. A quote loses such sentences at its start and its end; one
+    whose picked sentences (its key) were all shown already is left out.
+    """
+    out: list[tuple] = []
+    shown: list[str] = []
+    for q in quotes:
+        n, hit, start, end, score, *key = q
+        text = hit.chunk.text
+        spans = [(a, b) for a, b in sentence_spans(text) if start <= a and b <= end]
+        said = lambda a, b: _squeezed(text[a:b]) in " ".join(shown)
+        first, last = 0, len(spans)
+        while first < last and said(*spans[first]):
+            first += 1
+        while last > first and said(*spans[last - 1]):
+            last -= 1
+        if spans and first == last:
+            continue  # shown whole already
+        start = spans[first][0] if first else start
+        end = spans[last - 1][1] if last < len(spans) else end
+        if key and (start >= key[1] or end <= key[0]):
+            continue  # what it was picked for is shown already
+        key = [max(key[0], start), min(key[1], end)] if key else key
+        out.append((n, hit, start, end, score, *key))
+        shown.append(_squeezed(text[start:end]))
+    return out
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
 # How far a quote reaches into its paragraph (characters, about 110 words): the sentence most like the question
 # often sets up the point and the rest of its paragraph makes it ("the narrower the kernel, the less smooth the
 # estimate" goes on "At the same time, it adapts better to the local variations"), the miss readers of four
