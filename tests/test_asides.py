@@ -7,7 +7,8 @@ from tests.fake_backends import HashEmbedder, ScriptedGenerator, TranslatingEmbe
 from tutor.answer.evidence_turn import render
 from tutor.answer.explain import ASIDE_HEADINGS, evidence_block
 from tutor.learn.cards import from_answer
-from tutor.quotes.evidence import MAX_ASIDES, EvidenceSelector, needs_rendering, set_apart
+from tutor.quotes.arrange import MAX_ASIDES, set_apart
+from tutor.quotes.evidence import EvidenceSelector, needs_rendering
 
 LSTM, GRU = "https://example.org/lstm", "https://example.org/gru"
 DOCS = [

@@ -88,7 +88,7 @@ SAYINGS = ("RAG combines an information retrieval component with a text generato
 ])
 def test_a_sentence_and_its_translation_say_the_same_to_the_judge(factory):
     """Evidence quotes one of a sentence and its translation (the handbook and its Chinese version), not both."""
-    from tutor.quotes.evidence import SAME_SAYING_TRANSLATED
+    from tutor.quotes.candidates import SAME_SAYING_TRANSLATED
 
     v = factory().embed_documents(list(SAYINGS))
     assert v[0] @ v[1] >= SAME_SAYING_TRANSLATED > v[0] @ v[2]

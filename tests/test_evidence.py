@@ -11,7 +11,8 @@ from tutor.backends.model_queue import ModelQueue
 from tutor.citations.cite import sentence_spans
 from tutor.citations.quotable import clean, prose_spans, visible
 from tutor.pipeline import Tutor
-from tutor.quotes.evidence import EvidenceSelector, passage_texts
+from tutor.quotes.candidates import passage_texts
+from tutor.quotes.evidence import EvidenceSelector
 from tutor.quotes.quote_extent import unrepeated
 from tutor.retrieval.translate import usable
 
@@ -600,19 +601,16 @@ RL = [
 ]
 
 
-def test_a_question_about_each_of_two_names_gets_a_sentence_for_each():
+def test_a_question_about_each_of_two_names_gets_a_sentence_for_each(monkeypatch):
     hits = [Hit(Chunk(url, title, heading, text, 0, len(text)), 1.0 / i, i)
             for i, (url, title, heading, text) in enumerate(RL, start=1)]
     question = "How do SARSA and Q-learning differ in TD control?"
     said = " ".join(e.sentence for e in select(question, hits).sentences)
     assert "SARSA is an on-policy" in said and "Q-learning is an off-policy" in said
     # asked as one question, the sentences about SARSA fill the answer (they share "TD control" with it)
-    import tutor.quotes.evidence
-    tutor.quotes.evidence.named_parts, real = (lambda q: [(q, "")]), tutor.quotes.evidence.named_parts
-    try:
-        alone = " ".join(e.sentence for e in select(question, hits).sentences)
-    finally:
-        tutor.quotes.evidence.named_parts = real
+    for module in ("tutor.quotes.evidence", "tutor.quotes.part_answers"):
+        monkeypatch.setattr(f"{module}.named_parts", lambda q: [(q, "")])
+    alone = " ".join(e.sentence for e in select(question, hits).sentences)
     assert "Q-learning is an off-policy" not in alone
 
 
@@ -723,7 +721,7 @@ def test_a_question_the_source_asks_comes_with_the_paragraph_that_answers_it():
         assert widened(text, 0, text.index("thing?") + 6, window=700)[1] == text.index("thing?") + 6
 
 def test_the_best_quote_reads_on_first_and_the_others_only_while_the_answer_stays_readable():
-    from tutor.quotes.evidence import reaching, within
+    from tutor.quotes.arrange import reaching, within
 
     filler = " ".join(f"Sentence {k} of the paragraph says a little more about it." for k in range(12))
     hits = [one_hit(f"Quote {k} opens the paragraph. {filler}")[0] for k in range(3)]

@@ -3,7 +3,8 @@
 
 from core.types import Chunk, Document, Hit
 from tests.fake_backends import HashEmbedder
-from tutor.quotes.evidence import FURTHER, PASSAGES, EvidenceSelector, read
+from tutor.quotes.candidates import FURTHER, PASSAGES, read
+from tutor.quotes.evidence import EvidenceSelector
 from tutor.retrieval.retrieve import Retriever
 
 GUIDE, OTHER, THIRD = "https://example.org/guide", "https://example.org/other", "https://example.org/third"

@@ -34,7 +34,8 @@ from tutor.backends.generate import make_generator
 from tutor.backends.model_queue import ModelQueue
 from tutor.backends.prompt import LEVELS
 from tutor.citations.cite import SupportScorer
-from tutor.quotes.evidence import FURTHER, PASSAGES, EvidenceSelector, passage_texts
+from tutor.quotes.candidates import FURTHER, PASSAGES, passage_texts
+from tutor.quotes.evidence import EvidenceSelector
 from tutor.retrieval.named import named_sources, source_names
 from tutor.retrieval.retrieve import Retriever
 from tutor.retrieval.rewrite import search_query
