@@ -89,3 +89,19 @@ def test_evidence_for_a_question_naming_its_source_comes_from_that_source():
     assert [e.n for e in named.sentences] == [2]  # numbered as the passages are shown
     # a named source none of whose passages was found leaves the evidence as it was
     assert selector.select(question, hits, sources=frozenset({KARPATHY})) == anyone
+
+
+def test_a_chinese_source_is_named_by_a_long_part_of_its_title_or_a_quoted_part():
+    guide = Chunk("seed:002", "【必收藏】大模型全方位指南:从入门到精通,程序员必备知识手册", "h", "第一阶段：初阶应用。", 0, 9)
+    notes = Chunk("seed:003", "14天速成LLM高手!大佬开源学习笔记,GitHub狂揽700星", "h", "旋转位置编码。", 0, 7)
+    series = Chunk("seed:004", "带你自学大语言模型系列 —— 前言", "h", "走进大语言模型。", 0, 8)
+    chaining = Chunk("https://www.promptingguide.ai/techniques/prompt_chaining", "Prompt Chaining", "h", "Chain.", 0, 6)
+    names = source_names(corpus(mentions_pytorch=2) + [guide, notes, series, chaining])
+    assert named_sources("那篇大模型全方位指南的第三阶段讲什么？", names) == {"seed:002"}
+    assert named_sources("那篇“14天速成LLM”的笔记推荐了哪些项目？", names) == {"seed:003"}
+    assert named_sources("“带你自学大语言模型”系列分几部分？", names) == {"seed:004"}
+    # a short part is a phrase anyone writes, and an unquoted short part is no name
+    assert named_sources("怎么从入门到精通大模型？", names) == frozenset()
+    assert named_sources("那个自学大语言模型的系列分几部分？", names) == frozenset()
+    # a quoted term of two words is a topic, even when a page's title holds it
+    assert named_sources('What is "prompt chaining"?', names) == frozenset()

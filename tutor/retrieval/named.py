@@ -63,6 +63,23 @@ def _squeezed(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "", text)
 
 
+# A Chinese title is long and learners name it by one of its parts: "那篇大模型全方位指南" for "【必收藏】大模型全方位
+#指南:从入门到精通,程序员必备知识手册". A part between the title's punctuation of this many Han characters is a name
+# (shorter ones, "从入门到精通", are phrases anyone writes) when no other document's text has it.
+MIN_ZH_PART = 7
+_TITLE_BREAKS = re.compile(r"[\s【】\[\]()（）:：,，、;；!！?？|｜·—–\-]+")
+# ... or by any part of it they put in quotes: "那篇“14天速成LLM”的笔记", "“带你自学大语言模型”系列" (a quoted
+# English part of three words or more: two are a term, "prompt chaining").
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
+MIN_QUOTED = 7  # letters, digits or Han characters of a quoted part of a title ("“大语言模型”" is a term in quotes)
+MAX_QUOTED_TITLES = 2
+
+
+def _title_parts(title: str) -> list[str]:
+    """The parts of a Chinese title that name its document."""
+    return [_squeezed(p) for p in _TITLE_BREAKS.split(title) if len(re.findall(r"[\u4e00-\u9fff]", p)) >= MIN_ZH_PART]
+
+
 def _title_name(title: str) -> str:
     kept = _TITLE_TAIL.sub("", title.strip())
     return _squeezed(kept) if len(kept.split()) >= MIN_TITLE_WORDS or re.search(r"[\u4e00-\u9fff]", kept) else ""
@@ -77,6 +94,8 @@ class SourceNames:
     # a title of three words or more, written as titled ("Machine Learning with PyTorch and Scikit-Learn" names the
     # book; "rotary positional embeddings" is the topic of a page titled "Rotary Positional Embedding")
     titles: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # every document's whole title (letters and Han characters): a quoted part of one names it
+    whole_titles: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 def source_names(chunks: Iterable[Chunk]) -> SourceNames:
@@ -110,9 +129,18 @@ def source_names(chunks: Iterable[Chunk]) -> SourceNames:
         name = _title_name(title)
         if len(name) >= MIN_TITLE and rare(name.lower(), {url}):
             titled.setdefault(name, set()).add(url)
+        for part in _title_parts(title):
+            if not any(part.lower() in t for other, t in joined.items() if other != url):
+                titled.setdefault(part, set()).add(url)
+    whole: dict[str, set[str]] = {}
+    for url, title in titles.items():
+        # (a work the title itself quotes is what the document is about, not its name: "一个月从小白到AI专家《生成式AI
+        # 手册》……" introduces the handbook; "《生成式AI手册》" names the handbook, not the article)
+        whole.setdefault(_squeezed(_QUOTED.sub(" ", title)).lower(), set()).add(url)
     return SourceNames({name: frozenset(urls) for name, urls in named.items() if rare(name, urls)},
                        {word: frozenset(urls) for word, urls in words.items()},
-                       {name: frozenset(urls) for name, urls in titled.items()})
+                       {name: frozenset(urls) for name, urls in titled.items()},
+                       {name: frozenset(urls) for name, urls in whole.items()})
 
 
 def named_sources(question: str, names: SourceNames) -> frozenset[str]:
@@ -120,6 +148,11 @@ def named_sources(question: str, names: SourceNames) -> frozenset[str]:
     asked = normalized(question)
     said = set(re.findall(r"[a-z]+", question.lower()))
     titled = _squeezed(question)
+    quoted = [_squeezed(m).lower() for m in _QUOTED.findall(question)
+              if len(_squeezed(m)) >= MIN_QUOTED and (re.search(r"[\u4e00-\u9fff]", m) or len(m.split()) >= MIN_TITLE_WORDS)]
+    # (a quoted part of a title names one document, or a few of one series; a phrase many titles share names none)
+    in_titles = [[urls for title, urls in names.whole_titles.items() if q in title] for q in quoted]
     return frozenset([url for name, urls in names.handles.items() if name in asked for url in urls]
                      + [url for word, urls in names.words.items() if word in said for url in urls]
-                     + [url for title, urls in names.titles.items() if title in titled for url in urls])
+                     + [url for title, urls in names.titles.items() if title in titled for url in urls]
+                     + [url for found in in_titles if 0 < len(found) <= MAX_QUOTED_TITLES for urls in found for url in urls])
