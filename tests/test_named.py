@@ -105,3 +105,11 @@ def test_a_chinese_source_is_named_by_a_long_part_of_its_title_or_a_quoted_part(
     assert named_sources("那个自学大语言模型的系列分几部分？", names) == frozenset()
     # a quoted term of two words is a topic, even when a page's title holds it
     assert named_sources('What is "prompt chaining"?', names) == frozenset()
+
+
+def test_a_title_is_named_without_its_article_and_narrows_its_authors_documents_to_it():
+    post = Chunk("https://jalammar.github.io/illustrated-word2vec/", "The Illustrated Word2vec", "h", "Word2vec.", 0, 9)
+    names = source_names(corpus(mentions_pytorch=2) + [post])
+    assert named_sources("In Jay Alammar's Illustrated Word2vec, what is SGNS?", names) == {post.doc_url}
+    assert named_sources("What does Jay Alammar say about heads?", names) == {ALAMMAR, post.doc_url}  # his posts
+    assert named_sources("How is the illustrated word2vec example trained?", names) == frozenset()  # the topic

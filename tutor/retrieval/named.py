@@ -82,7 +82,10 @@ def _title_parts(title: str) -> list[str]:
 
 def _title_name(title: str) -> str:
     kept = _TITLE_TAIL.sub("", title.strip())
-    return _squeezed(kept) if len(kept.split()) >= MIN_TITLE_WORDS or re.search(r"[\u4e00-\u9fff]", kept) else ""
+    if len(kept.split()) < MIN_TITLE_WORDS and not re.search(r"[\u4e00-\u9fff]", kept):
+        return ""
+    # Learners drop a title's article: "Jay Alammar's Illustrated Word2vec" names "The Illustrated Word2vec".
+    return _squeezed(re.sub(r"^(?:The|A|An)\s+", "", kept))
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,10 @@ def named_sources(question: str, names: SourceNames) -> frozenset[str]:
               if len(_squeezed(m)) >= MIN_QUOTED and (re.search(r"[\u4e00-\u9fff]", m) or len(m.split()) >= MIN_TITLE_WORDS)]
     # (a quoted part of a title names one document, or a few of one series; a phrase many titles share names none)
     in_titles = [[urls for title, urls in names.whole_titles.items() if q in title] for q in quoted]
-    return frozenset([url for name, urls in names.handles.items() if name in asked for url in urls]
-                     + [url for word, urls in names.words.items() if word in said for url in urls]
-                     + [url for title, urls in names.titles.items() if title in titled for url in urls]
-                     + [url for found in in_titles if 0 < len(found) <= MAX_QUOTED_TITLES for urls in found for url in urls])
+    by_title = {url for title, urls in names.titles.items() if title in titled for url in urls} \
+        | {url for found in in_titles if 0 < len(found) <= MAX_QUOTED_TITLES for urls in found for url in urls}
+    # A site or an author names all their documents; with one of them named by its title ("Jay Alammar's Illustrated
+    # Word2vec"), that one is meant.
+    by_name = [urls for name, urls in names.handles.items() if name in asked] \
+        + [urls for word, urls in names.words.items() if word in said]
+    return frozenset(by_title.union(*[urls & by_title or urls for urls in by_name]))
