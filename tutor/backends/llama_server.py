@@ -7,6 +7,7 @@ server starts on first use and is shared by everything in the process.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import secrets
@@ -94,6 +95,9 @@ class LocalLlamaServer:
                 f"and that TUTOR_LLM_CTX={self.n_ctx} fits in memory"
             ) from None
         self._server, self._address = server, server.listening_address.rstrip("/")
+        # Stopped while Python still runs: left to the interpreter's teardown, the server's threads outlived
+        # the runtime they use and the process ended in a segmentation fault after its last answer.
+        atexit.register(self.close)
         log.info("local LLM server listening on %s", self._address)
 
 
