@@ -172,18 +172,23 @@ def _english() -> tuple[dict[str, str], re.Pattern]:
     return first, re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w-])", re.IGNORECASE)
 
 
-def chinese_names(text: str, question: str = "", limit: int = 6) -> list[tuple[str, str]]:
+def chinese_names(text: str, question: str = "", limit: int = 6, words: bool = True) -> list[tuple[str, str]]:
     """(English name as `text` writes it, Chinese term) for the glossary names in English `text`.
 
     A learner who asked in Chinese and is shown English sentences reads them with these. Terms of
     `question` come first, under the learner's own word for them (隐空间, not 潜在空间); then
     multi-word names, which are the ones a learner is least likely to know, before single words.
+    Without `words`, a single common word comes only when the question asks about it: "Recall that we
+    need ..." is no 召回率, and "compute the value" no 算力 (names of several words, and hyphenated
+    ones, have one sense).
     """
     first, pattern = _english()
     asked = {glossary()[m.group()].lower(): m.group() for m in _pattern().finditer(question)} if question else {}
     seen: dict[str, tuple[tuple, tuple[str, str]]] = {}
     for m in pattern.finditer(text):
         key = m.group().lower()
+        if not words and key not in asked and " " not in key and "-" not in key:
+            continue
         if key not in seen:
             rank = (key not in asked, " " not in key and "-" not in key, m.start())
             seen[key] = (rank, (m.group(), asked.get(key, first[key])))

@@ -47,7 +47,11 @@ def test_chinese_names_of_an_english_passage_put_the_learners_terms_first():
 
 def test_term_note_only_for_an_english_answer_to_a_chinese_question():
     english = "以下是来源中最相关的原文（英文保留原样）：\nThe forget gate drops old memory [1]."
-    assert term_note("LSTM 的遗忘门有什么用？", english) == "英文术语对照：forget gate（遗忘门）、memory（记忆）"
+    # a single common word only when the learner asked about it: its sense is the sentence's, not the glossary's
+    assert term_note("LSTM 的遗忘门有什么用？", english) == "英文术语对照：forget gate（遗忘门）"
+    assert term_note("LSTM 的遗忘门怎么改动记忆？", english) == "英文术语对照：forget gate（遗忘门）、memory（记忆）"
+    recall = "Recall that we need to learn a neural network to compute the reverse process [1]."
+    assert term_note("反向过程为什么要训练网络？", recall) == "英文术语对照：neural network（神经网络）"
     assert term_note("What does the forget gate do?", english) == ""
     assert term_note("LSTM 的遗忘门有什么用？", "遗忘门决定丢弃哪些旧记忆（forget gate）[1]。") == ""
     assert term_note("红烧肉怎么做？", "Boil the pasta [1].") == ""

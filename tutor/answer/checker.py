@@ -53,7 +53,7 @@ def term_note(question: str, text: str) -> str:
     if question_language(question) != "zh" or answer_language(text) == "zh":
         return ""
 
-    pairs = chinese_names(text, question)
+    pairs = chinese_names(text, question, words=False)
     return "英文术语对照：" + "、".join(f"{en}（{zh}）" for en, zh in pairs) if pairs else ""
 
 
