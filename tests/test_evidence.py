@@ -31,6 +31,7 @@ def test_only_whole_prose_sentences_can_be_evidence():
         "- Multi Head Attention in Transformer Neural Networks with Code!\n"
         "- LoRA insights by Sebastian Raschka: Practical insights about LoRA and how to pick its rank.\n"
         "- \"Understanding LSTM Networks\" (blog post, Chris Olah)\n"
+        "- \"What is Sliding Window Attention?\" (blog post by Stephen M. Walker)\n"
         "Do the encoder and the decoder have to be the same type of neural network?\n"
         "Read more about the gates in the original paper by Hochreiter and Schmidhuber.\n"
         "Special thanks to our reviewers for their detailed comments on this chapter.\n"
@@ -588,6 +589,25 @@ def test_the_chinese_notes_numbered_paragraphs_are_a_list_shown_whole():
     hits = [Hit(Chunk("seed:004", "带你自学大语言模型", "本系列大纲", text, 0, len(text)), 1.0, 1)]
     said = " ".join(e.sentence for e in select("这个系列计划分成哪几个模块？", hits).sentences)
     assert all(f"【{k}】" in said for k in range(1, 5))
+
+
+
+def test_a_list_indented_whole_is_a_list_and_a_c_comment_is_not():
+    from tutor.citations.quotable import list_spans
+
+    # Extraction indents some pages' lists as a whole; their nested items sit a level deeper.
+    stage = ("第四阶段(20天):商业闭环\n\n可以在云端和本地等多种环境下部署大模型。\n\n"
+             + "".join(f"  • 第{k}课 部署与合规主题{k}\n" for k in range(1, 11)) + "\n学习是一个过程。")
+    [(a, b)] = list_spans(stage)
+    assert stage[a:b].count("•") == 10 and "第10课" in stage[a:b]
+    nested = "大纲:\n\n  • 第一章 基础\n    • 第一节 构建过程\n    • 第二节 理论\n  • 第二章 预训练\n    • 数据\n\n完。"
+    [(a, b)] = list_spans(nested)
+    assert "第一章" in nested[a:b] and "第二章" in nested[a:b]
+    assert list_spans("大纲:\n\n  • 第一章 基础\n    • 第一节 构建过程\n    • 第二节 理论\n\n完。") == []  # one item
+    comment = "/*\n * This program is free software; you can redistribute it\n * under the terms of the GPL.\n */\nint x;"
+    assert list_spans(comment) == []
+    too_long = "课程:\n\n" + "".join(f"  • 第{k}课\n" for k in range(1, 14)) + "\n完。"
+    assert list_spans(too_long) == []
 
 
 RL = [

@@ -23,6 +23,10 @@ def test_a_question_about_each_of_several_names_asks_one_thing_per_name():
         "How do GANs differ?", "How do VAEs differ?", "How do flow-based models differ?"]
     assert parts("What is the difference between top-k sampling and nucleus sampling?") == [
         "What is the difference between top-k sampling?", "What is the difference between nucleus sampling?"]
+    assert parts("推测性解码和 FlashAttention 都能让推理变快，它们的提速原理有什么根本区别？") == [
+        "推测性解码 都能让推理变快，它们的提速原理有什么根本区别？", "FlashAttention 都能让推理变快，它们的提速原理有什么根本区别？"]
+    for one in ("预训练和微调都很重要，为什么？", "LoRA 和 QLoRA 都是微调方法吗？"):  # what they share, no difference asked
+        assert parts(one) == [one]
     # names in one part of a question in parts: the other parts stay as they are
     assert parts("RAG 是谁提出的？参数化记忆和非参数化记忆分别指什么？") == [
         "RAG 是谁提出的？", "参数化记忆分别指什么？", "非参数化记忆分别指什么？"]

@@ -57,7 +57,7 @@ _NOUN_CAPTION = re.compile(r"^(?:An? |The )?(?:Illustration|Overview|Diagram|Arc
 # A line of a reading list: "LoRA insights by Sebastian Raschka: Practical insights about ...".
 _RESOURCE = re.compile(r"^[^:\n]{2,80}\bby [A-Z][\w.-]+(?: [A-Z][\w.-]+)*\s*:"
                        r"|\((?:blog post|video|paper|course|book|lecture|notes?|slides|thread|tweet|website|docs?|code)\b"
-                       r"[^)]*\)\W*$", re.IGNORECASE)
+                       r"[^)]*(?:\)\W*)?$", re.IGNORECASE)  # (unclosed: "(blog post by Stephen M." split at an initial)
 # A reading-list line: "LangChain - Q&A with RAG: Step-by-step tutorial", "Multi Head Attention in Transformers with Code!".
 _LIST_TITLE = re.compile(r"^[^:\n]{2,60}\s[-–—]\s[^:\n]{2,60}:|^(?:[A-Z0-9][\w'’-]*\s+(?:(?:a|an|the|of|in|on|for|with|and|to|from|by|via)\s+)?){2,12}[A-Z0-9][\w'’-]*[!?]?$")
 # A bibliography entry: "“Tutorial on variational autoencoders.” arXiv:1606.05908, 2016. [13]".
@@ -241,26 +241,44 @@ def _caption(text: str, a: int, b: int) -> bool:
 
 def _reading_list(block: str) -> bool:
     """A list of titles with their authors ("OWASP LLM Top 10 by HEGO Wiki: ...") points to reading; it explains nothing."""
-    items = [_ITEM.sub("", line).strip() for line in block.split("\n") if _ITEM.match(line) and not line[:1].isspace()]
+    items = [_ITEM.sub("", line).strip() for line in _outer_items(block)]
     titles = [i for i in items if _RESOURCE.search(i) or i.startswith(('"', "“"))]
     return len(titles) * 2 >= len(items)
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _outer_items(block: str) -> list[str]:
+    """The items of a list block at its outermost level. The outer level is the least indented, not the first
+    column: extraction indents some pages' whole lists ("  • 硬件选型"), nested items a level deeper."""
+    lines = [line for line in block.split("\n") if _ITEM.match(line)]
+    outer = min((_indent(line) for line in lines), default=0)
+    return [line for line in lines if _indent(line) == outer]
+
+
 def list_spans(text: str) -> list[tuple[int, int]]:
-    """The lists of a passage (2 to MAX_ITEMS items, nested ones included): the answer to "which resources
-    did the author work through?" is a list with no sentence around it. Fenced code is no list."""
+    """The lists of a passage (2 to MAX_LIST_ITEMS items, nested ones included): the answer to "which resources
+    did the author work through?" is a list with no sentence around it. Fenced code is no list, nor is a
+    C comment's column of " * " lines."""
     fenced = fenced_spans(text)
-    out, start, end, items, at = [], -1, -1, 0, 0
+    commented = "/*" in text or "*/" in text  # its " * ..." lines are a C comment's, not a list's
+    out, start, end, at = [], -1, -1, 0
     for line in text.split("\n") + [""]:
         if _ITEM.match(line) and not any(s <= at < e for s, e in fenced):
             start = at if start < 0 else start
-            end, items = at + len(line.rstrip()), items + (0 if line[:1].isspace() else 1)
+            end = at + len(line.rstrip())
         elif line.strip() or start >= 0 and at >= len(text):
-            if start >= 0 and 2 <= items <= MAX_ITEMS and end - start <= MAX_BLOCK and not _reading_list(text[start:end]):
+            if start >= 0 and 2 <= len(_outer_items(text[start:end])) <= MAX_LIST_ITEMS and end - start <= MAX_BLOCK \
+                    and not _reading_list(text[start:end]) and not (commented and _STAR.match(text, start)):
                 out.append((start, end))
-            start, items = -1, 0
+            start = -1
         at += len(line) + 1
     return out
+
+
+_STAR = re.compile(r"\s*\*\s")
 
 
 # A sentence that announces what follows: "The course is divided into three parts:", "There are two types
@@ -274,6 +292,8 @@ _LABELLED = re.compile(r"^[^:：\n.。!?]{2,48}[:：]\s*\S")  # "Extrinsic hallu
 _GOES_ON = re.compile(r"^(?:This|These|That|Those|It|They|Thus|Therefore|Hence|In other words|As a result|That is|"
                       r"This is why|Such)\b|^(?:这|它|因此|所以|也就是说|换句话说)")
 MAX_ITEMS, MAX_BLOCK = 8, 900  # a list longer than this is a table of contents, not an answer
+# ... unless its items are short: within MAX_BLOCK, a course stage's dozen lesson titles are the stage's syllabus.
+MAX_LIST_ITEMS = 12
 
 
 def attach(text: str, start: int, end: int, enumerating: bool = False) -> int:

@@ -28,6 +28,9 @@ _ZH_NAME = rf"[^{_ZH_STOP}\s](?:[^{_ZH_STOP}]*[^{_ZH_STOP}\s])?"
 _ZH_NAMES = re.compile(rf"{_ZH_NAME}(?:\s*{_ZH_JOIN}\s*{_ZH_NAME})+")
 _CHINESE_ONLY = re.compile(rf"^[{HAN}]+$")
 _ZH_EACH = re.compile(r"^\s*(?:两种|三种|几种|两个|三个|之间|到底)?\s*(?:分别|各自|各|的?区别|有什么区别|有什么不同|有何不同|的?不同|差别|差异|相比|对比)")
+# "推测性解码和 FlashAttention 都能让推理变快，它们的提速原理有什么区别？": both names, what they share, then their
+# difference later in the question (before its question mark).
+_ZH_BOTH = re.compile(r"^\s*(?:都|同样|也都|虽然都)[^？?。！!]{0,40}?(?:区别|不同|不一样|差别|差异|异同)")
 # "边缘图、涂鸦或人体骨架这类条件": examples of something asked about, not the things asked about.
 _ZH_EXAMPLES = re.compile(r"这类|这些|之类|这样|^\s*等")
 # English: "the difference between A, B and C", "How do A and B differ", "A vs. B", "What are A, B and C?".
@@ -64,10 +67,11 @@ def names(part: str) -> tuple[int, int, list[str]] | None:
     for m in _ZH_NAMES.finditer(part):
         listed = [n.strip() for n in re.split(_ZH_JOIN, m.group(0)) if n.strip()]
         after = part[m.end():]
-        if (("、" in m.group(0) or _ZH_EACH.search(after)) and not _ZH_EXAMPLES.search(m.group(0))
+        both = _ZH_BOTH.search(after)  # the names end where 都 starts: none ran on into a verb
+        if (("、" in m.group(0) or _ZH_EACH.search(after) or both) and not _ZH_EXAMPLES.search(m.group(0))
                 and not _ZH_EXAMPLES.search(after[:3]) and _usable(listed)):
             end, longest = m.end(), max(len(n) for n in listed[:-1])
-            if all(_CHINESE_ONLY.match(n) for n in listed) and len(listed[-1]) > longest + 1:
+            if not both and all(_CHINESE_ONLY.match(n) for n in listed) and len(listed[-1]) > longest + 1:
                 # "输入门、遗忘门、输出门控制什么": the last name ran on into the verb
                 end -= len(listed[-1]) - longest
                 listed[-1] = listed[-1][:longest]
