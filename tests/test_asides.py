@@ -48,6 +48,9 @@ def test_another_documents_quote_answering_a_part_stays_in_the_answer():
     assert len([e for e in shown if e.aside]) == MAX_ASIDES
     assert set_apart(answer, parts=[("b", 200)])[1].n == 1  # a pick outside the quote answers no part of it
     assert set_apart([], parts=[]) == []
+    # the part-answering document's other quote is the answer's too, not "another source's"
+    more = answer[:2] + [quote(2, GRU, "The reset gate decides how much past state to forget.", start=80, chunk="b")]
+    assert [(e.n, e.aside) for e in set_apart(more, parts=[("b", 12)])] == [(1, False), (2, False), (2, False)]
 
 
 def test_asides_are_shown_under_their_own_heading_after_the_answer():

@@ -559,6 +559,10 @@ def test_a_sentence_recommending_a_resource_is_evidence_only_when_reading_is_ask
     reading = " ".join(e.sentence for e in select("Which blog post should I read about contrastive batch size?",
                                                   batch_hits()).sentences)
     assert "great blog post" in reading
+    from tutor.citations.quotable import recommends
+    assert recommends("StatQuest 上有关于编码器-解码器架构和注意力的视频，The AI Hacker对原始 Transformer 的全面讲解。")
+    assert recommends("StatQuest has a series of videos on attention, each about ten minutes long.")
+    assert not recommends("The encoder has a stack of six identical layers on top of the embeddings.")
 
 
 MOE = ("In a normal MoE training, the gating network converges to mostly activate the same few experts. "

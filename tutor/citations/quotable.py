@@ -93,9 +93,17 @@ _PRAISE = re.compile(r"\b(?:great|nice|good|excellent|fun|helpful|useful|recomme
                      r"wonderful|solid|favou?rite|go-to|must-read|highly)\b|推荐|值得|不错|很好|相当好|非常好|强烈|出色|精彩|优秀|很棒|经典|请参阅|参见|详见|可参考", re.IGNORECASE)
 
 
+# A sentence that says where a resource is, without praise: "StatQuest 上有关于编码器-解码器架构和注意力的视频",
+# "StatQuest has a series of videos on attention".
+_POINTS = re.compile(r"(?:上|里|中)有(?:一个|一篇|一系列|一些|很多|不少)?(?:关于|讲)?[^。！？\n]{0,40}的"
+                     r"(?:视频|文章|博客|博文|教程|课程|讲解|系列|笔记)"
+                     r"|\bhas (?:a |an |some )?(?:\w+ ){0,2}(?:videos?|posts?|series|courses?|lectures?|tutorials?|write-?ups?) "
+                     r"(?:on|about|covering)\b", re.IGNORECASE)
+
+
 def recommends(sentence: str) -> bool:
     """Whether a sentence recommends a resource rather than saying something about the subject."""
-    return bool(_RESOURCE_NOUN.search(sentence) and _PRAISE.search(sentence))
+    return bool(_RESOURCE_NOUN.search(sentence) and _PRAISE.search(sentence) or _POINTS.search(sentence))
 
 
 def points_to_reading(line: str) -> bool:

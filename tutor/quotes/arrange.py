@@ -66,8 +66,8 @@ MAX_ASIDES = 2  # quotes of other documents shown as related reading
 def set_apart(evidence: Sequence[Evidence], parts: Sequence[tuple[str, int]]) -> list[Evidence]:
     """The answer's quotes, then at most `MAX_ASIDES` of other documents marked `aside`.
 
-    The answer's document is the best quote's. Another document's quote stays in the answer only when it
-    answers a part of the question (`parts`: the chunk and start of each part's pick). Read by two readers,
+    The answer's document is the best quote's. Another document's quotes stay in the answer only when one of
+    them answers a part of the question (`parts`: the chunk and start of each part's pick). Read by two readers,
     another source's quote in the answer read as the mechanism asked about (a GRU sentence under an LSTM
     question, another system's batching under d2l's), and a false rendering of one sank answers whose own
     source answered; shown apart and unrendered, it is related reading, not the answer.
@@ -79,7 +79,9 @@ def set_apart(evidence: Sequence[Evidence], parts: Sequence[tuple[str, int]]) ->
     def answers_part(e: Evidence) -> bool:
         return any(chunk == e.chunk_id and e.start <= start < e.start + len(e.sentence) for chunk, start in parts)
 
-    keep = [e.url == home or answers_part(e) for e in evidence]
+    # A document that answers a part is one of the answer's: its other quotes are no "other source's".
+    answering = {home} | {e.url for e in evidence if answers_part(e)}
+    keep = [e.url in answering for e in evidence]
     main = [e for e, k in zip(evidence, keep) if k]
     rest = [dataclasses.replace(e, aside=True) for e, k in zip(evidence, keep) if not k]
     return main + rest[:MAX_ASIDES]
