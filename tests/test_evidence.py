@@ -559,6 +559,9 @@ def test_a_sentence_recommending_a_resource_is_evidence_only_when_reading_is_ask
     reading = " ".join(e.sentence for e in select("Which blog post should I read about contrastive batch size?",
                                                   batch_hits()).sentences)
     assert "great blog post" in reading
+    from tutor.quotes.evidence import _ASKS_READING
+    assert _ASKS_READING.search("Where can I learn more?") and _ASKS_READING.search("How do I learn more about GANs?")
+    assert not _ASKS_READING.search("How can autoencoders learn more robust representations?")
     from tutor.citations.quotable import recommends
     assert recommends("StatQuest 上有关于编码器-解码器架构和注意力的视频，The AI Hacker对原始 Transformer 的全面讲解。")
     assert recommends("StatQuest has a series of videos on attention, each about ten minutes long.")
@@ -922,3 +925,12 @@ def test_each_quote_says_whose_words_it_is():
         in evidence_block([quote], "en").split("\n")
     assert source_label(Evidence(1, "c", "https://www.example.org/x", "", "s", 0)) == "example.org"
     assert source_label(Evidence(1, "c", "notes/llm.md", "学习笔记", "s", 0)) == "学习笔记"
+
+
+def test_a_sentence_leaning_on_a_pointer_to_a_video_is_quoted_without_it():
+    text = ("StatQuest has a series of videos on encoder-decoder architectures and attention.\n\n"
+            "However, these encoder-decoder Transformers differ from most modern LLMs, which are decoder-only models.")
+    hits = [Hit(Chunk("https://example.org/handbook", "Handbook", "Transformers", text, 0, len(text)), 1.0, 1)]
+    said = " ".join(e.sentence for e in select("How do encoder-decoder Transformers differ from modern LLMs?",
+                                               hits).sentences)
+    assert "decoder-only" in said and "StatQuest" not in said

@@ -88,6 +88,8 @@ def candidates(hits: Sequence[Hit | None], lists: bool = False, entries: bool = 
                 continue
             before = [s for s in all_spans if s[1] <= a]
             previous = before[-1] if before and before[-1] in spans else None
+            if previous and not reading and recommends(text[slice(*previous)]):
+                previous = None  # "然而，请注意……" leans on what a pointer to a video said: it is shown without it
             out.append(Candidate(n, hit, a, b, text[a:b], leans_back(text[a:b]), previous))
         if lists:
             out.extend(Candidate(n, hit, a, b, text[a:b], False, None, True) for a, b in list_spans(text))

@@ -96,9 +96,10 @@ class Selection:
 
 
 # A question about what to read or watch: only then is a sentence recommending a resource an answer.
+# "learn more" only at the end: "learn more robust representations" asks about the representations.
 _ASKS_READING = re.compile(r"\b(?:read|watch|resources?|recommend\w*|tutorials?|courses?|books?|videos?|blogs?|"
-                           r"learn (?:more|about)|where (?:can|should) I|start with)\b|资料|资源|推荐|教程|课程|视频|书|入门|怎么学|学习路线",
-                           re.IGNORECASE)
+                           r"learn (?:more )?about|learn more(?=\s*[?？.]?\s*$)|where (?:can|should) I|start with)\b"
+                           r"|资料|资源|推荐|教程|课程|视频|书|入门|怎么学|学习路线", re.IGNORECASE)
 
 
 
