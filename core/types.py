@@ -127,6 +127,7 @@ class Evidence:
     `aside` marks a quote from another document than the answer's that answers no part of the question on
     its own: shown apart, as related reading, and not rendered. `columns` is the header row of the table a
     quoted row belongs to, when its passage holds it (tutor/citations/entries.py shows the row with it), else "".
+    `section` is the heading the quote stands under in its document ("Triplet Loss"), "" at its top.
     """
 
     n: int
@@ -141,6 +142,7 @@ class Evidence:
     block: str = ""
     aside: bool = False
     columns: str = ""
+    section: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

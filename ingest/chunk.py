@@ -78,6 +78,13 @@ def chunk(doc: Document, max_chars: int = 1000, overlap_chars: int = 150) -> lis
     ]
 
 
+def section_at(chunk: Chunk, at: int) -> str:
+    """The heading of the section that offset `at` of the chunk's text lies in: the last heading line of the
+    chunk before it, else the last part of the chunk's heading path ("" at the top of a document)."""
+    above = [m.group(2).strip() for m in (_ATX.match(line) for line in chunk.text[:at].split("\n")) if m]
+    return above[-1] if above else chunk.heading.rsplit(" > ", 1)[-1].strip()
+
+
 def _blocks(text: str) -> list[_Block]:
     """Headings, paragraphs (runs of non-blank lines) and fenced code blocks, with offsets."""
     blocks: list[_Block] = []

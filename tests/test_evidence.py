@@ -927,6 +927,31 @@ def test_each_quote_says_whose_words_it_is():
     assert source_label(Evidence(1, "c", "notes/llm.md", "学习笔记", "s", 0)) == "学习笔记"
 
 
+def test_each_quote_names_the_section_it_stands_under():
+    """A sentence on the triplet loss's margin reads as the contrastive loss's unless its section says otherwise."""
+    from core.types import Evidence
+    from ingest.chunk import section_at
+    from tutor.answer.explain import source_label
+
+    text = ("The contrastive loss pulls together pairs of the same class.\n\n## Triplet Loss\n\n"
+            "The margin is the minimum offset between the distances of similar and dissimilar pairs.")
+    chunk = Chunk("https://lilianweng.github.io/posts/contrastive/", "Contrastive Representation Learning",
+                  "Contrastive Training Objectives > Contrastive Loss", text, 0, len(text))
+    assert section_at(chunk, 0) == "Contrastive Loss"  # the chunk's own section, from its heading path
+    margin = text.index("The margin")
+    assert section_at(chunk, margin) == "Triplet Loss"  # a heading inside the chunk, above the quote
+    hits = [Hit(chunk, 1.0, 1)]
+    got = select("What is the margin of the triplet loss?", hits).sentences
+    assert [e.section for e in got if e.sentence.startswith("The margin")] == ["Triplet Loss"]
+    quote = Evidence(1, "c", chunk.doc_url, chunk.title, text[margin:], margin, section="Triplet Loss")
+    assert source_label(quote) == "Contrastive Representation Learning › Triplet Loss (lilianweng.github.io)"
+    same = Evidence(1, "c", chunk.doc_url, "LoRA", "s", 0, section="LoRA")  # a section named as its document
+    assert source_label(same) == "LoRA (lilianweng.github.io)"
+    assert section_at(Chunk("u", "T", "", "Intro text.", 0, 11), 5) == ""
+    d2l = Evidence(1, "c", "https://d2l.ai/x.html", "Attention", "s", 0, section="[**Masked Softmax Operation**]")
+    assert source_label(d2l) == "Attention › Masked Softmax Operation (d2l.ai)"
+
+
 def test_a_sentence_leaning_on_a_pointer_to_a_video_is_quoted_without_it():
     text = ("StatQuest has a series of videos on encoder-decoder architectures and attention.\n\n"
             "However, these encoder-decoder Transformers differ from most modern LLMs, which are decoder-only models.")

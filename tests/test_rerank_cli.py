@@ -79,7 +79,7 @@ def test_ask_cites_only_the_chosen_part_or_source(run):
     row = json.loads(out)
     assert code == 0 and row["citations"] and {c["url"] for c in row["citations"]} == {LORA}
     # each evidence quote says which of its sentences were picked ("" when the quote is just those)
-    assert row["evidence"] and all(set(e) == {"n", "url", "title", "sentence", "key", "rendering", "block"}
+    assert row["evidence"] and all(set(e) == {"n", "url", "title", "section", "sentence", "key", "rendering", "block"}
                                for e in row["evidence"])
     assert all(e["key"] in e["sentence"] for e in row["evidence"])
 

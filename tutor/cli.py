@@ -216,8 +216,9 @@ def _ask(settings: Settings, args, stdin, stdout) -> int:
             a = tutor.ask(question, mode=args.mode, level=args.level, part=part)
             row = {"id": qid, "question": question, "answer": a.text,
                    "citations": [{"n": c.n, "url": c.url, "title": c.title, "quote": c.quote} for c in a.citations],
-                   "evidence": [{"n": e.n, "url": e.url, "title": e.title, "sentence": e.sentence, "key": e.key,
-                                 "rendering": e.rendering, "block": e.block} for e in a.evidence],
+                   "evidence": [{"n": e.n, "url": e.url, "title": e.title, "section": e.section,
+                                 "sentence": e.sentence, "key": e.key, "rendering": e.rendering, "block": e.block}
+                                for e in a.evidence],
                    "refused": a.refused, "mode": a.mode, "notes": list(a.notes), "evidence_ms": round(a.evidence_ms, 1),
                    "ttft_ms": round(a.ttft_ms, 1), "total_ms": round(a.total_ms, 1)}
             print(json.dumps(row, ensure_ascii=False), file=stdout, flush=True)

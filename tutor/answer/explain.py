@@ -34,6 +34,7 @@ HEADINGS = {
 # Above other documents' quotes that answer no part of the question (`Evidence.aside`): on the topic, not the answer.
 ASIDE_HEADINGS = {"en": "**Related passages in other sources**", "zh": "**其他来源中的相关段落**"}
 RENDERING_LABEL = "机器译文："
+MAX_SECTION = 60  # characters of a section's heading shown with a quote
 # A quote that reads on around its key sentence is rendered by that sentence alone: read by hand, the 1.5B model's
 # renderings of whole paragraphs were faithful 27 times in 64, of single sentences 37 in 65.
 KEY_RENDERING_LABEL = "机器译文（关键句）："
@@ -80,11 +81,26 @@ def renumber(text: str, numbers: Sequence[int]) -> str:
 
 def source_label(evidence: Evidence) -> str:
     """Whose words a quote is, after its marker: "The Illustrated Transformer (jalammar.github.io)". A learner who
-    asked about one source ("d2l's Transformer") sees at once when a quote is another's, before following a link."""
+    asked about one source ("d2l's Transformer") sees at once when a quote is another's, before following a link.
+    The section it stands under comes after the title ("Contrastive Representation Learning › Triplet Loss"):
+    read by two readers, a sentence on the triplet loss's margin passed for the contrastive loss's."""
     host = urlsplit(evidence.url).hostname or ""
     host = host[4:] if host.startswith("www.") else host
     title = evidence.title.strip()
+    section = _heading_text(evidence.section)
+    if section and section.casefold() not in title.casefold():
+        title = f"{title} › {section}" if title else section
     return f"{title} ({host})" if title and host else title or host
+
+
+def _heading_text(heading: str) -> str:
+    """A heading as a reader sees it: d2l's "[**Masked Softmax Operation**]" as "Masked Softmax Operation"."""
+    text = " ".join(_HEADING_MARKUP.sub(r"\1", heading).replace("*", "").split())
+    return text if len(text) <= MAX_SECTION else text[:MAX_SECTION - 1].rstrip() + "…"
+
+
+_HEADING_MARKUP = re.compile(r"[\[(]\*\*(.+?)\*\*[\])]")
+
 
 
 def evidence_block(evidence: Sequence[Evidence], lang: str) -> str:

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Sequence
 
 from core.types import Evidence, Hit
+from ingest.chunk import section_at
 from tutor.citations.entries import is_row, table_header
 from tutor.citations.quotable import announced
 from tutor.quotes.quote_extent import widened
@@ -95,5 +96,5 @@ def evidence_of(n: int, hit: Hit, start: int, end: int, score: float, key_start:
     columns = table_header(text, start) if is_row(sentence) else ""
     return Evidence(n=n, chunk_id=hit.chunk.id, url=hit.chunk.doc_url, title=hit.chunk.title, sentence=sentence,
                     start=start, score=round(score, 4), key=key if key != sentence else "", block=block,
-                    columns=columns)
+                    columns=columns, section=section_at(hit.chunk, start))
 
