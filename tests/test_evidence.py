@@ -613,6 +613,8 @@ def test_a_list_indented_whole_is_a_list_and_a_c_comment_is_not():
     assert list_spans("大纲:\n\n  • 第一章 基础\n    • 第一节 构建过程\n    • 第二节 理论\n\n完。") == []  # one item
     comment = "/*\n * This program is free software; you can redistribute it\n * under the terms of the GPL.\n */\nint x;"
     assert list_spans(comment) == []
+    asks = "思考:\n\n• 对于这个问题，线性模型是什么？\n• 为什么线性模型会失败？\n\n完。"
+    assert list_spans(asks) == []  # a list of questions answers nothing
     too_long = "课程:\n\n" + "".join(f"  • 第{k}课\n" for k in range(1, 14)) + "\n完。"
     assert list_spans(too_long) == []
 
@@ -959,3 +961,15 @@ def test_a_sentence_leaning_on_a_pointer_to_a_video_is_quoted_without_it():
     said = " ".join(e.sentence for e in select("How do encoder-decoder Transformers differ from modern LLMs?",
                                                hits).sentences)
     assert "decoder-only" in said and "StatQuest" not in said
+
+
+def test_a_passage_opening_mid_sentence_does_not_quote_its_first_line():
+    """A chunk of a hard-wrapped page can start at any line: its opening clause lost the sentence it belongs to."""
+    cut = ("where normalization is placed right *after* residual connections,\n"
+           "pre-normalization leads to more effective or efficient training for Transformers.\n\n"
+           "Pre-normalization applies layer normalization before multi-head attention or the MLP.")
+    assert spans_text(cut) == ["Pre-normalization applies layer normalization before multi-head attention or the MLP."]
+    symbol = "where $c$ is a hyperparameter controlling the intensity of the L2 penalty.\n\nMore text follows here."
+    assert spans_text(symbol)[0].startswith("where $c$ is")  # what a formula's symbol stands for still reads
+    inside = "Post-normalization is the original design.\nwhere normalization comes after the residual connection."
+    assert spans_text(inside)[0] == "Post-normalization is the original design."

@@ -131,6 +131,18 @@ def planted(sentence: str) -> bool:
     return bool(_PLANTED.search(sentence))
 
 
+def _cut_at_start(text: str, a: int, sentence: str) -> bool:
+    """Whether a passage opens mid-sentence: its first line starts in lower case, "where" too (chunks of a
+    hard-wrapped page can start at any line: "where normalization is placed right *after* residual
+    connections, pre-normalization leads to ..." lost its "In contrast to post-normalization"). What a
+    formula's symbol stands for ("where $c$ is ...", "where the `beta` hyper-parameter is ...") still reads."""
+    return not text[:a].strip() and bool(re.match(r"[a-z]", sentence)) and not _STARTS_LOWER_OK.match(sentence)
+
+
+# A name written in lower case (word2vec, vLLM, t-SNE, as in `_FRAGMENT`), or a formula's symbol explained.
+_STARTS_LOWER_OK = re.compile(r"[a-z]+[\-\d_.(A-Z]|where\s+(?:the\s+)?[$`\\]")
+
+
 def fenced_spans(text: str) -> list[tuple[int, int]]:
     """The spans of a passage's fenced code blocks: nothing in them is prose, a list or a table."""
     return [(m.start(), m.end()) for m in _FENCE.finditer(text)]
@@ -147,7 +159,8 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
         cjk = len(HAN_CHAR.findall(sentence))
         long_enough = cjk >= MIN_CJK_CHARS if cjk > len(sentence) / 3 else len(sentence) >= MIN_CHARS
         if (not long_enough or len(visible(sentence)) > MAX_CHARS or sentence.startswith(("```", "|", "#", ">", "<"))
-                or _mathy(sentence) or _FRAGMENT.match(sentence) or _NOT_PROSE.search(sentence) or planted(sentence)
+                or _mathy(sentence) or _FRAGMENT.match(sentence) or _cut_at_start(text, a, sentence)
+                or _NOT_PROSE.search(sentence) or planted(sentence)
                 or _caption(text, a, b) or sentence.count("|") >= 2 or _RESOURCE.search(_MARKUP.sub("", sentence))
                 or _POINTER.search(_MARKUP.sub("", sentence)) or _alone(text, a, b) and (_GERUND_CAPTION.match(sentence) or _NOUN_CAPTION.match(sentence))
                 or _THANKS.match(_MARKUP.sub("", sentence)) or not _ENDS.search(sentence) or _REFERENCE.search(sentence)
@@ -254,6 +267,11 @@ def _reading_list(block: str) -> bool:
     return len(titles) * 2 >= len(items)
 
 
+def _asks(block: str) -> bool:
+    """A list of questions ("• 对于这个问题，线性模型是什么？ • 为什么线性模型会失败？") asks; it answers nothing."""
+    return all(line.rstrip().endswith(("?", "？")) for line in _outer_items(block))
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
@@ -279,7 +297,8 @@ def list_spans(text: str) -> list[tuple[int, int]]:
             end = at + len(line.rstrip())
         elif line.strip() or start >= 0 and at >= len(text):
             if start >= 0 and 2 <= len(_outer_items(text[start:end])) <= MAX_LIST_ITEMS and end - start <= MAX_BLOCK \
-                    and not _reading_list(text[start:end]) and not (commented and _STAR.match(text, start)):
+                    and not _reading_list(text[start:end]) and not (commented and _STAR.match(text, start)) \
+                    and not _asks(text[start:end]):
                 out.append((start, end))
             start = -1
         at += len(line) + 1
