@@ -136,3 +136,16 @@ def test_a_quote_reads_on_into_half_a_sentence_only_with_the_formula_it_runs_int
     assert runs_on[a:b].endswith("assume that")
     start, stop = announced(runs_on, b)
     assert runs_on[start:stop].startswith("$$ Q =")
+
+
+def test_the_sentence_after_a_formula_is_shown_once_when_another_quote_opens_with_it():
+    from tests.fakes import one_hit
+    from tutor.quotes.arrange import blocks
+
+    [hit] = one_hit(RETURN)
+    lead_end = RETURN.index("as:") + len("as:")
+    after = RETURN.index("This corresponds")
+    alone = blocks([(1, hit, 0, lead_end, 1.0)])
+    assert alone[0].endswith("the later it comes.")  # the formula and what it means
+    both = blocks([(1, hit, 0, lead_end, 1.0), (1, hit, after, len(RETURN), 0.9)])
+    assert both[0].startswith("$$ G_t") and both[0].endswith("$$") and "This corresponds" not in both[0]

@@ -57,7 +57,12 @@ def blocks(quotes: Sequence[tuple]) -> list[str]:
     out: list[str] = []
     for n, hit, start, end, *_ in quotes:
         span = announced(hit.chunk.text, end) if sum(map(bool, out)) < MAX_BLOCKS else None
-        out.append(hit.chunk.text[span[0]:span[1]] if span else "")
+        if span:
+            # A formula takes along the sentence after it; when another quote opens with that sentence, it is
+            # shown there, not twice (MoE's "In this setup, all experts are run for all inputs").
+            later = [s for _, h, s, *_ in quotes if h.chunk.id == hit.chunk.id and span[0] < s < span[1]]
+            span = (span[0], min(later)) if later else span
+        out.append(hit.chunk.text[span[0]:span[1]].rstrip() if span else "")
     return out
 
 
