@@ -62,6 +62,9 @@ class Settings:
     # 200 s of a first ingest for +0.007 hit@5, and adds nothing beside EmbeddingGemma (tune half, fusion runs).
     embedder: str = "use-multilingual"
     judge_embedder: str = "use-multilingual"  # scores relevance and citation support, any language
+    # Ranks the evidence's sentences against the question (tutor/quotes/similarity.py) once they are embedded
+    # with it (`tutor leg`); until then, and for "", the judge does.
+    evidence_embedder: str = "embeddinggemma"
     # A leg too slow to build at ingest: built afterwards in the background (index/legs.py) and read once it is
     # there; "" for none. EmbeddingGemma needs `make gemma` (a 1.2 GB model); without it the fast legs serve.
     background_embedder: str = "embeddinggemma"

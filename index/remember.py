@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -134,6 +135,11 @@ class RememberingEmbedder:
         with self._lock:
             self._stored = dict(zip(keys.tolist(), vectors))
         return len(keys)
+
+
+def sentences_file(home: Path, model_id: str) -> Path:
+    """Where `save` keeps a model's vectors of the passages' sentences, under the tutor's home."""
+    return Path(home) / "cache" / f"sentences-{re.sub(r'[^A-Za-z0-9.-]+', '_', model_id)}.npz"
 
 
 def _digest(text: str) -> bytes:

@@ -40,6 +40,15 @@ class HashEmbedder:
     embed_queries = embed_documents
 
 
+class EvidenceEmbedder(HashEmbedder):
+    """The evidence embedder's stand-in: another model, so its own file of kept sentences."""
+
+    model_id = "fake/evidence-512"
+
+    def __init__(self) -> None:
+        super().__init__(dim=512)
+
+
 class TranslatingEmbedder(HashEmbedder):
     """A cross-lingual stand-in: each sentence in `translations` embeds as its English translation.
 

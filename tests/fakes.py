@@ -128,3 +128,14 @@ class ScriptedTutor:
             if step.answer is not None:
                 return step.answer
         raise TutorError("the scripted stream ended without an answer")
+
+
+class QuestionsOnly:
+    """Wraps an embedder that must not encode a sentence (they were kept), only questions."""
+
+    def __init__(self, model) -> None:
+        self.model, self.embed_queries = model, model.embed_queries
+
+    def embed_documents(self, texts):
+        assert not list(texts), f"encoded {list(texts)[:2]} while the learner waits"
+        return self.model.embed_documents([])

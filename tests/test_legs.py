@@ -169,9 +169,12 @@ def test_a_leg_weighted_zero_for_a_language_is_not_asked(settings, embedder):
     assert slow.calls == 3  # the Chinese question, then the question and its English rendering
 
 
-def test_the_chat_starts_the_leg_only_when_the_index_lacks_it(settings, embedder, monkeypatch):
+def test_the_chat_starts_the_leg_only_when_the_index_lacks_it_or_the_evidence_sentences(settings, embedder,
+                                                                                        monkeypatch):
     from index import embed
     from index.legs import add_leg
+    from index.remember import RememberingEmbedder, sentences_file
+    from tests.fake_backends import EvidenceEmbedder
     from ui import background
 
     started = []
@@ -183,12 +186,18 @@ def test_the_chat_starts_the_leg_only_when_the_index_lacks_it(settings, embedder
 
     monkeypatch.setattr(background.subprocess, "Popen", Popen)
     monkeypatch.setitem(embed.EMBEDDERS, "fake-slow", SlowEmbedder)
-    settings = settings.replace(background_embedder="fake-slow")
+    monkeypatch.setitem(embed.EMBEDDERS, "fake-evidence", EvidenceEmbedder)
+    settings = settings.replace(background_embedder="fake-slow", evidence_embedder="fake-evidence")
     assert background.build_background_leg(settings) is None and not started  # no index yet: nothing to add to
     build(settings, DOCS, embedder)
     assert background.build_background_leg(settings) is not None
     args, env = started[-1]
     assert args[-3:] == ["tutor", "leg", "--quiet"] and env["TUTOR_BACKGROUND_EMBEDDER"] == "fake-slow"
+    assert env["TUTOR_EVIDENCE_EMBEDDER"] == "fake-evidence"
     add_leg(settings.index_dir, SlowEmbedder())
-    assert background.build_background_leg(settings) is None and len(started) == 1
+    # the leg is there, the evidence embedder's sentences are not yet: `tutor leg` keeps them
+    assert background.build_background_leg(settings) is not None and len(started) == 2
+    RememberingEmbedder(EvidenceEmbedder()).save(sentences_file(settings.home, EvidenceEmbedder.model_id), ["x"])
+    assert background.build_background_leg(settings) is None and len(started) == 2
     assert background.build_background_leg(settings.replace(background_embedder="")) is None
+    assert background.build_background_leg(settings.replace(evidence_embedder="")) is None

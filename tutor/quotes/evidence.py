@@ -57,6 +57,7 @@ from tutor.quotes.quote_extent import (
     turned,
     unrepeated,
 )
+from tutor.quotes.similarity import Similarity
 from tutor.retrieval.definition import defining
 from tutor.retrieval.definition import subject as asked_about
 from tutor.retrieval.parts import named_parts
@@ -107,13 +108,16 @@ class EvidenceSelector:
     """Picks the evidence for a question from its top passages.
 
     Args:
-        judge: the multilingual `Embedder` (question-sentence similarity in any language pair).
+        judge: the multilingual `Embedder`: whether two sentences say the same, in any language pair.
         weight: a term's weight (its idf in the corpus); rare terms say what the question is about.
         min_score: below it the best sentence only shares the question's topic, and the tutor declines.
+        similarity: how alike the question and a sentence are (tutor/quotes/similarity.py); the judge's by default.
     """
 
-    def __init__(self, judge, weight: Callable[[str], float], min_score: float = MIN_SCORE) -> None:
+    def __init__(self, judge, weight: Callable[[str], float], min_score: float = MIN_SCORE,
+                 similarity: Similarity | None = None) -> None:
         self.judge, self.weight, self.min_score = judge, weight, min_score
+        self.similarity = similarity or Similarity.of(judge)
 
     def select(self, question: str, hits: Sequence[Hit], english: str = "",
                max_sentences: int = MAX_SENTENCES, sources: frozenset[str] = frozenset()) -> Selection:
@@ -154,7 +158,7 @@ class EvidenceSelector:
         queries = [q for q in dict.fromkeys((question, english)) if q]
         texts = [c.display for c in candidates]
         vectors = self.judge.embed_documents(texts)
-        similarity = np.max(self.judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
+        similarity = self.similarity(queries, texts)
         term_sets = [{t: self.weight(t) for t in set(tokenize(q))} for q in queries]
         tokens = [set(tokenize(t)) for t in texts]
         # The terms a sentence opens with are what it is about: "The *forget gate* determines ...".
@@ -245,7 +249,7 @@ class EvidenceSelector:
             picked.append(best)
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
-        for_parts = other_parts(self.judge, self.weight, question, english, candidates, texts, tokens, vectors,
+        for_parts = other_parts(self.similarity, self.weight, question, english, candidates, texts, tokens, vectors,
                                 similarity, picked, chinese)
         if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
             keep = max_sentences - len(for_parts)

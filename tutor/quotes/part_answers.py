@@ -13,7 +13,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.language import question_language
-from core.protocols import Embedder
 from index.bm25 import tokenize
 from index.glossary import expand
 from tutor.citations.quotable import clean
@@ -25,7 +24,7 @@ PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
 NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one naming it in passing
 
 
-def other_parts(judge: Embedder, weight: Callable[[str], float], question: str, english: str, candidates: Sequence[Candidate],
+def other_parts(similar: Callable[[Sequence[str], Sequence[str]], np.ndarray], weight: Callable[[str], float], question: str, english: str, candidates: Sequence[Candidate],
                 texts: list[str], tokens: list[set[str]], vectors: np.ndarray, whole: np.ndarray, picked: list[int],
                 chinese: np.ndarray) -> list[int]:
     """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
@@ -45,7 +44,7 @@ def other_parts(judge: Embedder, weight: Callable[[str], float], question: str, 
     added: list[int] = []
     for (part, name), (rendered, english_name) in zip(asked, english_parts):
         queries = [q for q in (part, rendered) if q]
-        similarity = np.max(judge.embed_queries(queries) @ vectors.T, axis=0).astype(float)
+        similarity = similar(queries, texts)
         terms = [{t: weight(t) for t in set(tokenize(q))} for q in queries]
         lexical = np.array([max((sum(w for t, w in ts.items() if t in held) / sum(ts.values())
                                  if ts else 0.0) for ts in terms) for held in tokens])
