@@ -81,7 +81,8 @@ class Tutor:
             if self._embedders is None:
                 fast = self._configured()
                 held = self.index.manifest.embedders
-                slow = {e.model_id: e for e in self._background()}
+                # (remembering: the evidence's ranking reads the question's vector the search made, ~30 ms each)
+                slow = {e.model_id: RememberingEmbedder(e) for e in self._background()}
                 self._embedders = fast + [slow[m] for m in held[len(fast):]]
             return self._embedders
 
@@ -128,9 +129,9 @@ class Tutor:
         return self.judge
 
     def _remembering(self, embedder) -> RememberingEmbedder:
-        # (shares a leg's model when it is one)
-        by_id = {e.model_id: e for e in self.embedders}
-        return RememberingEmbedder(by_id.get(embedder.model_id, embedder))
+        # (shares a leg's model when it is one, and what it remembers)
+        found = {e.model_id: e for e in self.embedders}.get(embedder.model_id, embedder)
+        return found if isinstance(found, RememberingEmbedder) else RememberingEmbedder(found)
 
     def keep_sentences(self, progress=None, evidence: bool | None = None) -> int:
         """Embed the sentences of every passage in the index with the judge, and keep them on disk.
@@ -178,7 +179,7 @@ class Tutor:
             except TutorError:
                 return False  # a build being swapped: keep answering from the one loaded
             log.info("the index changed: reading %s", current_build(self.settings.index_dir).name)
-            self._index = self._retriever = self._selector = self._names = None
+            self._index = self._retriever = self._selector = self._names = self._scorer = None
             self._embedders = self._given_embedders
             return True
 
