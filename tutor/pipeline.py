@@ -234,7 +234,8 @@ class Tutor:
         (`tutor chat` runs this in the background while the page loads).
         """
         for question in ("What is attention?", "什么是注意力？"):  # the Chinese one loads jieba's dictionary (~1 s)
-            retrieval = self.retrieve(question)
+            # (as an answer retrieves: `further` reads the sources' names, ~350 ms the first time)
+            retrieval = self.retrieve(question, k=max(self.settings.context_k, PASSAGES), further=FURTHER)
             self.covers(retrieval, question)
             compress(Turn(question, tuple(retrieval.hits)), self.judge, self.settings.passage_tokens)
             self.selector.select(question, tuple(retrieval.hits))
