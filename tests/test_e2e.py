@@ -107,7 +107,7 @@ def test_the_background_leg_is_built_from_the_real_model_and_read_by_a_running_t
     # ... and then the sentences (`tutor leg`): the evidence is ranked by the real model, with no sentence of the
     # passages encoded while the learner waits
     assert tutor.scorer is tutor.judge
-    tutor.keep_sentences(evidence=True)
+    tutor.keep_evidence_sentences()
     assert tutor.scorer.model_id == "google/embeddinggemma-300m"
     hits = tutor.retrieve(QUESTION).hits
     tutor.scorer.inner = QuestionsOnly(tutor.scorer.inner)

@@ -65,9 +65,17 @@ def test_the_judge_ranks_until_the_sentences_are_kept_with_the_evidence_embedder
     assert first.scorer is first.judge and first.selector.similarity.embedder is first.judge
     assert not (evidence_home.home / "cache" / "sentences-fake_evidence-512.npz").exists()
 
-    held = first.keep_sentences(evidence=True)  # `tutor leg`
+    held = first.keep_evidence_sentences()  # `tutor leg`
     assert held >= 8 and (evidence_home.home / "cache" / "sentences-fake_evidence-512.npz").exists()
     assert first.scorer.model_id == "fake/evidence-512"  # the same tutor ranks by it from its next question
+
+    # a refresh (`tutor ingest`) brings the evidence embedder's file up to date, once it is there
+    from index.remember import RememberingEmbedder, sentences_file
+
+    path = sentences_file(evidence_home.home, EvidenceEmbedder.model_id)
+    RememberingEmbedder(EvidenceEmbedder()).save(path, ["A sentence from a page since removed."])
+    first.keep_sentences()
+    assert RememberingEmbedder(EvidenceEmbedder()).load(path) == held
 
     later = Tutor(evidence_home, index=built_index, embedders=embedder)
     assert later.scorer.model_id == "fake/evidence-512" and len(later.scorer._stored) == held

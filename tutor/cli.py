@@ -332,8 +332,7 @@ def _leg(settings: Settings, args, stdin, stdout) -> int:
     if name and name != settings.judge_embedder:  # (after the leg: the chat answers from it meanwhile)
         try:
             with tqdm(desc="sentences", unit="sentence", disable=args.quiet) as bar:
-                held = Tutor(settings).keep_sentences(progress=lambda done, total: _advance(bar, done, total),
-                                                      evidence=True)
+                held = Tutor(settings).keep_evidence_sentences(progress=lambda done, total: _advance(bar, done, total))
             print(f"the evidence is ranked by {name} ({held} sentences kept)", file=stdout)
         except TutorError as e:  # (the legs are built: the judge ranks the evidence, as before)
             print(f"the evidence stays ranked by the judge: {e}", file=stdout)

@@ -133,28 +133,39 @@ class Tutor:
         found = {e.model_id: e for e in self.embedders}.get(embedder.model_id, embedder)
         return found if isinstance(found, RememberingEmbedder) else RememberingEmbedder(found)
 
-    def keep_sentences(self, progress=None, evidence: bool | None = None) -> int:
+    def keep_sentences(self, progress=None) -> int:
         """Embed the sentences of every passage in the index with the judge, and keep them on disk.
 
         Run after an ingest (`tutor ingest` does): a question's evidence then finds its passages' sentences
         embedded, instead of encoding them while the learner waits (up to 1 s for six passages). Only new
-        sentences are encoded. Returns how many the file holds.
+        sentences are encoded. The evidence embedder's file, once there, is brought up to date too (a
+        refresh's new sentences). Returns how many the judge's file holds.
 
         Args:
             progress: called with the sentences done and their number after each batch.
-            evidence: also with the `evidence_embedder` (`tutor leg` does; about 2.5 minutes for
-                EmbeddingGemma); by default only when it kept them before (a refresh: the new ones).
         """
-        texts = [t for chunk in self.index.chunks for t in passage_texts(chunk.text)]
-        held = self.judge.save(sentences_file(self.settings.home, self.judge.model_id), texts, progress=progress)
+        held = self.judge.save(sentences_file(self.settings.home, self.judge.model_id), self._texts(),
+                               progress=progress)
         name = self.settings.evidence_embedder.strip()
-        if name and name != self.settings.judge_embedder:
-            scorer = self._remembering(make_embedder(name, self.settings.models_dir))
-            path = sentences_file(self.settings.home, scorer.model_id)
-            if evidence or evidence is None and path.exists():
-                scorer.load(path)
-                scorer.save(path, texts, progress=progress)
+        if name and name != self.settings.judge_embedder and \
+                sentences_file(self.settings.home, make_embedder(name, self.settings.models_dir).model_id).exists():
+            self.keep_evidence_sentences(progress)
         return held
+
+    def keep_evidence_sentences(self, progress=None) -> int:
+        """Embed the sentences of every passage with the `evidence_embedder` and keep them (`tutor leg` does;
+        about 3.5 minutes for EmbeddingGemma on 2 cores): from then on it ranks the evidence. Returns how many
+        the file holds, 0 when the judge ranks anyway."""
+        name = self.settings.evidence_embedder.strip()
+        if not name or name == self.settings.judge_embedder:
+            return 0
+        scorer = self._remembering(make_embedder(name, self.settings.models_dir))
+        path = sentences_file(self.settings.home, scorer.model_id)
+        scorer.load(path)
+        return scorer.save(path, self._texts(), progress=progress)
+
+    def _texts(self) -> list[str]:
+        return [t for chunk in self.index.chunks for t in passage_texts(chunk.text)]
 
     @property
     def index(self):
