@@ -224,6 +224,37 @@ def test_the_next_item_of_a_list_is_not_taken_along_as_the_quotes_sentence():
     assert carried(text, *first, lambda a, b: False) == first[1]
 
 
+def test_a_numbered_point_is_quoted_from_the_lead_in_that_says_what_it_is_about():
+    # Alone, "1. The softmax normalization is dropped." read as Mamba-2's way to one all-reduce (read as wrong).
+    text = ("Compared to standard self-attention, SSD has only two differences:\n"
+            "1. The softmax normalization is dropped.\n"
+            "2. A separate elementwise mask matrix is applied multiplicatively.\n\n"
+            "The first difference can be read as what reduces the effective state size of the model.")
+    got = select("Why is the softmax normalization dropped?", one_hit(text))
+    quoted = [e.sentence for e in got.sentences if "softmax normalization is dropped" in e.sentence]
+    assert quoted and all(q.startswith("Compared to standard self-attention") for q in quoted)
+
+
+def test_a_step_inside_a_step_is_no_evidence_but_a_labelled_item_is():
+    from tutor.citations.quotable import in_item, list_lead_in, numbered_point
+
+    steps = ("Here is the algorithm outline:\n\n1. Initialize the time step t = 1.\n\n2. While T <= T_MAX:\n\n"
+             "  1. Synchronize the thread-specific parameters with the global ones before every rollout.\n")
+    step = steps.index("Synchronize")
+    assert numbered_point(steps, step) and list_lead_in(steps, step) is None and in_item(steps, step)
+    assert list_lead_in(steps, steps.index("Initialize")) == (0, len("Here is the algorithm outline:"))
+    got = select("How are the thread-specific parameters synchronized with the global ones?", one_hit(steps))
+    assert not any("Synchronize the thread-specific" in e.sentence for e in got.sentences)
+    # a list that opens the passage: its lead-in is in the passage before, so the item is quoted as it is
+    opening = "1. BYOL performs no better than random without batch normalization.\n2. Masks are applied."
+    assert numbered_point(opening, 3) and list_lead_in(opening, 3) is None and not in_item(opening, 3)
+    assert "BYOL performs no better" in select("Does BYOL work without batch normalization?",
+                                               one_hit(opening)).sentences[0].sentence
+    labelled = "Memory:\n1. Sensory Memory: It keeps impressions.\n2. Short-Term Memory: It stores what we are aware of."
+    assert not numbered_point(labelled, labelled.index("Short-Term"))
+    assert not numbered_point("- The softmax normalization is dropped.", 2)  # (a bullet point is not numbered)
+
+
 def test_a_question_that_asks_for_several_things_can_be_answered_by_a_list():
     text = ("estimated time: 4 hrs\n\n# Graph Neural Networks\n\n- Stanford CS224W: Machine Learning with Graphs\n"
             "    - lectures 3 and 4.1\n\n- Graph Representation Learning Book\n    - Chapter 3\n\n## Notes")

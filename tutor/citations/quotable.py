@@ -245,6 +245,59 @@ def opens_item(text: str, a: int) -> bool:
     return bool(_ITEM.match(text[line:])) and not _ITEM.sub("", text[line:a]).strip(" *_")
 
 
+_NUMBERED = re.compile(r"^[ \t]*(?:\d{1,2}[.)]\s+|[（(]\d{1,2}[）)]\s*|[①-⑩]\s*|\d{1,2}、\s*)", re.MULTILINE)
+LEAD_IN_REACH = 600  # characters from a list's lead-in to the item quoted with it
+
+
+def numbered_point(text: str, a: int) -> bool:
+    """Whether the sentence at `a` opens a numbered item that does not say what it is about: "1. The softmax
+    normalization is dropped." is one of "two differences" of SSD from attention, "2. Synchronize thread-specific
+    parameters ..." a step of A3C. Quoted alone, such a point reads as the answer's own (Mamba-2's way to one
+    all-reduce; how evolution strategies' workers share seeds). An item with its own label ("2. Short-Term Memory:
+    It stores ...", "1. **Speculator architecture**: ...") says what it is about."""
+    line = text.rfind("\n", 0, a) + 1
+    mark = _NUMBERED.match(text, line)
+    if not mark or text[mark.end():a].strip(" *_"):
+        return False
+    body = text[mark.end():].lstrip(" *_")
+    return not (_LABELLED.match(body) or text[mark.end():].lstrip().startswith("**"))
+
+
+def list_lead_in(text: str, a: int) -> tuple[int, int] | None:
+    """The span of the sentence that leads into the list of the item opening at `a` ("SSD also only has two
+    differences:"), or None: the list opens the passage, the line before it announces nothing, or the item is
+    a step inside another item (`in_item`)."""
+    line = _line_before_list(text, a)
+    if line is None or _ITEM.match(text[line[0]:line[1]]):
+        return None
+    spans = [s for s in sentence_spans(text) if s[0] < line[1] <= s[1] + 2]
+    if spans and (leads_in(text[slice(*spans[-1])]) or _ANNOUNCES.search(text[slice(*spans[-1])])):
+        return spans[-1]
+    return None
+
+
+def in_item(text: str, a: int) -> bool:
+    """Whether the item opening at `a` is a step inside another item ("3. While T <= T_MAX:" then "  2. Synchronize
+    thread-specific parameters ..."): what it is a step of is that item's list, further up."""
+    line = _line_before_list(text, a)
+    return line is not None and bool(_ITEM.match(text[line[0]:line[1]]))
+
+
+def _line_before_list(text: str, a: int) -> tuple[int, int] | None:
+    """The span of the line before the list of the item opening at `a` (past its earlier items, the lines that
+    continue them and blank lines), or None when the list opens the passage."""
+    line_start = text.rfind("\n", 0, a) + 1
+    indent = _indent(text[line_start:a])
+    at = line_start
+    while at > 0:
+        prior = text.rfind("\n", 0, at - 1) + 1
+        line = text[prior:at - 1]
+        if line.strip() and _indent(line) <= indent and not (_ITEM.match(line) and _indent(line) == indent):
+            return prior, at - 1
+        at = prior
+    return None
+
+
 def _listed(text: str, a: int) -> bool:
     """Whether the sentence at `a` opens a list item ("- ", "* ", "1. ")."""
     line = text[text.rfind("\n", 0, a) + 1:a + 4]

@@ -13,7 +13,18 @@ from typing import Sequence
 from core.types import Hit
 from tutor.citations.cite import sentence_spans
 from tutor.citations.entries import entry_spans, in_short_list, shown, table_header, table_spans
-from tutor.citations.quotable import clean, leans_back, list_spans, prose_spans, recommends, says_nothing
+from tutor.citations.quotable import (
+    LEAD_IN_REACH,
+    clean,
+    in_item,
+    leans_back,
+    list_lead_in,
+    list_spans,
+    numbered_point,
+    prose_spans,
+    recommends,
+    says_nothing,
+)
 from tutor.retrieval.retrieve import home_document
 
 PASSAGES = 6  # top passages the sentences are picked from
@@ -90,7 +101,14 @@ def candidates(hits: Sequence[Hit | None], lists: bool = False, entries: bool = 
             previous = before[-1] if before and before[-1] in spans else None
             if previous and not reading and recommends(text[slice(*previous)]):
                 previous = None  # "然而，请注意……" leans on what a pointer to a video said: it is shown without it
-            out.append(Candidate(n, hit, a, b, text[a:b], leans_back(text[a:b]), previous))
+            leaning = leans_back(text[a:b])
+            if numbered_point(text, a):  # quoted from its list's lead-in when the passage has it
+                lead = list_lead_in(text, a)
+                if lead and b - lead[0] <= LEAD_IN_REACH:
+                    previous, leaning = lead, True
+                elif lead or in_item(text, a):
+                    continue  # the lead-in too far up to quote with it, or a step of a step
+            out.append(Candidate(n, hit, a, b, text[a:b], leaning, previous))
         if lists:
             out.extend(Candidate(n, hit, a, b, text[a:b], False, None, True) for a, b in list_spans(text))
         if entries:
