@@ -29,7 +29,7 @@ def quote(n: int, url: str, sentence: str, start: int = 0, chunk: str = "") -> E
 
 
 def test_another_documents_quote_comes_after_the_answer_marked_as_an_aside():
-    got = EvidenceSelector(HashEmbedder(), lambda term: 1.0).select("What does the forget gate decide?", hits())
+    got = EvidenceSelector(HashEmbedder(), lambda term: 1.0).select("What does the forget gate of an LSTM decide?", hits())
     assert got.answers and got.sentences[0].url == LSTM and not got.sentences[0].aside
     others = [e for e in got.sentences if e.url != LSTM]
     assert others and all(e.aside for e in others)  # the GRU's update gate is not the answer

@@ -1,5 +1,6 @@
 """Evidence first: which sentences answer, what the learner is shown, and what the model may add."""
 
+import numpy as np
 import pytest
 
 from core.types import Chunk, Hit
@@ -1004,3 +1005,16 @@ def test_a_passage_opening_mid_sentence_does_not_quote_its_first_line():
     assert spans_text(symbol)[0].startswith("where $c$ is")  # what a formula's symbol stands for still reads
     inside = "Post-normalization is the original design.\nwhere normalization comes after the residual connection."
     assert spans_text(inside)[0] == "Post-normalization is the original design."
+
+
+def test_opening_with_the_asked_term_and_is_does_not_rank_a_sentence_above_the_answer():
+    # Ranked by a stronger model, the sentence that answers is the closer one; "X is ..." on an asked-about X
+    # is no sign of an answer ("The positional encoding shown above is from ..." led a why-question's answer).
+    aside = "The positional encoding shown above is from the Tensor2Tensor implementation of the Transformer."
+    answer = ("Transformers have no notion of order within the context window, so the position of each token "
+              "must be encoded as a vector added to its embedding.")
+    closer = {aside: 0.50, answer: 0.56}
+    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0,
+                                similarity=lambda queries, texts: np.array([closer.get(t, 0.0) for t in texts]))
+    got = selector.select("Why does the Transformer need positional encoding?", one_hit(f"{aside}\n\n{answer}"))
+    assert got.answers and got.sentences[0].sentence.startswith("Transformers have no notion of order")
