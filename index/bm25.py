@@ -9,6 +9,7 @@ nothing but text is ever written to disk.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import re
@@ -88,10 +89,18 @@ class Bm25:
             t: (np.fromiter(p.keys(), np.int64, len(p)), np.fromiter(p.values(), np.float32, len(p)))
             for t, p in postings.items()
         }
+        self._sorted: list[str] | None = None
 
     def __contains__(self, term: str) -> bool:
         """Whether any indexed text has the (tokenized) term."""
         return term in self._postings
+
+    def begins(self, prefix: str) -> bool:
+        """Whether some indexed term starts with `prefix` ("sumanth" begins the link "sumanthrh.com")."""
+        if self._sorted is None:
+            self._sorted = sorted(self._postings)  # built on first use: only unfamiliar words ask
+        i = bisect.bisect_left(self._sorted, prefix)
+        return i < len(self._sorted) and self._sorted[i].startswith(prefix)
 
     def idf(self, term: str) -> float:
         n = len(self._postings.get(term, ((), ()))[0])

@@ -48,3 +48,9 @@ def test_tokenizing_in_many_threads_at_once_gives_what_one_thread_gives():
     finally:
         sys.setswitchinterval(old)
     assert all(r == expected for r in results)
+
+
+def test_begins_finds_an_indexed_term_by_its_start():
+    bm = Bm25([tokenize("Read sumanthrh.com on distributed training"), tokenize("LoRA adapters")])
+    assert bm.begins("sumanth") and bm.begins("lora") and bm.begins("distribut")
+    assert not bm.begins("splatting") and not bm.begins("zzz")

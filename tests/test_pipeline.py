@@ -105,6 +105,24 @@ def test_declined(text, cited, expected):
     assert declined(text, cited) is expected
 
 
+def test_question_about_a_rare_word_no_source_contains_is_refused_naming_it(settings, built_index, embedder):
+    gen = ScriptedGenerator("should never run")
+    loose = settings.replace(min_relevance=0.0, unknown_term_relevance=0.0)  # only the rare word can refuse
+    tutor = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    assert tutor.unheard_words("How does Gaussian splatting denoise a scene?") == ["splatting"]
+    refused = tutor.ask("How does Gaussian splatting denoise a scene?")
+    assert refused.refused and "“splatting”" in refused.text and not gen.turns
+    zh = tutor.ask("高斯泼溅（Gaussian splatting）是怎么去噪的？")
+    assert zh.refused and "没有出现“splatting”" in zh.text
+    # Everyday words the sources lack, a typo of an indexed word, a source's name, acronyms: all answered.
+    for question in ("What does LoRA freeze, in a nutshell?", "What does LoRA do to the pretrianed weights?",
+                     "What does the example.org LoRA page say it freezes?", "What does the XYZW variant of LoRA freeze?"):
+        assert tutor.unheard_words(question) == [], question
+    assert not tutor.ask("What does LoRA freeze, in a nutshell?").refused and gen.turns
+    off = Tutor(loose.replace(rare_word_zipf=0.0), index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    assert off.unheard_words("How does Gaussian splatting denoise a scene?") == []
+
+
 def test_question_about_a_year_or_name_no_source_mentions_is_refused(settings, built_index, embedder):
     gen = ScriptedGenerator("should never run")
     tutor = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen)

@@ -27,7 +27,7 @@ from ingest.sources import load_sources
 from tutor.answer.author_turn import authored_answer
 from tutor.answer.compress import compress
 from tutor.answer.evidence_turn import english_terms, evidence_answer
-from tutor.answer.refusal import covers, names, refusal_text, unanswered_text
+from tutor.answer.refusal import covers, names, one_edit, rare_words, refusal_text, unanswered_text
 from tutor.answer.replies import reply
 from tutor.backends.generate import make_generator
 from tutor.backends.model_queue import ModelQueue
@@ -45,6 +45,9 @@ from tutor.teach.outline import load_outline
 from tutor.teach.quiz_turn import quiz_turn
 
 log = logging.getLogger(__name__)
+# A rare word one letter from an indexed one is a typo of it ("transfomer"); a shorter stem is too
+# often a real word one letter from another ("splat" and "split").
+MIN_TYPO_STEM = 6
 
 
 class Tutor:
@@ -276,11 +279,29 @@ class Tutor:
 
     def covers(self, retrieval: Retrieval, question: str = "") -> bool:
         """Whether the best passages are relevant enough to answer `question` from (see `tutor.answer.refusal.covers`)."""
-        return covers(retrieval, self.unknown_terms(question) if question else [], self.settings)
+        if not question:
+            return covers(retrieval, [], self.settings)
+        return covers(retrieval, self.unknown_terms(question), self.settings, self.unheard_words(question))
 
     def unknown_terms(self, question: str) -> list[str]:
         """The names in the question that no indexed text contains (see `tutor.answer.refusal.names`)."""
         return [t for t in names(question) if t not in self.index.bm25]
+
+    def unheard_words(self, question: str) -> list[str]:
+        """The question's rare words that no indexed text contains, in any form (see `tutor.answer.refusal.rare_words`).
+
+        "Unlearning" is absent when no text has a word stemming to "unlearn". Present are: a word
+        beginning an indexed one ("sumanth" in a link to "sumanthrh.com"), a source's name
+        ("promptingguide" for promptingguide.ai), and a typo of a longer word ("transfomer").
+        """
+        bm25 = self.index.bm25
+
+        def known(word: str) -> bool:
+            stems = tokenize(word)
+            return (any(t in bm25 for t in stems) or bm25.begins(word) or bool(self.named(word))
+                    or any(len(t) >= MIN_TYPO_STEM and any(v in bm25 for v in one_edit(t)) for t in stems))
+
+        return [w for w in rare_words(question, self.settings.rare_word_zipf) if not known(w)]
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner", part: str | None = None) -> Iterator[Step]:
@@ -317,7 +338,8 @@ class Tutor:
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
         if not self.covers(retrieval, topic):
-            yield from reply(question, refusal_text(topic, hits), (), hits, mode, started, model="refusal",
+            yield from reply(question, refusal_text(topic, hits, unheard=self.unheard_words(topic)), (), hits, mode,
+                             started, model="refusal",
                                     refused=True)
             return
         if mode == "path":

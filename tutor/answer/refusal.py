@@ -17,20 +17,25 @@ from index.bm25 import tokenize
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
-def covers(retrieval, unknown: Sequence[str], settings) -> bool:
+def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] = ()) -> bool:
     """Whether retrieved passages are relevant enough to answer from.
 
     Calibrated on the eval cases (see `Settings`): semantic relevance, or
     keyword coverage with some relevance; a question naming something no
     source contains needs more relevance, and a year no source mentions
-    (news after the snapshot) is never covered.
+    (news after the snapshot) is never covered. Nor is a question using a
+    rare word no source contains (`rare_words`): "3D Gaussian splatting" or
+    "machine unlearning" retrieve passages as relevant as an answerable
+    question's (they share "3D", "Gaussian", "machine"), but no sentence can
+    be about what the sources never name.
 
     Args:
         retrieval: a `core.types.Retrieval` (hits, relevance, keyword_coverage).
         unknown: the question's names that no indexed text contains (`names` minus the vocabulary).
         settings: the thresholds.
+        unheard: the question's rare words that no indexed text contains.
     """
-    if not retrieval.hits or any(_YEAR.fullmatch(t) for t in unknown):
+    if not retrieval.hits or unheard or any(_YEAR.fullmatch(t) for t in unknown):
         return False
     if unknown and retrieval.relevance < settings.unknown_term_relevance:
         return False
@@ -51,6 +56,32 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(t for w in picked for t in tokenize(w)))
 
 
+def rare_words(question: str, max_zipf: float) -> list[str]:
+    """The question's English words that are rare in English at large (a Zipf frequency below `max_zipf`).
+
+    A rare word the sources never use is what the question is about ("splatting", "unlearning",
+    "watermarking"); an everyday one is just how the learner put it ("niche", "teases", "versus"),
+    which a small corpus often lacks. Word frequencies are wordfreq's (Zipf 3 is once per million
+    words). Acronyms and words with digits are left out: the sources often spell an acronym out
+    ("CBOW"), and a number is `names`' business.
+    """
+    if max_zipf <= 0:
+        return []
+    from wordfreq import zipf_frequency  # its word lists load on first use
+
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"'s\b", "", question))
+    picked = (w for w in words if len(w) >= 4 and not re.search(r"\d", w) and not (w.isupper() and len(w) <= 6))
+    return list(dict.fromkeys(w.lower() for w in picked if zipf_frequency(w.lower(), "en") < max_zipf))
+
+
+def one_edit(word: str) -> set[str]:
+    """The spellings one slip away from `word` (a letter dropped, added or changed, two swapped): a typo's neighbours."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b} | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}) - {word}
+
 
 _DECLINED = re.compile(
     r"(sources?|context|passages?)\b[^.]{0,40}\b(do(es)?n[o']t|do(es)? not|never)\b[^.]{0,30}\b(cover|contain|mention|say|include|address)"
@@ -65,12 +96,14 @@ def declined(text: str, cited: bool) -> bool:
     return not cited and bool(_DECLINED.search(text))
 
 
-def refusal_text(question: str, hits: Sequence[Hit], found: bool = False) -> str:
+def refusal_text(question: str, hits: Sequence[Hit], found: bool = False, unheard: Sequence[str] = ()) -> str:
     """Say the sources don't cover the question, and point at the nearest handbook sections.
 
     Args:
         found: passages on the topic were found, but no sentence of them answers the question.
+        unheard: words of the question that no source contains, named in the refusal.
     """
+    said = "、".join(f"“{w}”" for w in unheard) if is_chinese(question) else ", ".join(f"“{w}”" for w in unheard)
     places = []
     for hit in hits:
         where = " / ".join(p for p in (hit.chunk.part, hit.chunk.section) if p) or hit.chunk.title
@@ -84,6 +117,13 @@ def refusal_text(question: str, hits: Sequence[Hit], found: bool = False) -> str
         head = ("The passages I found are on this topic, but none of their sentences answers the question, "
                 "so I won't guess.")
         tail = "The handbook sections and sources most likely to hold it:" if places else ""
+    elif unheard and is_chinese(question):
+        head = f"抱歉，我的资料（《生成式 AI 手册》及其链接的学习资源）里没有出现{said}，所以我不回答，以免编造。"
+        tail = "最接近的手册章节：" if places else ""
+    elif unheard:
+        head = (f"None of the sources I teach from (the Generative AI Handbook and its linked resources) mentions {said}, "
+                "so I won't guess.")
+        tail = "The nearest handbook sections are:" if places else ""
     elif is_chinese(question):
         head = "抱歉，我的资料（《生成式 AI 手册》及其链接的学习资源）没有涵盖这个问题，所以我不回答，以免编造。"
         tail = "最接近的手册章节：" if places else ""

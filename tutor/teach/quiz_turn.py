@@ -41,7 +41,7 @@ def quiz_turn(tutor, message: str, history: tuple[Message, ...], level: str, par
     if not tutor.covers(retrieval, topic):
         hits = tuple(retrieval.hits)
         yield Step("sources", hits=hits)
-        yield from reply(message, refusal_text(topic, hits), (), hits, quiz.QUIZ, started, model="refusal",
+        yield from reply(message, refusal_text(topic, hits, unheard=tutor.unheard_words(topic)), (), hits, quiz.QUIZ, started, model="refusal",
                          refused=True)
         return
     hits = retrieval.hits
