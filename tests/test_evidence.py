@@ -533,6 +533,39 @@ def test_a_slow_translation_does_not_hold_the_sources_back(monkeypatch):
         == "What is LoRA?"
 
 
+def test_the_translation_deadline_does_not_count_loading_the_model(monkeypatch):
+    """A first question waits for the model to load (and prime its cache), then gets MAX_SECONDS to be translated:
+    a cold start was otherwise always cut, and searched without its English."""
+    import time as clock
+
+    import tutor.retrieval.translate as translate
+
+    class Cold(ScriptedGenerator):
+        loads = 0
+
+        def warm_up(self):
+            if not self.loads:
+                clock.sleep(0.3)  # loading the weights
+            self.loads += 1
+
+    monkeypatch.setattr(translate, "MAX_SECONDS", 0.1)
+    cold = Cold("What is LoRA?", "What is QLoRA?", can_translate=True)
+    translator = translate.QuestionTranslator(cold)
+    assert translator.english("LoRA 是什么？") == "What is LoRA?" and cold.loads == 1
+    assert translator.english("QLoRA 是什么？") == "What is QLoRA?" and cold.loads == 2
+
+
+def test_a_chinese_question_without_its_translation_keeps_its_own_english_names():
+    """Without a translation, the glossary's names alone are no question: "SimCLR ... 图像表示" is scored as
+    "SimCLR image", not as "image" (which any sentence about images covers in full)."""
+    from tutor.answer.evidence_turn import english_terms
+
+    assert english_terms("SimCLR 是怎么在没有标签的情况下学到图像表示的？", "").split()[:2] == ["SimCLR", "image"]
+    translated = english_terms("SimCLR 是怎么学到图像表示的？", "How does SimCLR learn image representations?")
+    assert translated.count("SimCLR") == 1  # (a name the translation kept is not added again)
+    assert english_terms("What is SimCLR?", "") == ""
+
+
 def test_the_translation_deadline_holds_while_no_token_comes(monkeypatch):
     """A model still reading a long question sends nothing for a while: the sources do not wait past
     MAX_SECONDS for its first token, and the model stays taken until its stream is closed."""

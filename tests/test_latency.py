@@ -199,3 +199,35 @@ def test_warm_up_primes_every_slot_of_a_local_server(slots, pinned):
     gen.warm_up()
     gen.warm_up()  # once is enough
     assert sorted(calls, key=lambda c: -1 if c[1] is None else c[1]) == [(SYSTEM_PROMPT, p) for p in pinned]
+
+
+def test_a_warm_up_asked_for_while_another_primes_waits_for_it():
+    """A first Chinese question's translation asks for the warm-up the chat started: it waits for the primed
+    cache instead of landing on a slot still reading the system prompt."""
+    import threading
+
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from tutor.backends.generate import ChatGenerator
+
+    primed = threading.Event()
+
+    class Priming(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "priming"
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            time.sleep(0.3)
+            primed.set()
+            return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
+
+    gen = ChatGenerator(Priming, "fake:priming", prime_cache=True)
+    first = threading.Thread(target=gen.warm_up)
+    first.start()
+    time.sleep(0.05)
+    gen.warm_up()
+    assert primed.is_set()
+    first.join()

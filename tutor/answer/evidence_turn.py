@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from contextlib import nullcontext
 from typing import Iterator, Sequence
@@ -118,8 +119,17 @@ MAX_RENDERED = 4  # each rendering costs the model about two seconds on 2 cores
 
 def english_terms(question: str, english: str) -> str:
     """The question's English side for scoring sentences: the model's translation and the glossary's names
-    (the 1.5B model renders 投机解码 as "arbitrage decoding"; the glossary knows it is speculative decoding)."""
-    return " ".join(x for x in (english, expand(question)) if x)
+    (the 1.5B model renders 投机解码 as "arbitrage decoding"; the glossary knows it is speculative decoding),
+    and the English names the Chinese question itself writes that the translation left out.
+
+    Without a translation (the model busy, or cut at its deadline) the glossary's names alone would be a
+    question of their own: "SimCLR 是怎么在没有标签的情况下学到图像表示的？" became "image", which every
+    sentence about images covers in full, and a SimVLM sentence was quoted ahead of SimCLR's own.
+    """
+    said = set(re.findall(r"[a-z0-9]+", english.lower()))
+    names = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]|[A-Za-z]", question)
+             if question_language(question) == "zh" and not set(re.findall(r"[a-z0-9]+", w.lower())) <= said]
+    return " ".join(x for x in (english, " ".join(dict.fromkeys(names)), expand(question)) if x)
 
 
 def render(generator, judge, question: str, evidence: Sequence[Evidence]) -> Iterator[tuple[int, Evidence]]:

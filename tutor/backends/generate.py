@@ -81,6 +81,7 @@ class ChatGenerator:
         self._model: BaseChatModel | None = None
         self._primed = False
         self._lock = threading.Lock()
+        self._warming = threading.Lock()
 
     def tidy(self, turn: Turn, text: str) -> str:
         """The streamed answer with its artefacts repaired: a repetition loop the stream stopped is cut back
@@ -105,13 +106,18 @@ class ChatGenerator:
 
         With `prime_cache`, also runs the fixed system prompt once in each of the server's
         `slots` (one output token), so the first real question only pays for its own message;
-        timing the first slot's read gives the meter its first measurement. Runs once; later calls return.
+        timing the first slot's read gives the meter its first measurement. Runs once; a call made while
+        another primes waits for it (a first question's translation needs the primed cache), later calls return.
         """
         model = self.chat_model
-        with self._lock:
-            if not self.prime_cache or self._primed:
-                return
-            self._primed = True
+        with self._warming:
+            with self._lock:
+                if not self.prime_cache or self._primed:
+                    return
+                self._primed = True
+            self._prime(model)
+
+    def _prime(self, model) -> None:
         started = time.perf_counter()
         prime = [("system", SYSTEM_PROMPT), ("user", "Hello")]
         if self.slots == 1:

@@ -81,6 +81,10 @@ class QuestionTranslator:
         if queue is not None and ticket is None:
             log.info("the model is busy: %r is searched without its translation", question)
             return ""
+        # The deadline is for translating, not for loading the model: a first question (a one-shot
+        # `tutor ask`, a chat asked before its warm-up ended) was otherwise always cut while the model
+        # loaded, and searched without its English. Once loaded, this returns at once.
+        self.generator.warm_up()
         text, cut = self._read(question, ticket)
         if cut:
             # A long question in parts ("…是怎么讲的？另外，…？") takes the 1.5B model longer than the sources
