@@ -58,6 +58,27 @@ def test_long_sections_split_on_sentences_with_overlap():
         assert a.text.rstrip().endswith(".")
 
 
+def test_a_chunk_never_opens_inside_a_sentence_longer_than_the_overlap():
+    """Repeating only the end of a long sentence made the next chunk open on half of it ("(to push the values
+    to be between -1 and 1) and multiply it ..."), which the evidence then quoted."""
+    long_sentence = ("Then we put the cell state through a squashing function (to push the values to be between "
+                     "minus one and one) and multiply it by the output of the sigmoid gate, so that we only output "
+                     "the parts we decided to. ")
+    d = doc("## Output\n\n" + "\n\n".join(SENTENCE + long_sentence for _ in range(8)))
+    chunks = chunk(d, max_chars=600, overlap_chars=150)
+    check_invariants(d, chunks, 600)
+    assert len(chunks) > 3
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.text.startswith(("The encoder", "Then we put", "## Output")), b.text[:60]
+        assert a.end - b.start <= 300  # at most that last sentence again (half a chunk)
+    assert any(a.end > b.start and b.text.startswith("Then we put") for a, b in zip(chunks, chunks[1:]))
+    huge = "A sentence that runs on " + "and on " * 60 + "until it ends. "
+    d = doc("## Huge\n\n" + (SENTENCE * 2 + huge) * 3)
+    chunks = chunk(d, max_chars=600, overlap_chars=150)
+    check_invariants(d, chunks, 600)
+    assert all(c.text.startswith(("The encoder", "A sentence", "## Huge")) for c in chunks), [c.text[:30] for c in chunks]
+
+
 def test_a_paragraph_without_sentence_ends_is_hard_split():
     d = doc("word " * 700)
     chunks = chunk(d, max_chars=500, overlap_chars=50)
