@@ -129,3 +129,16 @@ def test_a_hard_wrapped_sentence_goes_on_after_brackets_and_inline_code():
         "(e.g., the generated token at the previous time step)\nand the encoded state\ninto an output token.",
         "## Decoder (interface)", "The next heading.", "- an item (a)", "- another"]
     assert len(sentence_spans("y = f(x)\nZ = g(y)")) == 2  # code lines stay apart
+
+
+def test_a_list_items_indented_continuation_goes_on_but_indented_code_stays_apart():
+    # The Illustrated VQGAN: "* The last term, ..., is called the" was quoted without what it is called
+    text = ("* The last term,$$||sg[z_\\mathbf{q}] - E(x) ||_{2}^2$$,  is called the\n    *commitment loss*. It ensures"
+            " that the encoder commits to a\n    particular representation of the image.\n"
+            "It has zero partial\n    derivatives, thus it is constant.\n"
+            "We compute this\n    x = a + b\nAnd then\n    y = f(x)")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "* The last term,$$||sg[z_\\mathbf{q}] - E(x) ||_{2}^2$$,  is called the\n    *commitment loss*.",
+        "It ensures that the encoder commits to a\n    particular representation of the image.",
+        "It has zero partial\n    derivatives, thus it is constant.",
+        "We compute this", "x = a + b", "And then", "y = f(x)"]

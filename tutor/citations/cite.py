@@ -44,7 +44,10 @@ _SENTENCE = re.compile(
     rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
     rf"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|{_GOES_ON}|(?!\d{{1,2}}\.[ \t])\d[\w.,%]*[ \t]+[a-z])"
     # (after a bracket or code, only words that read as prose: "y = x + 1" after "f(3)" is the next code line)
-    rf"|(?<=[)`*_])\n(?=[a-z]+(?:-[a-z]+)* [a-z(`]|{_GOES_ON}))*"
+    rf"|(?<=[)`*_])\n(?=[a-z]+(?:-[a-z]+)* [a-z(`]|{_GOES_ON})"
+    # (a list item's indented continuation line, read on when it goes on in prose: "* The last term, $$...$$, is
+    # called the\n    *commitment loss*." was quoted as "... is called the")
+    rf"|(?<=[A-Za-z,])\n[ \t]+(?=[*_]{{0,2}}[a-z]+(?:-[a-z]+)*[*_]{{0,2}},? [*_(]?[a-z]))*"
     rf"(?:[.!?](?=\s|$|\[)|[。！？]|\n|$)(?:\s*{MARKER.pattern})*", re.S)
 _CJK_CHAR = re.compile(f"[{HAN}{CJK_PUNCTUATION}]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
