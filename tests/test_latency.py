@@ -177,7 +177,6 @@ def test_history_left_out_for_the_deadline_is_said_so(settings, built_index, emb
 @pytest.mark.parametrize("slots, pinned", [(1, [None]), (3, [0, 1, 2])])
 def test_warm_up_primes_every_slot_of_a_local_server(slots, pinned):
     """llama.cpp caches the system prompt per slot; a cold slot makes a question read it all again."""
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
 
@@ -186,16 +185,11 @@ def test_warm_up_primes_every_slot_of_a_local_server(slots, pinned):
 
     calls = []
 
-    class Recording(BaseChatModel):
-        @property
-        def _llm_type(self) -> str:
-            return "recording"
+    def record(messages, **kwargs):
+        calls.append((messages[0].content, (kwargs.get("extra_body") or {}).get("id_slot")))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
 
-        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-            calls.append((messages[0].content, (kwargs.get("extra_body") or {}).get("id_slot")))
-            return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
-
-    gen = ChatGenerator(Recording, "fake:recording", prime_cache=True, slots=slots)
+    gen = ChatGenerator(chat_model_class("recording", record), "fake:recording", prime_cache=True, slots=slots)
     gen.warm_up()
     gen.warm_up()  # once is enough
     assert sorted(calls, key=lambda c: -1 if c[1] is None else c[1]) == [(SYSTEM_PROMPT, p) for p in pinned]
@@ -206,7 +200,6 @@ def test_a_warm_up_asked_for_while_another_primes_waits_for_it():
     cache instead of landing on a slot still reading the system prompt."""
     import threading
 
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
 
@@ -214,20 +207,30 @@ def test_a_warm_up_asked_for_while_another_primes_waits_for_it():
 
     primed = threading.Event()
 
-    class Priming(BaseChatModel):
-        @property
-        def _llm_type(self) -> str:
-            return "priming"
+    def prime(messages, **kwargs):
+        time.sleep(0.3)
+        primed.set()
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
 
-        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-            time.sleep(0.3)
-            primed.set()
-            return ChatResult(generations=[ChatGeneration(message=AIMessage("Hi"))])
-
-    gen = ChatGenerator(Priming, "fake:priming", prime_cache=True)
+    gen = ChatGenerator(chat_model_class("priming", prime), "fake:priming", prime_cache=True)
     first = threading.Thread(target=gen.warm_up)
     first.start()
     time.sleep(0.05)
     gen.warm_up()
     assert primed.is_set()
     first.join()
+
+
+def chat_model_class(name: str, generate):
+    """A LangChain chat model class whose `_generate(messages, **kwargs)` is `generate`."""
+    from langchain_core.language_models import BaseChatModel
+
+    class Fake(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return name
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            return generate(messages, **kwargs)
+
+    return Fake
