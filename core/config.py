@@ -132,11 +132,10 @@ class Settings:
     # A question term no source contains ("Llama 4 Scout") needs this relevance;
     # a year no source mentions means the question is about later events.
     unknown_term_relevance: float = 0.35
-    # A word rarer than this in English at large (wordfreq's Zipf scale: 3 is once per million words),
-    # or a coined name ("GaLore"), that no source contains is what the question is about, so it is
-    # declined ("splatting"); everyday words a small corpus lacks ("teases", Zipf 2.8) are not. 2.5 left
-    # 1 of 1,338 answerable dev and earlier fresh questions declined for a word, and caught 3 of fresh
-    # v35's 3 out-of-scope ones; 0 = off (coined names too).
+    # A word rarer than this in English at large (wordfreq's Zipf scale: 3 is once per million words)
+    # that no source contains is what the question is about, so it is declined ("splatting"); everyday
+    # words a small corpus lacks ("teases", Zipf 2.8) are not. 2.5 left 1 of 1,338 answerable dev and
+    # earlier fresh questions declined for a word, and caught 3 of fresh v35's 3 out-of-scope ones; 0 = off.
     rare_word_zipf: float = 2.5
     # Sentence-passage support needed to keep a citation. 0.5, not 0.45: the sentences scoring
     # 0.45-0.5 were mostly generic or wrong (a Chinese "definition" that only shares the topic),

@@ -1,5 +1,6 @@
 import pytest
 
+from core.config import Settings
 from core.errors import ConfigError
 from core.types import Message
 from tests.fake_backends import ScriptedGenerator
@@ -109,9 +110,6 @@ def test_question_about_a_rare_word_no_source_contains_is_refused_naming_it(sett
     loose = settings.replace(min_relevance=0.0, unknown_term_relevance=0.0)  # only the rare word can refuse
     tutor = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
     assert tutor.unheard_words("How does Gaussian splatting denoise a scene?") == ["splatting"]
-    # a coined name is one however common its letters are as a word; the word itself is not
-    assert tutor.unheard_words("Does GaLore freeze the weights like LoRA?") == ["galore"]
-    assert tutor.unheard_words("LoRA adapters galore: which weights does it freeze?") == []
     refused = tutor.ask("How does Gaussian splatting denoise a scene?")
     assert refused.refused and "“splatting”" in refused.text and not gen.turns
     zh = tutor.ask("高斯泼溅（Gaussian splatting）是怎么去噪的？")

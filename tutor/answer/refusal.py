@@ -60,8 +60,8 @@ def rare_words(question: str, max_zipf: float) -> list[str]:
     """The question's English words that are rare in English at large (a Zipf frequency below `max_zipf`).
 
     A rare word the sources never use is what the question is about ("splatting", "unlearning",
-    "watermarking"), and so is a coined name ("GaLore"); an everyday word is just how the learner put it
-    ("niche", "teases", "versus"), which a small corpus often lacks. Word frequencies are wordfreq's (Zipf 3 is once per million
+    "watermarking"); an everyday one is just how the learner put it ("niche", "teases", "versus"),
+    which a small corpus often lacks. Word frequencies are wordfreq's (Zipf 3 is once per million
     words). Acronyms and words with digits are left out: the sources often spell an acronym out
     ("CBOW"), and a number is `names`' business.
     """
@@ -71,13 +71,7 @@ def rare_words(question: str, max_zipf: float) -> list[str]:
 
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"'s\b", "", question))
     picked = (w for w in words if len(w) >= 4 and not re.search(r"\d", w) and not (w.isupper() and len(w) <= 6))
-    return list(dict.fromkeys(w.lower() for w in picked if _COINED.match(w) or zipf_frequency(w.lower(), "en") < max_zipf))
-
-
-# A name with capitals inside ("GaLore", "ALiBi", "BitNet") is coined, however common its letters are as a word
-# ("galore", "alibi"): wordfreq reads it lower-cased. No answerable dev or fresh question writes one that no source
-# contains (0 of 1,397).
-_COINED = re.compile(r"(?=.*[a-z])(?:[A-Za-z]*[a-z][A-Z][A-Za-z]*|[A-Z]{2,}[a-z][A-Za-z]*)$")
+    return list(dict.fromkeys(w.lower() for w in picked if zipf_frequency(w.lower(), "en") < max_zipf))
 
 
 def one_edit(word: str) -> set[str]:
