@@ -1,6 +1,5 @@
 import pytest
 
-from core.config import Settings
 from core.errors import ConfigError
 from core.types import Message
 from tests.fake_backends import ScriptedGenerator
