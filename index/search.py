@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +33,8 @@ class Index:
         self.bm25 = bm25
         self.build_dir = build_dir
         self._by_id = {c.id: c for c in chunks}
+        self._written: tuple[str, str, str, frozenset[str]] | None = None  # all indexed text, for `mentions`
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, index_dir: Path, embedder_ids: str | list[str], optional: Sequence[str] = ()) -> "Index":
@@ -86,6 +90,25 @@ class Index:
             return np.zeros(0, dtype=np.float32)
         matrix = np.vstack([self.vectors[leg].reconstruct(int(p)) for p in positions])
         return matrix @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+
+    def mentions(self, name: str) -> bool:
+        """Whether any indexed text writes `name`, case, spaces, hyphens and punctuation aside.
+
+        "Mixture-of-Depths" is written as "mixture of depths" too; a short name must stand as words of its own
+        ("MoD" is not in "model"). Titles, section headings and addresses count: a source's name is named.
+        """
+        with self._lock:
+            if self._written is None:  # built on first use (or by `warm_up`): only coined names ask
+                text = "\n".join(f"{c.title}\n{c.heading}\n{c.doc_url}\n{c.text}" for c in self.chunks).lower()
+                words = re.findall(r"[0-9a-z]+", text)
+                self._written = (text, "".join(words), f" {' '.join(words)} ", frozenset(words))
+        text, squeezed, spaced, vocabulary = self._written
+        words = re.findall(r"[0-9a-z]+", name.lower())
+        if not words:
+            return name.lower() in text  # (a Chinese name)
+        if len("".join(words)) >= 7:  # long enough not to turn up by chance across word boundaries
+            return "".join(words) in squeezed
+        return "".join(words) in vocabulary or f" {' '.join(words)} " in spaced
 
     def keyword(self, query: str, k: int) -> list[tuple[int, float]]:
         return self.bm25.search(query, k)

@@ -109,3 +109,14 @@ def test_only_a_dead_process_s_half_written_build_is_removed(tmp_path):
         folder.mkdir(parents=True)
     remove_dead_partials(builds)
     assert [p.exists() for p in dead + alive] == [False, False, True, True, True]
+
+
+def test_mentions_a_name_as_written_whatever_its_case_spaces_or_hyphens(built_index):
+    assert built_index.mentions("low-rank matrices") and built_index.mentions("Low Rank Matrices")
+    assert built_index.mentions("multi-head") and built_index.mentions("MultiHead")
+    assert built_index.mentions("self attention") and built_index.mentions("LoRA")
+    assert built_index.mentions("example.org")  # addresses and titles are indexed text too
+    # A short name must stand as words of its own: "ora" is inside "LoRA", "rank" inside "ranking".
+    assert not built_index.mentions("ora") and not built_index.mentions("rank matrix")
+    assert not built_index.mentions("Mixture-of-Depths") and not built_index.mentions("DP-SGD")
+    assert not built_index.mentions("低秩")

@@ -122,6 +122,25 @@ def test_question_about_a_rare_word_no_source_contains_is_refused_naming_it(sett
     assert off.unheard_words("How does Gaussian splatting denoise a scene?") == []
 
 
+def test_question_about_a_coined_name_no_source_writes_is_refused_naming_it(settings, built_index, embedder):
+    gen = ScriptedGenerator("should never run")
+    loose = settings.replace(min_relevance=0.0, unknown_term_relevance=0.0)  # only the unheard name can refuse
+    tutor = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    # Everyday words, each of them in the sources, in a name the sources never write.
+    assert tutor.unheard_words("How does Low-Rank-Attention cut the number of trainable parameters?") == [
+        "Low-Rank-Attention"]
+    refused = tutor.ask("How does Low-Rank-Attention cut the number of trainable parameters?")
+    assert refused.refused and "“Low-Rank-Attention”" in refused.text and not gen.turns
+    assert tutor.unheard_words("What is noise matching (gradual denoising), and why use it?") == ["noise matching"]
+    # A name the sources write under one of the names the question gives it, or as written: answered.
+    for question in ("What is low-rank adaptation (LoRA), and what does it freeze?", "What does Low-Rank training freeze?",
+                     "Why does Multi-Head attention run functions in parallel?", "Is LoRA-style fine-tuning slow?",
+                     "Does LoRA freeze the weights of Llama-2-13B on my iPhone?"):
+        assert tutor.unheard_words(question) == [], question
+    off = Tutor(loose.replace(rare_word_zipf=0.0), index=built_index, embedders=embedder, judge=embedder, generator=gen)
+    assert off.unheard_words("How does Low-Rank-Attention cut the number of trainable parameters?") == []
+
+
 def test_question_about_a_year_or_name_no_source_mentions_is_refused(settings, built_index, embedder):
     gen = ScriptedGenerator("should never run")
     tutor = Tutor(settings, index=built_index, embedders=embedder, judge=embedder, generator=gen)

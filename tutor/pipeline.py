@@ -27,7 +27,7 @@ from ingest.sources import load_sources
 from tutor.answer.author_turn import authored_answer
 from tutor.answer.compress import compress
 from tutor.answer.evidence_turn import english_terms, evidence_answer
-from tutor.answer.refusal import covers, names, one_edit, rare_words, refusal_text, unanswered_text
+from tutor.answer.refusal import coined_names, covers, names, one_edit, rare_words, refusal_text, unanswered_text
 from tutor.answer.replies import reply
 from tutor.backends.generate import make_generator
 from tutor.backends.model_queue import ModelQueue
@@ -253,6 +253,7 @@ class Tutor:
             self.covers(retrieval, question)
             compress(Turn(question, tuple(retrieval.hits)), self.judge, self.settings.passage_tokens)
             self.selector.select(question, tuple(retrieval.hits))
+        self.index.mentions("GaLore")  # what a coined name is checked against (~0.2 s the first time)
         self.scorer.embed_documents(["(a sentence no passage holds: the model loads now, not on a new passage)"])
         self.generator.warm_up()
 
@@ -288,7 +289,9 @@ class Tutor:
         return [t for t in names(question) if t not in self.index.bm25]
 
     def unheard_words(self, question: str) -> list[str]:
-        """The question's rare words that no indexed text contains, in any form (see `tutor.answer.refusal.rare_words`).
+        """The question's rare words and coined names that no indexed text contains, in any form.
+
+        See `tutor.answer.refusal.rare_words` and `coined_names`; `TUTOR_RARE_WORD_ZIPF=0` turns both off.
 
         "Unlearning" is absent when no text has a word stemming to "unlearn". Present are: a word
         beginning an indexed one ("sumanth" in a link to "sumanthrh.com"), a source's name
@@ -301,7 +304,19 @@ class Tutor:
             return (any(t in bm25 for t in stems) or bm25.begins(word) or bool(self.named(word))
                     or any(len(t) >= MIN_TYPO_STEM and any(v in bm25 for v in one_edit(t)) for t in stems))
 
-        return [w for w in rare_words(question, self.settings.rare_word_zipf) if not known(w)]
+        unheard = [w for w in rare_words(question, self.settings.rare_word_zipf) if not known(w)]
+        if self.settings.rare_word_zipf <= 0:
+            return unheard
+        # A coined name no indexed text writes under any name the question gives it ("GaLore", "DP-SGD",
+        # "flow matching (rectified flow)"): made of everyday words, so `rare_words` passes it.
+        said = {w.lower() for w in unheard}
+        for aliases in coined_names(question):
+            if any(w in aliases[0].lower() for w in said):  # "machine unlearning" after "unlearning"
+                continue
+            if not any(self.index.mentions(a) or self.named(a) for a in aliases):
+                unheard.append(aliases[0])
+                said.add(aliases[0].lower())
+        return unheard
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner", part: str | None = None) -> Iterator[Step]:

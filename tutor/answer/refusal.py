@@ -74,6 +74,80 @@ def rare_words(question: str, max_zipf: float) -> list[str]:
     return list(dict.fromkeys(w.lower() for w in picked if zipf_frequency(w.lower(), "en") < max_zipf))
 
 
+# A word shaped like a coined name: a capital after a small letter ("GaLore", "xLSTM", "StreamingLLM"), or hyphened
+# parts of which two open with a capital ("DP-SGD", "Mixture-of-Depths") or the last is one small letter ("min-p").
+_WORD = r"[A-Za-z0-9][A-Za-z0-9.+]*(?:-[A-Za-z0-9.+]+)*"
+_ACRONYM = re.compile(r"[A-Z0-9]{2,6}s?")
+# "(rectified flow)", "(Attention with Linear Biases)", "（federated learning）": another name for what comes before,
+# in words all capitalised or all small (an aside, "(I saw CCNet mentioned)", mixes them).
+_ALIAS = re.compile(rf"((?:{_WORD}\s+){{0,3}}{_WORD})?\s*[（(]\s*([A-Za-z][A-Za-z0-9 .\-]*?)\s*[)）]")
+_LINKING = {"of", "with", "for", "to", "in", "on", "the", "a", "an", "via", "from"}  # inside a name; "and" joins two
+_ASKING = {"what", "how", "why", "when", "which", "where", "who", "is", "are", "does", "do", "did", "can", "could",
+           "should", "would", "the", "a", "an", "about", "use", "using", "and", "or", "between", "vs"}
+# A product as common as "iPhone" or "LinkedIn" is how the learner sets the scene, not what the question is about.
+EVERYDAY_ZIPF = 3.5
+
+
+def coined_names(question: str) -> list[tuple[str, ...]]:
+    """The question's coined names, each with the other names the question gives it ("ALiBi (Attention with ...)").
+
+    A rare word is not the only sign a question is about something the sources never name: "GaLore",
+    "DP-SGD", "Mixture-of-Depths" and "min-p" are made of everyday words ("galore" is English), and
+    "flow matching (rectified flow)" or "联邦学习（federated learning）" give an everyday phrase as the name.
+    Acronyms, words with digits ("Llama-2-13B": a model's size is how a learner sets the scene) and a
+    name's everyday suffix ("LSTM-style") are left out.
+    """
+    from wordfreq import zipf_frequency  # its word lists load on first use
+
+    def coined(word: str) -> str | None:
+        parts = word.split("-")
+        while len(parts) > 1 and re.fullmatch(r"[a-z]{3,}", parts[-1]) and zipf_frequency(parts[-1], "en") >= 3:
+            parts = parts[:-1]  # "GRU-based", "LSTM-style": the name is what comes before
+        word = "-".join(parts)
+        if _ACRONYM.fullmatch(word) or re.search(r"\d", word):
+            return None
+        if re.search(r"[a-z][A-Z]", word) and zipf_frequency(word.lower(), "en") < EVERYDAY_ZIPF:
+            return word
+        if len(parts) > 1 and (sum(p[:1].isupper() for p in parts) >= 2 or re.fullmatch(r"[a-z]", parts[-1])):
+            return word
+        return None
+
+    def shaped(words: list[str]) -> bool:  # a name's shape: every word capitalised, or every word small
+        content = [w for w in words if w.lower() not in _LINKING] or words
+        return all(w[:1].isupper() for w in content) or all(w.islower() for w in words) and len(words) <= 3
+
+    groups: list[tuple[str, ...]] = []
+    for m in _ALIAS.finditer(question):
+        alias = m.group(2).split()
+        if len(alias) > 4 or not shaped(alias) or alias[0].lower() in {"e.g", "e.g.", "i.e", "i.e.", "see", "like"}:
+            continue
+        before = (m.group(1) or "").split()
+        while before and before[0].lower() in _ASKING:
+            before = before[1:]
+        # The name before it is its last words: the capitalised ones ("Byte Latent Transformer (BLT)"), or the last
+        # two or three small ones, or one coined word ("... sampling and top-p (nucleus)" names "top-p").
+        if before and before[-1][:1].isupper():
+            run = len(before)
+            while run > 0 and (before[run - 1][:1].isupper() or before[run - 1] in _LINKING and run < len(before)):
+                run -= 1
+            while before[run].lower() in _LINKING:
+                run += 1
+            names = [" ".join(before[run:])]
+        else:
+            names = [" ".join(before[i:]) for i in range(len(before)) if not (_LINKING | {"and", "or"}) & set(before[i:])
+                     and (2 <= len(before) - i <= 3 or i == len(before) - 1 and coined(before[i]))]
+        group = tuple(n for n in [*names, " ".join(alias)] if n)  # the fullest name first: the one a refusal names
+        if group and not all(_ACRONYM.fullmatch(n) for n in group):  # (a source may spell out an acronym alone)
+            groups.append(group)
+    aliased = {n for g in groups for n in g}
+    for word in re.findall(_WORD, question):
+        name = coined(word)
+        if name and name not in aliased:
+            groups.append((name,))
+            aliased.add(name)
+    return groups
+
+
 def one_edit(word: str) -> set[str]:
     """The spellings one slip away from `word` (a letter dropped, added or changed, two swapped): a typo's neighbours."""
     letters = "abcdefghijklmnopqrstuvwxyz"

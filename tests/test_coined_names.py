@@ -1,0 +1,29 @@
+import pytest
+
+from tutor.answer.refusal import coined_names
+
+
+@pytest.mark.parametrize("question, expected", [
+    # capitals inside a word, hyphened parts with two capitals or a last single letter
+    ("How does GaLore reduce optimizer memory?", [("GaLore",)]),
+    ("How does DP-SGD work?", [("DP-SGD",)]),
+    ("What's min-p sampling?", [("min-p",)]),
+    # another name in brackets: capitalised, or small words; the fullest name before it first
+    ("How does Mixture-of-Depths (MoD) route tokens?", [("Mixture-of-Depths", "MoD")]),
+    ("How does ALiBi (Attention with Linear Biases) work?", [("ALiBi", "Attention with Linear Biases")]),
+    ("What is flow matching (rectified flow), and why?", [("flow matching", "rectified flow")]),
+    ("想用 Flower 框架做联邦学习（federated learning），怎么搭？", [("federated learning",)]),
+    ("Meta 的 Byte Latent Transformer（BLT）是怎么切 patch 的？", [("Byte Latent Transformer", "BLT")]),
+    ("Compare min-p sampling and top-p (nucleus) sampling", [("top-p", "nucleus"), ("min-p",)]),
+    # not names: acronyms, words with digits, an everyday suffix, a common product, asides in brackets
+    ("What is RLHF, and why do PPO and DPO differ?", []),
+    ("Can I fine-tune Llama-2-13B or GPT-4o with it?", []),
+    ("Does RWKV use LSTM-style gates?", []),
+    ("Can I run it on my iPhone?", []),
+    ("What was the data mixed from (I saw CCNet mentioned)?", []),
+    ("What does the model learn (what shape does it have)?", []),
+    ("Why the reversed KL divergence KL(q||p)?", []),
+    ("Which datasets did it use (Lilian Weng mentions them)?", []),
+])
+def test_coined_names(question, expected):
+    assert coined_names(question) == expected
