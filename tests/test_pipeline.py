@@ -109,6 +109,7 @@ def test_question_about_a_rare_word_no_source_contains_is_refused_naming_it(sett
     loose = settings.replace(min_relevance=0.0, unknown_term_relevance=0.0)  # only the rare word can refuse
     tutor = Tutor(loose, index=built_index, embedders=embedder, judge=embedder, generator=gen)
     assert tutor.unheard_words("How does Gaussian splatting denoise a scene?") == ["splatting"]
+    assert tutor.unheard_words("What does GaussianSplatting's splatting do?") == ["GaussianSplatting", "splatting"]
     refused = tutor.ask("How does Gaussian splatting denoise a scene?")
     assert refused.refused and "“splatting”" in refused.text and not gen.turns
     zh = tutor.ask("高斯泼溅（Gaussian splatting）是怎么去噪的？")

@@ -301,7 +301,7 @@ class Tutor:
 
         def known(word: str) -> bool:
             stems = tokenize(word)
-            return (any(t in bm25 for t in stems) or bm25.begins(word) or bool(self.named(word))
+            return (any(t in bm25 for t in stems) or bm25.begins(word.lower()) or bool(self.named(word))
                     or any(len(t) >= MIN_TYPO_STEM and any(v in bm25 for v in one_edit(t)) for t in stems))
 
         unheard = [w for w in rare_words(question, self.settings.rare_word_zipf) if not known(w)]

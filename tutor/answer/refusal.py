@@ -71,7 +71,8 @@ def rare_words(question: str, max_zipf: float) -> list[str]:
 
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"'s\b", "", question))
     picked = (w for w in words if len(w) >= 4 and not re.search(r"\d", w) and not (w.isupper() and len(w) <= 6))
-    return list(dict.fromkeys(w.lower() for w in picked if zipf_frequency(w.lower(), "en") < max_zipf))
+    rare = [w for w in picked if zipf_frequency(w.lower(), "en") < max_zipf]
+    return list({w.lower(): w for w in reversed(rare)}.values())[::-1]  # as the learner wrote it ("LongLoRA"), once
 
 
 # A word shaped like a coined name: a capital after a small letter ("GaLore", "xLSTM", "StreamingLLM"), or hyphened
