@@ -1,6 +1,6 @@
 import pytest
 
-from tutor.answer.refusal import coined_names
+from tutor.answer.refusal import coined_names, sets_the_scene
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -27,3 +27,20 @@ from tutor.answer.refusal import coined_names
 ])
 def test_coined_names(question, expected):
     assert coined_names(question) == expected
+
+
+@pytest.mark.parametrize("question, word, expected", [
+    # the learner's own setup, the question asked elsewhere: its absence from the sources says nothing
+    ("我在用 gymnasium 的 FrozenLake 练表格型强化学习。Q-learning 和 SARSA 的区别在哪？", "FrozenLake", True),
+    ("How do I fine-tune a model for my PyCharm project?", "PyCharm", True),
+    ("In my own MySQL database, how should I store embeddings?", "MySQL", True),
+    ("我用 WeChat 小程序做问答机器人，RAG 的检索部分该怎么设计？", "WeChat", True),
+    # what is asked about: named as the subject, pointed back at, or heard of rather than used
+    ("How does GaLore work in my setup?", "GaLore", False),
+    ("I'm using GaLore, how does it save memory?", "GaLore", False),
+    ("我在用 GaLore 微调，它为什么省显存？", "GaLore", False),
+    ("My friend says GaLore saves memory. How?", "GaLore", False),
+    ("How do I convert a Llama checkpoint into a TensorRT-LLM engine?", "TensorRT-LLM", False),
+])
+def test_a_word_that_only_sets_the_scene(question, word, expected):
+    assert sets_the_scene(question, word) is expected

@@ -136,8 +136,10 @@ def test_question_about_a_coined_name_no_source_writes_is_refused_naming_it(sett
     # A name the sources write under one of the names the question gives it, or as written: answered.
     for question in ("What is low-rank adaptation (LoRA), and what does it freeze?", "What does Low-Rank training freeze?",
                      "Why does Multi-Head attention run functions in parallel?", "Is LoRA-style fine-tuning slow?",
-                     "Does LoRA freeze the weights of Llama-2-13B on my iPhone?"):
+                     "Does LoRA freeze the weights of Llama-2-13B on my iPhone?",
+                     "For my Low-Rank-Attention project: what does LoRA freeze?"):  # (the learner's setup, not the ask)
         assert tutor.unheard_words(question) == [], question
+    assert not tutor.ask("For my Low-Rank-Attention project: what does LoRA freeze?").refused
     off = Tutor(loose.replace(rare_word_zipf=0.0), index=built_index, embedders=embedder, judge=embedder, generator=gen)
     assert off.unheard_words("How does Low-Rank-Attention cut the number of trainable parameters?") == []
 

@@ -27,7 +27,16 @@ from ingest.sources import load_sources
 from tutor.answer.author_turn import authored_answer
 from tutor.answer.compress import compress
 from tutor.answer.evidence_turn import english_terms, evidence_answer
-from tutor.answer.refusal import coined_names, covers, names, one_edit, rare_words, refusal_text, unanswered_text
+from tutor.answer.refusal import (
+    coined_names,
+    covers,
+    names,
+    one_edit,
+    rare_words,
+    refusal_text,
+    sets_the_scene,
+    unanswered_text,
+)
 from tutor.answer.replies import reply
 from tutor.backends.generate import make_generator
 from tutor.backends.model_queue import ModelQueue
@@ -316,7 +325,8 @@ class Tutor:
             if not any(self.index.mentions(a) or self.named(a) for a in aliases):
                 unheard.append(aliases[0])
                 said.add(aliases[0].lower())
-        return unheard
+        # (a word that only tells of the learner's own setup, "my PyCharm project", is not what is asked about)
+        return [w for w in unheard if not sets_the_scene(question, w)]
 
     def stream(self, question: str, history: Sequence[Message] = (), mode: str = "explain",
                level: str = "beginner", part: str | None = None) -> Iterator[Step]:

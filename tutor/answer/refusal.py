@@ -149,6 +149,33 @@ def coined_names(question: str) -> list[tuple[str, ...]]:
     return groups
 
 
+# A learner setting the scene: "for my PyCharm project", "我在用 gymnasium 的 FrozenLake 练……": a word right after
+# "my", or after "I'm using" in its clause.
+_MINE = re.compile(r"\b(?:my|our)\s+(?:own\s+|\w+\s+)?$|我的\s*$|我们的\s*$", re.IGNORECASE)
+_USING = re.compile(r"\b(?:I'm|I am|we're|we are)\s+using\b|\bI use\b|\bwe use\b|我在用|我用|我们在用|我们用", re.IGNORECASE)
+# ... but pointing back at it makes it what is asked about: "I'm using GaLore: how does it save memory?"
+_POINTS_BACK = re.compile(r"\b(?:it|its|it's|this|they|them|their)\b|它|这个|这种", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.?!;:,。？！；：，]\s*")
+
+
+def sets_the_scene(question: str, word: str) -> bool:
+    """Whether `word` only tells of the learner's own setup, so that its absence from the sources says nothing.
+
+    "我在用 gymnasium 的 FrozenLake 练表格型强化学习。Q-learning 和 SARSA 的区别在哪？" asks about Q-learning, not
+    FrozenLake: the word comes right after "my" or after "I'm using", "我在用" ... in its clause, and the rest of
+    the question asks its question without pointing back at it ("how does it ...?", "它……").
+    """
+    at = question.lower().find(word.lower())
+    if at < 0:
+        return False
+    start = max((m.end() for m in _CLAUSE_END.finditer(question, 0, at)), default=0)
+    setup = _MINE.search(question, start, at) or next(iter(_USING.finditer(question, start, at)), None)
+    if setup is None:
+        return False
+    rest = question[:setup.start()] + " " + question[at + len(word):]
+    return bool(re.search(r"\w", rest)) and not _POINTS_BACK.search(rest)
+
+
 def one_edit(word: str) -> set[str]:
     """The spellings one slip away from `word` (a letter dropped, added or changed, two swapped): a typo's neighbours."""
     letters = "abcdefghijklmnopqrstuvwxyz"
