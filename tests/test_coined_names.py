@@ -23,6 +23,7 @@ from tutor.answer.refusal import coined_names, sets_the_scene
     ("What was the data mixed from (I saw CCNet mentioned)?", []),
     ("What does the model learn (what shape does it have)?", []),
     ("Why the reversed KL divergence KL(q||p)?", []),
+    ("How do I infer the density of the new variable p(x) from that of z?", []),
     ("Which datasets did it use (Lilian Weng mentions them)?", []),
 ])
 def test_coined_names(question, expected):

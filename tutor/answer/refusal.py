@@ -81,7 +81,8 @@ _WORD = r"[A-Za-z0-9][A-Za-z0-9.+]*(?:-[A-Za-z0-9.+]+)*"
 _ACRONYM = re.compile(r"[A-Z0-9]{2,6}s?")
 # "(rectified flow)", "(Attention with Linear Biases)", "（federated learning）": another name for what comes before,
 # in words all capitalised or all small (an aside, "(I saw CCNet mentioned)", mixes them).
-_ALIAS = re.compile(rf"((?:{_WORD}\s+){{0,3}}{_WORD})?\s*[（(]\s*([A-Za-z][A-Za-z0-9 .\-]*?)\s*[)）]")
+# (a bracket right after a letter is a formula's or a call's, "p(x)", "User(id='123')"; not so a full-width one)
+_ALIAS = re.compile(rf"((?:{_WORD}\s+){{0,3}}{_WORD})?(?:\s+\(|\s*（|(?<![A-Za-z0-9])\()\s*([A-Za-z][A-Za-z0-9 .\-]*?)\s*[)）]")
 _LINKING = {"of", "with", "for", "to", "in", "on", "the", "a", "an", "via", "from"}  # inside a name; "and" joins two
 _ASKING = {"what", "how", "why", "when", "which", "where", "who", "is", "are", "does", "do", "did", "can", "could",
            "should", "would", "the", "a", "an", "about", "use", "using", "and", "or", "between", "vs"}
