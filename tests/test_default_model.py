@@ -76,7 +76,9 @@ def evidence_first(tutor) -> Tutor:
                  judge=tutor.judge, generator=tutor.generator)
 
 
-def test_the_model_translates_a_chinese_question_into_an_english_one(tutor):
+def test_the_model_translates_a_chinese_question_into_an_english_one(tutor, monkeypatch):
+    # What the model writes, not how fast: on busy cores the 3 s deadline cut it to nothing (bench/ times it).
+    monkeypatch.setattr("tutor.retrieval.translate.MAX_SECONDS", 30.0)
     english = evidence_first(tutor).translator.english("LoRA 训练时冻结了哪些权重，又训练什么？")
     assert english.endswith("?") and "LoRA" in english and re.search(r"\bfreez|\bfrozen", english, re.I)
     assert not re.search(r"[\u4e00-\u9fff]", english)
