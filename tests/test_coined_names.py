@@ -36,6 +36,11 @@ def test_coined_names(question, expected):
     ("How do I fine-tune a model for my PyCharm project?", "PyCharm", True),
     ("In my own MySQL database, how should I store embeddings?", "MySQL", True),
     ("我用 WeChat 小程序做问答机器人，RAG 的检索部分该怎么设计？", "WeChat", True),
+    ("I'm writing a study plan and will keep my notes in GoodNotes. Which videos did its ViT day use?", "GoodNotes", True),
+    ("我们在 OpenSearch 里做客服问答检索。cutoff 增强有哪几种做法？", "OpenSearch", True),
+    ("I read about Mirostat sampling. How is Mirostat different from top-p?", "Mirostat", False),
+    ("I'm trying Mirostat sampling in my chat app. How does it adjust the sampling?", "Mirostat", False),
+    ("I wonder how GaLore saves memory?", "GaLore", False),
     # what is asked about: named as the subject, pointed back at, or heard of rather than used
     ("How does GaLore work in my setup?", "GaLore", False),
     ("I'm using GaLore, how does it save memory?", "GaLore", False),

@@ -154,8 +154,12 @@ def coined_names(question: str) -> list[tuple[str, ...]]:
 # "my", or after "I'm using" in its clause.
 _MINE = re.compile(r"\b(?:my|our)\s+(?:own\s+|\w+\s+)?$|我的\s*$|我们的\s*$", re.IGNORECASE)
 _USING = re.compile(r"\b(?:I'm|I am|we're|we are)\s+using\b|\bI use\b|\bwe use\b|我在用|我用|我们在用|我们用", re.IGNORECASE)
+# ... or anywhere in a clause about the learner: "I'm putting together a study plan and will keep my notes in
+# GoodNotes.", "我们在 OpenSearch 里做客服问答检索，……"
+_ABOUT_ME = re.compile(r"\s*(?:(?:and|but|so|now|currently|right now)\s+)?(?:I|I'm|I've|I'd|I'll|we|we're|we've|we'd|we'll|"
+                       r"my|our)\b|\s*(?:现在|目前|最近)?(?:我们|我|咱们)(?!们)", re.IGNORECASE)
 # ... but pointing back at it makes it what is asked about: "I'm using GaLore: how does it save memory?"
-_POINTS_BACK = re.compile(r"\b(?:it|its|it's|this|they|them|their)\b|它|这个|这种", re.IGNORECASE)
+_POINTS_BACK = re.compile(r"\b(?:it|it's|this|they)\b|它|这个|这种", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.?!;:,。？！；：，]\s*")
 
 
@@ -163,18 +167,23 @@ def sets_the_scene(question: str, word: str) -> bool:
     """Whether `word` only tells of the learner's own setup, so that its absence from the sources says nothing.
 
     "我在用 gymnasium 的 FrozenLake 练表格型强化学习。Q-learning 和 SARSA 的区别在哪？" asks about Q-learning, not
-    FrozenLake: the word comes right after "my" or after "I'm using", "我在用" ... in its clause, and the rest of
-    the question asks its question without pointing back at it ("how does it ...?", "它……").
+    FrozenLake: the word comes right after "my", after "I'm using", "我在用" ... in its clause, or in a clause that
+    is about the learner ("I ...", "我们 ..."), and the rest of the question asks its question without naming it
+    again or pointing back at it ("how does it ...?", "它……").
     """
     at = question.lower().find(word.lower())
     if at < 0:
         return False
     start = max((m.end() for m in _CLAUSE_END.finditer(question, 0, at)), default=0)
-    setup = _MINE.search(question, start, at) or next(iter(_USING.finditer(question, start, at)), None)
+    setup = (_MINE.search(question, start, at) or next(iter(_USING.finditer(question, start, at)), None)
+             or _ABOUT_ME.match(question, start, at))
     if setup is None:
         return False
-    rest = question[:setup.start()] + " " + question[at + len(word):]
-    return bool(re.search(r"\w", rest)) and not _POINTS_BACK.search(rest)
+    end = _CLAUSE_END.search(question, at + len(word))  # (the rest of a clause about the learner is theirs too)
+    rest = question[:setup.start()] + " " + question[end.end() if end and setup.re is _ABOUT_ME else at + len(word):]
+    asks = len(re.findall(r"[A-Za-z]+", rest)) + len(re.findall(r"[\u4e00-\u9fff]", rest)) / 2
+    return (asks >= 3 and not _POINTS_BACK.search(rest)  # ("My friend says GaLore saves memory. How?" asks nothing else)
+            and word.lower() not in rest.lower())  # (named again in the ask: it is what is asked about)
 
 
 def one_edit(word: str) -> set[str]:
