@@ -116,6 +116,7 @@ def test_question_about_a_rare_word_no_source_contains_is_refused_naming_it(sett
     assert zh.refused and "没有出现“splatting”" in zh.text
     # Everyday words the sources lack, a typo of an indexed word, a source's name, acronyms: all answered.
     for question in ("What does LoRA freeze, in a nutshell?", "What does LoRA do to the pretrianed weights?",
+                     "Is training LoRA steadier than full fine-tuning?",
                      "What does the example.org LoRA page say it freezes?", "What does the XYZW variant of LoRA freeze?"):
         assert tutor.unheard_words(question) == [], question
     assert not tutor.ask("What does LoRA freeze, in a nutshell?").refused and gen.turns

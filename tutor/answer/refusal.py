@@ -71,8 +71,14 @@ def rare_words(question: str, max_zipf: float) -> list[str]:
 
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"'s\b", "", question))
     picked = (w for w in words if len(w) >= 4 and not re.search(r"\d", w) and not (w.isupper() and len(w) <= 6))
-    rare = [w for w in picked if zipf_frequency(w.lower(), "en") < max_zipf]
+    rare = [w for w in picked if all(zipf_frequency(form, "en") < max_zipf for form in _forms(w.lower()))]
     return list({w.lower(): w for w in reversed(rare)}.values())[::-1]  # as the learner wrote it ("LongLoRA"), once
+
+
+def _forms(word: str) -> list[str]:
+    """A word and the everyday word it may be a comparative of: "steadier" is "steady" ("watermarking" is no form of
+    "watermark" here: a rarer word made of an everyday one is what rare questions are about)."""
+    return [word, re.sub(r"i(?:er|est)$", "y", word)] if re.search(r"i(?:er|est)$", word) else [word]
 
 
 # A word shaped like a coined name: a capital after a small letter ("GaLore", "xLSTM", "StreamingLLM"), or hyphened
