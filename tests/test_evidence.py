@@ -1051,3 +1051,23 @@ def test_opening_with_the_asked_term_and_is_does_not_rank_a_sentence_above_the_a
                                 similarity=lambda queries, texts: np.array([closer.get(t, 0.0) for t in texts]))
     got = selector.select("Why does the Transformer need positional encoding?", one_hit(f"{aside}\n\n{answer}"))
     assert got.answers and got.sentences[0].sentence.startswith("Transformers have no notion of order")
+
+
+def test_each_question_of_a_series_gets_its_answer_past_the_learners_scene():
+    # Three questions in one sentence, after a sentence about the learner's own project: the sentences sharing the
+    # scene's words are most like the whole question, and answer none of its parts.
+    text = ("Toolformer cannot use tools in a chain yet, nor in an interactive way.\n\n"
+            "Game assistants answer players about arithmetic with a calculator tool.\n\n"
+            "Calculators and calendars are among the tools it was given.\n\n"
+            "An assistant wired into a game keeps players asking about arithmetic.\n\n"
+            "The fine-tuning data mixes the original dataset with its augmented copy.\n\n"
+            "At inference time, decoding runs until the model emits the arrow token, and then the API is called.")
+    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0, min_score=0.1)
+    question = ("I am wiring an assistant into my Godot game and my players keep asking about arithmetic. "
+                "What was the fine-tuning data mixed from, how is the API called at inference time, "
+                "and what can't Toolformer do yet?")
+    said = [e.sentence for e in selector.select(question, one_hit(text)).sentences]
+    for answer in ("cannot use tools in a chain", "original dataset with its augmented copy",
+                   "decoding runs until the model emits the arrow token"):
+        assert any(answer in s for s in said), answer
+    assert "players" not in said[0]  # an answer leads, not the scene

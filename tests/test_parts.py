@@ -58,3 +58,31 @@ def test_each_further_part_brings_its_passage_from_a_document_already_found(sett
     monkeypatch.setattr("tutor.retrieval.retrieve.parts", lambda q: [q])  # searched as one question, one part is missed
     once = [h.chunk.text for h in r.retrieve(question, 2).hits]
     assert not (PASSAGES[0][1] in once and PASSAGES[1][1] in once)
+
+
+def test_a_series_of_questions_asks_one_thing_per_clause():
+    assert parts("What was the data mixed from (I saw CCNet mentioned), how does the model call a tool at inference "
+                 "time, and what can't it do yet?") == [
+        "What was the data mixed from (I saw CCNet mentioned)", "how does the model call a tool at inference time",
+        "what can't it do yet?"]
+    # a scene before the first question word stays with it
+    assert parts("Before I try his algorithm, what baseline does he run first, which variant does he favour, and why?") \
+        == ["Before I try his algorithm, what baseline does he run first", "which variant does he favour", "why?"]
+    assert parts("这个函数该怎么用，输入要准备成什么形状？") == ["这个函数该怎么用", "输入要准备成什么形状？"]
+    for one in ("In Lilian Weng's post, what form does the trick take?",  # a clause that does not ask, then one
+                "When the model overfits, what should I do?",  # "when" sets a condition
+                "我在用 gymnasium 练，Q-learning 更新公式是什么？",
+                "别人分享了一个只有几 MB 的 LoRA 权重，我该怎么加载它？"):
+        assert parts(one) == [one]
+
+
+def test_a_part_is_what_it_asks_not_the_scene_set_before_it():
+    assert parts("I'm reimplementing the Transformer in Equinox, and it barely trains. Which optimizer settings "
+                 "does The Annotated Transformer use, and what does its label smoothing do?") == [
+        "Which optimizer settings does The Annotated Transformer use", "what does its label smoothing do?"]
+    # names in the scene are not what the question asks about each of
+    assert parts("Karpathy 说策略梯度和暴力搜索差不多。人学打 Pong 的方式和它差在哪里？他怎么看？") == [
+        "人学打 Pong 的方式和它差在哪里？", "他怎么看？"]
+    # a question in one part keeps its scene: the whole question is what is asked
+    scene = "I'm using FrozenLake in my course. How do Q-learning updates work?"
+    assert parts(scene) == [scene]

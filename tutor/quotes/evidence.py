@@ -258,12 +258,16 @@ class EvidenceSelector:
             picked.append(best)
             held |= tokens[best]
             about = _raise(about, opening_credit[best])
-        for_parts = other_parts(self.similarity, self.weight, question, english, candidates, texts, tokens, vectors,
-                                similarity, picked, chinese)
+        for_parts, answering = other_parts(self.similarity, self.weight, question, english, candidates, texts, tokens,
+                                           vectors, similarity, picked, chinese)
+        names = [n for _, n in named_parts(question) if n]
+        # (a pick answering a part goes before one that is only like the whole question: with the learner's scene
+        # in the question, "An assistant in a game keeps players asking about arithmetic" is, and answers nothing)
+        answers_part = [i in answering or any(names_it(texts[i], n, tokenize) for n in names) for i in range(len(texts))]
+        if (for_parts or answering) and not answers_part[picked[0]] and any(answers_part[i] for i in picked):
+            picked = sorted(picked, key=lambda i: not answers_part[i])  # (stable: the best answering pick leads)
         if for_parts:  # each part's answer outranks the weakest of the other picks, unless it answers a part too
             keep = max_sentences - len(for_parts)
-            names = [n for _, n in named_parts(question) if n]
-            answers_part = [any(names_it(texts[i], n, tokenize) for n in names) for i in range(len(texts))]
             picked = picked[:1] + sorted(picked[1:], key=lambda i: (not answers_part[i], -score[i]))[:max(0, keep - 1)] \
                 + for_parts
         first = picked[0]

@@ -26,8 +26,9 @@ NAME_OPENS = 0.3  # a named part's sentence that opens on the name, over one nam
 
 def other_parts(similar: Callable[[Sequence[str], Sequence[str]], np.ndarray], weight: Callable[[str], float], question: str, english: str, candidates: Sequence[Candidate],
                 texts: list[str], tokens: list[set[str]], vectors: np.ndarray, whole: np.ndarray, picked: list[int],
-                chinese: np.ndarray) -> list[int]:
-    """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers.
+                chinese: np.ndarray) -> tuple[list[int], set[int]]:
+    """For a question in several parts ("X 是什么？需要什么基础？"), the best sentence for each part no pick answers,
+    and the picks that answer a part.
 
     A part counts as answered when a picked sentence scores nearly as well for it as the best
     candidate does; otherwise that candidate is added if it is about the part on its own merit.
@@ -37,11 +38,12 @@ def other_parts(similar: Callable[[Sequence[str], Sequence[str]], np.ndarray], w
     asked = named_parts(question)
     english_parts = named_parts(english) if english else []
     if len(asked) < 2:
-        return []
+        return [], set()
     english_parts = english_parts[:len(asked)]  # (the glossary's names after the translation are no part)
     if len(english_parts) != len(asked):
         english_parts = [("", "")] * len(asked)
     added: list[int] = []
+    answering: set[int] = set()
     for (part, name), (rendered, english_name) in zip(asked, english_parts):
         queries = [q for q in (part, rendered) if q]
         similarity = similar(queries, texts)
@@ -77,13 +79,15 @@ def other_parts(similar: Callable[[Sequence[str], Sequence[str]], np.ndarray], w
         # second part of "how is the classifier attached to BERT? and did next-sentence prediction prove
         # useful?" with a sentence on the classifier.
         chosen = [i for i in picked + added if holds[i]]
-        if (best in chosen or chosen and max(own[i] for i in chosen) >= PART_ANSWERED * own[best]
-                or any(vectors[i] @ vectors[best] >= SAME_SAYING_TRANSLATED for i in chosen)):  # said by a pick
+        by = [i for i in chosen if i == best or own[i] >= PART_ANSWERED * own[best]
+              or vectors[i] @ vectors[best] >= SAME_SAYING_TRANSLATED]  # said by a pick
+        if by:
+            answering.update(i for i in by if i in picked)
             continue
         # (for a named part, naming it is the sign of being about it that similarity gives otherwise)
         if naming or value[best] >= PART_MIN and similarity[best] >= PART_MIN_SIMILARITY:
             added.append(best)
-    return added
+    return added, answering
 
 
 

@@ -4,6 +4,11 @@ Each part is searched for (tutor/retrieval/retrieve.py) and answered (tutor/quot
 the passage that says why GANs fell out of favour rarely also explains the minimax theorem,
 and one search for the whole question finds the part its words lean to.
 
+A question asking a series of things ("What was the data mixed from, how does the model call a tool, and
+what can't it do yet?", "X 为什么能省显存，效果怎么样？") asks one thing per clause. A part is what it asks, not the
+scene set before it ("I'm reimplementing the Transformer in Equinox and it barely trains. Which optimizer ...?"):
+the learner's setup shares no words with the sentence that answers, and the whole question keeps the scene.
+
 A question about each of several named things ("位置偏差和曝光偏差分别是什么？", "How do GANs,
 VAEs and flow-based models differ?") asks one thing per name: a sentence defining the first
 answers half of it. So such a part becomes one part per name, the names list replaced by that name.
@@ -13,12 +18,24 @@ from __future__ import annotations
 
 import re
 
-from core.language import HAN
+from core.language import HAN, HAN_CHAR
 
 # After a question mark that does not end the question; before ", and what/how/does ..." in English.
 _BREAK = re.compile(r"(?<=[?？])\s*(?=\S)|,?\s+and\s+(?=(?:what|how|why|whether|which|who|when|where|does|do|did|is|are|"
                     r"was|were|can|could|should)\b)", re.IGNORECASE)
 MIN_CHARS = 4
+_ASKS_EN = r"(?:what|how|why|which|whether|who|when|where)"
+# A question word opening a sentence: that sentence asks (a clause after its comma may ask again).
+# ("When the model overfits, what ..." sets a condition: "when" asks only before its verb, "When did ...")
+_AUX = r"(?:is|are|does|do|did|can|could|should|would|will|was|were|has|have)"
+_OPENS_ASKING = re.compile(rf"^\W*(?:(?:what|how|why|which|whether|who)\b|(?:when|where)\s+{_AUX}\b|{_AUX}\b)",
+                           re.IGNORECASE)
+_ASKS_ZH = re.compile(r"为什么|为何|怎么|怎样|如何|什么|哪|是否|吗|呢|多少")  # (not 几: "只有几 MB 的权重")
+# A clause after a comma that asks again: ", how does the model ..." after a clause that asked already.
+_SERIES_EN = re.compile(rf",\s+(?={_ASKS_EN}\b\s+\S+\s+\S+)", re.IGNORECASE)
+_SERIES_ZH = re.compile(r"，")
+# A sentence that ends before another one starts ("... barely trains. Which ..."), by its full stop.
+_STATEMENT = re.compile(r"(?<=[.!])\s+(?=[A-Z\"'“(])|(?<=[。！])")
 
 # Chinese names joined by 、 (with a last 和/与/及), or "A 和 B" right before a word that asks about each or their
 # difference. A name does not run over a particle or a question word, so "LSTM 里的输入门" gives "输入门".
@@ -57,9 +74,46 @@ def parts(question: str) -> list[str]:
 def named_parts(question: str) -> list[tuple[str, str]]:
     """Each part of the question with the name it asks about ("" when it asks about no one name)."""
     found = [p.strip() for p in _BREAK.split(question.strip()) if p and len(p.strip()) >= MIN_CHARS]
-    found = found if len(found) > 1 else [question]
+    found = [clause for part in found for clause in _series(part)]
+    found = [_asked(p) for p in found] if len(found) > 1 else [question]
     expanded = [each for part in found for each in _each_name(part)]
     return expanded if len(expanded) > 1 else [(question, "")]
+
+
+def _asked(part: str) -> str:
+    """A part without the statements that set its scene: "I use X. How does Y work" asks "How does Y work"."""
+    sentences = [s for s in _STATEMENT.split(part) if s.strip()]
+    while len(sentences) > 1 and not _asks(sentences[0]):
+        sentences = sentences[1:]
+    return " ".join(s.strip() for s in sentences) if len(sentences) > 1 else sentences[0].strip()
+
+
+def _asks(sentence: str) -> bool:
+    s = sentence.strip()
+    return s.endswith(("?", "？")) or bool(_OPENS_ASKING.search(s)) or (
+        bool(HAN_CHAR.search(s)) and bool(_ASKS_ZH.search(s)) and not s.endswith(("。", "！", ".", "!")))
+
+
+def _series(part: str) -> list[str]:
+    """A part asking one thing after another, by commas: "What was X, how does Y" asks X and Y.
+
+    A clause asks again only after a clause that asked: "In Weng's post, what form ..." and "我在用 X 练，
+    Q-learning 和 SARSA 区别在哪？" each ask one thing; "Before I try X, what A, which B" asks two.
+    """
+    last = _STATEMENT.split(part)[-1]
+    head = part[:len(part) - len(last)]
+    if HAN_CHAR.search(last):
+        clauses = _SERIES_ZH.split(last)
+        asking = [bool(_ASKS_ZH.search(c)) for c in clauses]
+        if len(clauses) < 2 or not all(asking) or any(len(c.strip()) < MIN_CHARS for c in clauses):
+            return [part]
+        return [head + clauses[0]] + [c.strip() for c in clauses[1:]]
+    clauses = _SERIES_EN.split(last)
+    if len(clauses) > 1 and not _OPENS_ASKING.search(clauses[0]):  # "Before I try X, what ...": the scene stays
+        clauses = [f"{clauses[0]}, {clauses[1]}"] + clauses[2:]
+    if len(clauses) < 2:
+        return [part]
+    return [head + clauses[0]] + [c.strip() for c in clauses[1:]]
 
 
 def names(part: str) -> tuple[int, int, list[str]] | None:
