@@ -81,8 +81,11 @@ def test_a_part_is_what_it_asks_not_the_scene_set_before_it():
                  "does The Annotated Transformer use, and what does its label smoothing do?") == [
         "Which optimizer settings does The Annotated Transformer use", "what does its label smoothing do?"]
     # names in the scene are not what the question asks about each of
-    assert parts("Karpathy 说策略梯度和暴力搜索差不多。人学打 Pong 的方式和它差在哪里？他怎么看？") == [
-        "人学打 Pong 的方式和它差在哪里？", "他怎么看？"]
+    assert parts("我在用 PyTorch 和 JAX 做实验。人学打 Pong 的方式和策略梯度差在哪里？Karpathy 怎么看？") == [
+        "人学打 Pong 的方式和策略梯度差在哪里？", "Karpathy 怎么看？"]
+    # a statement about the topic is what is asked about: it stays
+    assert parts("VQ-VAE picks its latent with an argmin, which has no gradient. How does it still learn, and what "
+                 "does VQ-VAE-2 add?")[0] == "VQ-VAE picks its latent with an argmin, which has no gradient. How does it still learn"
     # a question in one part keeps its scene: the whole question is what is asked
     scene = "I'm using FrozenLake in my course. How do Q-learning updates work?"
     assert parts(scene) == [scene]

@@ -13,6 +13,7 @@ from typing import Sequence
 from core.language import is_chinese
 from core.types import Hit
 from index.bm25 import tokenize
+from tutor.retrieval.parts import FIRST_PERSON_EN, FIRST_PERSON_ZH
 
 _YEAR = re.compile(r"(19|20)\d\d")
 
@@ -162,8 +163,8 @@ _MINE = re.compile(r"\b(?:my|our)\s+(?:own\s+|\w+\s+)?$|我的\s*$|我们的\s*$
 _USING = re.compile(r"\b(?:I'm|I am|we're|we are)\s+using\b|\bI use\b|\bwe use\b|我在用|我用|我们在用|我们用", re.IGNORECASE)
 # ... or anywhere in a clause about the learner: "I'm putting together a study plan and will keep my notes in
 # GoodNotes.", "我们在 OpenSearch 里做客服问答检索，……"
-_ABOUT_ME = re.compile(r"\s*(?:(?:and|but|so|now|currently|right now)\s+)?(?:I|I'm|I've|I'd|I'll|we|we're|we've|we'd|we'll|"
-                       r"my|our)\b|\s*(?:现在|目前|最近)?(?:我们|我|咱们)(?!们)", re.IGNORECASE)
+_ABOUT_ME = re.compile(rf"\s*(?:(?:and|but|so|now|currently|right now)\s+)?{FIRST_PERSON_EN}\b"
+                       rf"|\s*(?:现在|目前|最近)?{FIRST_PERSON_ZH}(?!们)", re.IGNORECASE)
 # ... but pointing back at it makes it what is asked about: "I'm using GaLore: how does it save memory?"
 _POINTS_BACK = re.compile(r"\b(?:it|it's|this|they)\b|它|这个|这种", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.?!;:,。？！；：，]\s*")

@@ -6,8 +6,9 @@ and one search for the whole question finds the part its words lean to.
 
 A question asking a series of things ("What was the data mixed from, how does the model call a tool, and
 what can't it do yet?", "X 为什么能省显存，效果怎么样？") asks one thing per clause. A part is what it asks, not the
-scene set before it ("I'm reimplementing the Transformer in Equinox and it barely trains. Which optimizer ...?"):
-the learner's setup shares no words with the sentence that answers, and the whole question keeps the scene.
+scene the learner sets before it ("I'm reimplementing the Transformer in Equinox and it barely trains. Which optimizer
+...?"): their setup shares no words with the sentence that answers, and the whole question keeps the scene. A
+statement about the topic stays ("VQ-VAE picks its latent with an argmin. How does it still learn?").
 
 A question about each of several named things ("位置偏差和曝光偏差分别是什么？", "How do GANs,
 VAEs and flow-based models differ?") asks one thing per name: a sentence defining the first
@@ -36,6 +37,11 @@ _SERIES_EN = re.compile(rf",\s+(?={_ASKS_EN}\b\s+\S+\s+\S+)", re.IGNORECASE)
 _SERIES_ZH = re.compile(r"，")
 # A sentence that ends before another one starts ("... barely trains. Which ..."), by its full stop.
 _STATEMENT = re.compile(r"(?<=[.!])\s+(?=[A-Z\"'“(])|(?<=[。！])")
+# The learner speaking of themselves ("I'm reimplementing ...", "our product", "我们只有两台机器"): a statement with
+# these sets their scene. One about the topic ("VQ-VAE picks its latent with an argmin.") says what is asked about.
+FIRST_PERSON_EN = r"(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|we'd|we'll|us|our)"
+FIRST_PERSON_ZH = r"(?:我们|我|咱们)"
+_ABOUT_THE_LEARNER = re.compile(rf"(?<![\w'’])(?<!Part ){FIRST_PERSON_EN}(?![\w'’])|{FIRST_PERSON_ZH}")
 
 # Chinese names joined by 、 (with a last 和/与/及), or "A 和 B" right before a word that asks about each or their
 # difference. A name does not run over a particle or a question word, so "LSTM 里的输入门" gives "输入门".
@@ -81,11 +87,15 @@ def named_parts(question: str) -> list[tuple[str, str]]:
 
 
 def _asked(part: str) -> str:
-    """A part without the statements that set its scene: "I use X. How does Y work" asks "How does Y work"."""
-    sentences = [s for s in _STATEMENT.split(part) if s.strip()]
-    while len(sentences) > 1 and not _asks(sentences[0]):
-        sentences = sentences[1:]
-    return " ".join(s.strip() for s in sentences) if len(sentences) > 1 else sentences[0].strip()
+    """A part without the statements that set the learner's scene: "I use X. How does Y work" asks "How does Y work"."""
+    starts = [0] + [m.end() for m in _STATEMENT.finditer(part)]
+    kept = 0
+    while kept + 1 < len(starts) and part[starts[kept + 1]:].strip():
+        sentence = part[starts[kept]:starts[kept + 1]]
+        if _asks(sentence) or not _ABOUT_THE_LEARNER.search(sentence):
+            break
+        kept += 1
+    return part[starts[kept]:].strip()
 
 
 def _asks(sentence: str) -> bool:
