@@ -129,6 +129,9 @@ def test_a_hard_wrapped_sentence_goes_on_after_brackets_and_inline_code():
         "(e.g., the generated token at the previous time step)\nand the encoded state\ninto an output token.",
         "## Decoder (interface)", "The next heading.", "- an item (a)", "- another"]
     assert len(sentence_spans("y = f(x)\nZ = g(y)")) == 2  # code lines stay apart
+    # The Annotated Transformer: after "(cite)" the sentence goes on with its math, which holds the settings asked for
+    adam = "We used the Adam optimizer (cite)\nwith $\\beta_1=0.9$, $\\beta_2=0.98$ and $\\epsilon=10^{-9}$.  We\nvaried it."
+    assert [adam[a:b] for a, b in sentence_spans(adam)][0] == adam[:adam.index(".  We") + 1]
 
 
 def test_a_list_items_indented_continuation_goes_on_but_indented_code_stays_apart():

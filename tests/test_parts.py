@@ -80,7 +80,7 @@ def test_a_part_is_what_it_asks_not_the_scene_set_before_it():
     assert parts("I'm reimplementing the Transformer in Equinox, and it barely trains. Which optimizer settings "
                  "does The Annotated Transformer use, and what does its label smoothing do?") == [
         "Which optimizer settings does The Annotated Transformer use", "what does its label smoothing do?"]
-    # names in the scene are not what the question asks about each of
+    # the learner's scene, names and all, is not part of what is asked
     assert parts("我在用 PyTorch 和 JAX 做实验。人学打 Pong 的方式和策略梯度差在哪里？Karpathy 怎么看？") == [
         "人学打 Pong 的方式和策略梯度差在哪里？", "Karpathy 怎么看？"]
     # a statement about the topic is what is asked about: it stays

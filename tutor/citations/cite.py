@@ -43,8 +43,9 @@ _GOES_ON = r"\((?:e\.g\.|i\.e\.|[a-z`])|`[^`\n]+`[ ,.;]+[a-z]"  # "(e.g., the to
 _SENTENCE = re.compile(
     rf"(?:{_LIST_ITEM}|{_ABBREV}|{_BEFORE_YEAR}|[.!?](?![\s\[]|$)|[^.!?。！？\n]|(?<=[A-Za-z,])\n"
     rf"(?=[a-z]+(?:-[a-z]+)*[ ,.;]|\$[^$\n]+\$|{_GOES_ON}|(?!\d{{1,2}}\.[ \t])\d[\w.,%]*[ \t]+[a-z])"
-    # (after a bracket or code, only words that read as prose: "y = x + 1" after "f(3)" is the next code line)
-    rf"|(?<=[)`*_])\n(?=[a-z]+(?:-[a-z]+)* [a-z(`]|{_GOES_ON})"
+    # (after a bracket or code, only words that read as prose: "y = x + 1" after "f(3)" is the next code line;
+    # "We used the Adam optimizer (cite)\nwith $\beta_1=0.9$ ..." goes on with its math)
+    rf"|(?<=[)`*_])\n(?=[a-z]+(?:-[a-z]+)* [a-z(`$]|{_GOES_ON})"
     # (a list item's indented continuation line, read on when it goes on in prose: "* The last term, $$...$$, is
     # called the\n    *commitment loss*." was quoted as "... is called the")
     rf"|(?<=[A-Za-z,])\n[ \t]+(?=[*_]{{0,2}}[a-z]+(?:-[a-z]+)*[*_]{{0,2}},? [*_(]?[a-z]))*"
