@@ -1,6 +1,6 @@
 import pytest
 
-from tutor.answer.refusal import coined_names, sets_the_scene
+from tutor.answer.refusal import coined_names, sets_the_scene, topic_names
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -38,15 +38,34 @@ def test_coined_names(question, expected):
     ("我用 WeChat 小程序做问答机器人，RAG 的检索部分该怎么设计？", "WeChat", True),
     ("I'm writing a study plan and will keep my notes in GoodNotes. Which videos did its ViT day use?", "GoodNotes", True),
     ("我们在 OpenSearch 里做客服问答检索。cutoff 增强有哪几种做法？", "OpenSearch", True),
+    # "it" points back at the scene's last name, not at the tool the learner keeps it in
+    ("I keep my reading list in Zotero and just added The Illustrated Transformer. Is there an implementation I "
+     "could read alongside it?", "Zotero", True),
     ("I read about Mirostat sampling. How is Mirostat different from top-p?", "Mirostat", False),
     ("I'm trying Mirostat sampling in my chat app. How does it adjust the sampling?", "Mirostat", False),
     ("I wonder how GaLore saves memory?", "GaLore", False),
     # what is asked about: named as the subject, pointed back at, or heard of rather than used
     ("How does GaLore work in my setup?", "GaLore", False),
     ("I'm using GaLore, how does it save memory?", "GaLore", False),
+    ("I added GaLore to my trainer. Why does it save memory?", "GaLore", False),
     ("我在用 GaLore 微调，它为什么省显存？", "GaLore", False),
     ("My friend says GaLore saves memory. How?", "GaLore", False),
     ("How do I convert a Llama checkpoint into a TensorRT-LLM engine?", "TensorRT-LLM", False),
 ])
 def test_a_word_that_only_sets_the_scene(question, word, expected):
     assert sets_the_scene(question, word) is expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Donut 这种不用 OCR 的文档理解模型，是怎么直接看着扫描图生成结构化字段的？", ["Donut"]),
+    ("我在用 gymnasium 练。Karpathy 怎么看？", ["Karpathy"]),  # each sentence's opening
+    # a name inside a sentence is as often the learner's scene or a citation; acronyms may be spelled out
+    ("我在 Mac mini 上跑一个小模型，思维链什么时候有用？", []),
+    ("d2l 提到了 Constitutional AI（Bai 等人 2022），它和 InstructGPT 有什么不同？", []),
+    ("RLHF 是什么？", []),
+    ("Mamba-2 的混合模型效果如何？", []),
+    # in English the first word's capital is grammar's
+    ("Donut is a word I saw. What is OCR?", []),
+])
+def test_the_names_a_chinese_question_opens_on(question, expected):
+    assert topic_names(question) == expected

@@ -1,6 +1,6 @@
 """Questions in parts (tutor/retrieval/parts.py) and the retriever's search for each part."""
 
-from tutor.retrieval.parts import parts
+from tutor.retrieval.parts import parts, rendered_parts, standalone
 from tutor.retrieval.retrieve import Retriever
 
 
@@ -89,3 +89,24 @@ def test_a_part_is_what_it_asks_not_the_scene_set_before_it():
     # a question in one part keeps its scene: the whole question is what is asked
     scene = "I'm using FrozenLake in my course. How do Q-learning updates work?"
     assert parts(scene) == [scene]
+
+
+def test_a_rendering_pairs_part_for_part_or_not_at_all():
+    question = "马尔可夫链是什么？GRU 用了哪几个门？"
+    # the glossary's names after the translation ask nothing: no part
+    assert rendered_parts(question, "What is a Markov chain? Which gates does a GRU use? Markov chain GRU gate") == [
+        ("What is a Markov chain?", ""), ("Which gates does a GRU use?", "")]
+    # split more finely than the question, no English part is paired with a Chinese one it does not render
+    assert rendered_parts("马尔可夫链是什么，是谁命名的？GRU 用了哪几个门？",
+                          "What is a Markov chain, and who named it? Which gates does a GRU use?") == [("", "")] * 2
+    assert rendered_parts(question, "") == [("", "")] * 2
+
+
+def test_a_part_pointing_back_is_read_with_the_part_before_it():
+    asked = ["代码补全模型是怎么学会补中间缺的代码的？", "训练时这种样本是怎么构造的？", "GRU 有几个门？"]
+    english = ["How does a code model learn to fill in the middle?", "How are the training samples built?", ""]
+    got = standalone(asked, english)
+    assert got[0] == (asked[0], english[0])
+    # "这种" points back: both the part and its English carry the part before them
+    assert got[1] == (f"{asked[0]} {asked[1]}", f"{english[0]} {english[1]}")
+    assert got[2] == (asked[2], "")  # a part of its own stays alone

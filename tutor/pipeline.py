@@ -35,6 +35,7 @@ from tutor.answer.refusal import (
     rare_words,
     refusal_text,
     sets_the_scene,
+    topic_names,
     unanswered_text,
 )
 from tutor.answer.replies import reply
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 # A rare word one letter from an indexed one is a typo of it ("transfomer"); a shorter stem is too
 # often a real word one letter from another ("splat" and "split").
 MIN_TYPO_STEM = 6
+NAMED_LEADS = 2  # hits a named document must be among to count as the sources' topic (see `covers`)
 
 
 class Tutor:
@@ -291,7 +293,9 @@ class Tutor:
         """Whether the best passages are relevant enough to answer `question` from (see `tutor.answer.refusal.covers`)."""
         if not question:
             return covers(retrieval, [], self.settings)
-        return covers(retrieval, self.unknown_terms(question), self.settings, self.unheard_words(question))
+        leads = {h.chunk.doc_url for h in retrieval.hits[:NAMED_LEADS]}
+        return covers(retrieval, self.unknown_terms(question), self.settings, self.unheard_words(question),
+                      named_leads=bool(self.named(question) & leads))
 
     def unknown_terms(self, question: str) -> list[str]:
         """The names in the question that no indexed text contains (see `tutor.answer.refusal.names`)."""
@@ -325,6 +329,11 @@ class Tutor:
             if not any(self.index.mentions(a) or self.named(a) for a in aliases):
                 unheard.append(aliases[0])
                 said.add(aliases[0].lower())
+        # A name a Chinese question opens on ("Donut 这种……"), in any shape: the topic, which no source names.
+        for name in topic_names(question):
+            if name.lower() not in said and not (self.index.mentions(name) or self.named(name)):
+                unheard.append(name)
+                said.add(name.lower())
         # (a word that only tells of the learner's own setup, "my PyCharm project", is not what is asked about)
         return [w for w in unheard if not sets_the_scene(question, w)]
 

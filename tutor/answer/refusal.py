@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from core.language import is_chinese
+from core.language import is_chinese, question_language
 from core.types import Hit
 from index.bm25 import tokenize
 from tutor.retrieval.parts import FIRST_PERSON_EN, FIRST_PERSON_ZH
@@ -18,7 +18,7 @@ from tutor.retrieval.parts import FIRST_PERSON_EN, FIRST_PERSON_ZH
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
-def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] = ()) -> bool:
+def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] = (), named_leads: bool = False) -> bool:
     """Whether retrieved passages are relevant enough to answer from.
 
     Calibrated on the eval cases (see `Settings`): semantic relevance, or
@@ -35,14 +35,17 @@ def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] =
         unknown: the question's names that no indexed text contains (`names` minus the vocabulary).
         settings: the thresholds.
         unheard: the question's rare words that no indexed text contains.
+        named_leads: whether a document the question names ("Karpathy's recipe", "Sumanth's guide") leads the hits:
+            its topic is then the sources', and a chatty question ("what does Karpathy say someone sitting down to
+            Pong already knows") needs only some relevance. Whether a sentence answers it is the evidence's test.
     """
     if not retrieval.hits or unheard or any(_YEAR.fullmatch(t) for t in unknown):
         return False
     if unknown and retrieval.relevance < settings.unknown_term_relevance:
         return False
-    return (retrieval.relevance >= settings.min_relevance
-            or (retrieval.keyword_coverage >= settings.min_keyword_coverage
-                and retrieval.relevance >= settings.keyword_min_relevance))
+    some = retrieval.relevance >= settings.keyword_min_relevance
+    return (retrieval.relevance >= settings.min_relevance or named_leads and some
+            or retrieval.keyword_coverage >= settings.min_keyword_coverage and some)
 
 
 def names(question: str) -> list[str]:
@@ -157,6 +160,25 @@ def coined_names(question: str) -> list[tuple[str, ...]]:
     return groups
 
 
+# A Latin word opening a sentence of a Chinese question: the sentence's topic, and no capital there is owed to grammar.
+_OPENS_ZH = re.compile(rf"(?:^|(?<=[。？！?!；;]))\s*({_WORD})")
+
+
+def topic_names(question: str) -> list[str]:
+    """The names a Chinese question's sentences open on: "Donut 这种不用 OCR 的文档理解模型，是怎么……" asks about Donut.
+
+    Chinese puts what a sentence is about first, and writes an English word only for a term or a name; a capital
+    there is the name's own, not a sentence's. (In English the first word's capital says nothing, and a name inside
+    a Chinese sentence is as often the learner's scene or a citation: "我在 Mac mini 上跑", "Bai 等人 2022".)
+    Acronyms and names with digits are left out, as in `coined_names`.
+    """
+    if question_language(question) != "zh":
+        return []
+    found = [m.group(1) for m in _OPENS_ZH.finditer(question)]
+    return [w for w in dict.fromkeys(found)
+            if w[:1].isupper() and not _ACRONYM.fullmatch(w) and not re.search(r"\d", w) and len(w) >= 3]
+
+
 # A learner setting the scene: "for my PyCharm project", "我在用 gymnasium 的 FrozenLake 练……": a word right after
 # "my", or after "I'm using" in its clause.
 _MINE = re.compile(r"\b(?:my|our)\s+(?:own\s+|\w+\s+)?$|我的\s*$|我们的\s*$", re.IGNORECASE)
@@ -166,8 +188,11 @@ _USING = re.compile(r"\b(?:I'm|I am|we're|we are)\s+using\b|\bI use\b|\bwe use\b
 _ABOUT_ME = re.compile(rf"\s*(?:(?:and|but|so|now|currently|right now)\s+)?{FIRST_PERSON_EN}\b"
                        rf"|\s*(?:现在|目前|最近)?{FIRST_PERSON_ZH}(?!们)", re.IGNORECASE)
 # ... but pointing back at it makes it what is asked about: "I'm using GaLore: how does it save memory?"
+# (a subject pronoun: "its" in "Which videos did its ViT day use?" after "my notes in GoodNotes" is the plan's)
 _POINTS_BACK = re.compile(r"\b(?:it|it's|this|they)\b|它|这个|这种", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.?!;:,。？！；：，]\s*")
+# A capitalised word (not "I"): a name.
+_NAMED = re.compile(r"(?<![\w'’])(?!I\b|I'|I’)[A-Z][\w\-]*")
 
 
 def sets_the_scene(question: str, word: str) -> bool:
@@ -187,10 +212,15 @@ def sets_the_scene(question: str, word: str) -> bool:
     if setup is None:
         return False
     end = _CLAUSE_END.search(question, at + len(word))  # (the rest of a clause about the learner is theirs too)
-    rest = question[:setup.start()] + " " + question[end.end() if end and setup.re is _ABOUT_ME else at + len(word):]
+    after = end.end() if end and setup.re is _ABOUT_ME else at + len(word)
+    rest = question[:setup.start()] + " " + question[after:]
     asks = len(re.findall(r"[A-Za-z]+", rest)) + len(re.findall(r"[\u4e00-\u9fff]", rest)) / 2
-    return (asks >= 3 and not _POINTS_BACK.search(rest)  # ("My friend says GaLore saves memory. How?" asks nothing else)
-            and word.lower() not in rest.lower())  # (named again in the ask: it is what is asked about)
+    # "it" points back at the scene's last name: "I keep my list in Zotero and just added The Illustrated
+    # Transformer. Is there an implementation to read alongside it?" asks about the post, not Zotero
+    later = _NAMED.search(question, at + len(word), after)
+    points_back = later is None and _POINTS_BACK.search(rest)
+    # ("My friend says GaLore saves memory. How?" asks nothing else; named again in the ask, it is what is asked about)
+    return asks >= 3 and not points_back and word.lower() not in rest.lower()
 
 
 def one_edit(word: str) -> set[str]:

@@ -17,7 +17,7 @@ from index.bm25 import tokenize
 from index.glossary import expand
 from tutor.citations.quotable import clean
 from tutor.quotes.candidates import OPENING, SAME_SAYING_TRANSLATED, Candidate
-from tutor.retrieval.parts import named_parts
+from tutor.retrieval.parts import named_parts, rendered_parts
 
 PART_ANSWERED = 0.85  # a pick scoring this share of the part's best candidate answers the part
 PART_MIN, PART_MIN_SIMILARITY = 0.35, 0.3
@@ -36,12 +36,9 @@ def other_parts(similar: Callable[[Sequence[str], Sequence[str]], np.ndarray], w
     naming it, and the best sentence naming it is added when no pick does.
     """
     asked = named_parts(question)
-    english_parts = named_parts(english) if english else []
     if len(asked) < 2:
         return [], set()
-    english_parts = english_parts[:len(asked)]  # (the glossary's names after the translation are no part)
-    if len(english_parts) != len(asked):
-        english_parts = [("", "")] * len(asked)
+    english_parts = rendered_parts(question, english)
     added: list[int] = []
     answering: set[int] = set()
     for (part, name), (rendered, english_name) in zip(asked, english_parts):
