@@ -1071,26 +1071,3 @@ def test_each_question_of_a_series_gets_its_answer_past_the_learners_scene():
                    "decoding runs until the model emits the arrow token"):
         assert any(answer in s for s in said), answer
     assert "players" not in said[0]  # an answer leads, not the scene
-
-
-def test_each_part_of_a_chinese_question_is_read_with_its_own_english():
-    # The English the selector gets runs on past the translation with the glossary's names: those are no part,
-    # and the parts of the question still pair with the translation's (each part alone answers better than the
-    # whole, whose other part the passages do not answer).
-    question = "马尔可夫链是什么？GRU 用了哪几个门？"
-    english = "What is a Markov chain? Which gates does a GRU use? Markov chain GRU gate"
-    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0, min_score=0.5)
-    assert selector._select(question, gate_hits(), english).best < 0.5  # the whole question: not answered
-    got = selector.select(question, gate_hits(), english=english)
-    assert got.answers and "reset gate and an update gate" in got.sentences[0].sentence
-
-
-def test_a_part_pointing_back_is_not_answered_by_a_sentence_on_anything_else_it_could_mean():
-    # "these training samples" are the code model's: alone, the part asks about any training samples.
-    text = ("Skip-gram training samples are constructed by sliding a window over running text.\n\n"
-            "Each window gives one training sample: the middle word and its neighbours.")
-    selector = EvidenceSelector(HashEmbedder(), lambda term: 1.0, min_score=0.6)
-    assert selector._select("How are these training samples constructed?", one_hit(text), "", 1).best >= 0.6
-    got = selector.select("How does a code completion model fill in a missing span from the code around the cursor? "
-                          "How are these training samples constructed?", one_hit(text))
-    assert not got.answers

@@ -1,6 +1,6 @@
 """Questions in parts (tutor/retrieval/parts.py) and the retriever's search for each part."""
 
-from tutor.retrieval.parts import parts, rendered_parts, standalone
+from tutor.retrieval.parts import parts, rendered_parts
 from tutor.retrieval.retrieve import Retriever
 
 
@@ -100,13 +100,3 @@ def test_a_rendering_pairs_part_for_part_or_not_at_all():
     assert rendered_parts("马尔可夫链是什么，是谁命名的？GRU 用了哪几个门？",
                           "What is a Markov chain, and who named it? Which gates does a GRU use?") == [("", "")] * 2
     assert rendered_parts(question, "") == [("", "")] * 2
-
-
-def test_a_part_pointing_back_is_read_with_the_part_before_it():
-    asked = ["代码补全模型是怎么学会补中间缺的代码的？", "训练时这种样本是怎么构造的？", "GRU 有几个门？"]
-    english = ["How does a code model learn to fill in the middle?", "How are the training samples built?", ""]
-    got = standalone(asked, english)
-    assert got[0] == (asked[0], english[0])
-    # "这种" points back: both the part and its English carry the part before them
-    assert got[1] == (f"{asked[0]} {asked[1]}", f"{english[0]} {english[1]}")
-    assert got[2] == (asked[2], "")  # a part of its own stays alone

@@ -42,9 +42,6 @@ _STATEMENT = re.compile(r"(?<=[.!])\s+(?=[A-Z\"'“(])|(?<=[。！])")
 FIRST_PERSON_EN = r"(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|we'd|we'll|us|our)"
 FIRST_PERSON_ZH = r"(?:我们|我|咱们)"
 _ABOUT_THE_LEARNER = re.compile(rf"(?<![\w'’])(?<!Part ){FIRST_PERSON_EN}(?![\w'’])|{FIRST_PERSON_ZH}")
-# Words pointing back at something named before them: a part holding one is about an earlier part's subject
-# ("..., and how are these samples built?").
-_REFERS_BACK = re.compile(r"\b(?:it|it's|its|this|these|those|they|them|their)\b|它|这个|这种|这些|该", re.IGNORECASE)
 
 # Chinese names joined by 、 (with a last 和/与/及), or "A 和 B" right before a word that asks about each or their
 # difference. A name does not run over a particle or a question word, so "LSTM 里的输入门" gives "输入门".
@@ -104,21 +101,6 @@ def rendered_parts(question: str, english: str) -> list[tuple[str, str]]:
     # (a rendering split more finely than the question pairs no part with its own: "X 是什么，是谁命名的？" is one
     # part, "What is X, and who named it?" two)
     return found if len(found) == len(asked) else [("", "")] * len(asked)
-
-
-def standalone(asked: list[str], rendered: list[str]) -> list[tuple[str, str]]:
-    """Each part (and its English) as it can be read alone: one pointing back carries the part before it.
-
-    "代码补全模型是怎么学会补中间缺的代码的？训练时这种样本是怎么构造的？": alone, "How are these training samples
-    constructed?" asks about any training samples, and a sentence on word2vec's would answer it.
-    """
-    whole: list[tuple[str, str]] = []
-    for k, (part, english) in enumerate(zip(asked, rendered)):
-        if k and (_REFERS_BACK.search(part) or english and _REFERS_BACK.search(english)):
-            before, before_english = whole[-1]
-            part, english = f"{before} {part}", f"{before_english} {english}".strip() if english else ""
-        whole.append((part, english))
-    return whole
 
 
 def _asked(part: str) -> str:
