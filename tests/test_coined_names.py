@@ -38,16 +38,12 @@ def test_coined_names(question, expected):
     ("我用 WeChat 小程序做问答机器人，RAG 的检索部分该怎么设计？", "WeChat", True),
     ("I'm writing a study plan and will keep my notes in GoodNotes. Which videos did its ViT day use?", "GoodNotes", True),
     ("我们在 OpenSearch 里做客服问答检索。cutoff 增强有哪几种做法？", "OpenSearch", True),
-    # "it" points back at the scene's last name, not at the tool the learner keeps it in
-    ("I keep my reading list in Zotero and just added The Illustrated Transformer. Is there an implementation I "
-     "could read alongside it?", "Zotero", True),
     ("I read about Mirostat sampling. How is Mirostat different from top-p?", "Mirostat", False),
     ("I'm trying Mirostat sampling in my chat app. How does it adjust the sampling?", "Mirostat", False),
     ("I wonder how GaLore saves memory?", "GaLore", False),
     # what is asked about: named as the subject, pointed back at, or heard of rather than used
     ("How does GaLore work in my setup?", "GaLore", False),
     ("I'm using GaLore, how does it save memory?", "GaLore", False),
-    ("I added GaLore to my trainer. Why does it save memory?", "GaLore", False),
     ("我在用 GaLore 微调，它为什么省显存？", "GaLore", False),
     ("My friend says GaLore saves memory. How?", "GaLore", False),
     ("How do I convert a Llama checkpoint into a TensorRT-LLM engine?", "TensorRT-LLM", False),

@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 # A rare word one letter from an indexed one is a typo of it ("transfomer"); a shorter stem is too
 # often a real word one letter from another ("splat" and "split").
 MIN_TYPO_STEM = 6
-NAMED_LEADS = 2  # hits a named document must be among to count as the sources' topic (see `covers`)
 
 
 class Tutor:
@@ -293,9 +292,7 @@ class Tutor:
         """Whether the best passages are relevant enough to answer `question` from (see `tutor.answer.refusal.covers`)."""
         if not question:
             return covers(retrieval, [], self.settings)
-        leads = {h.chunk.doc_url for h in retrieval.hits[:NAMED_LEADS]}
-        return covers(retrieval, self.unknown_terms(question), self.settings, self.unheard_words(question),
-                      named_leads=bool(self.named(question) & leads))
+        return covers(retrieval, self.unknown_terms(question), self.settings, self.unheard_words(question))
 
     def unknown_terms(self, question: str) -> list[str]:
         """The names in the question that no indexed text contains (see `tutor.answer.refusal.names`)."""

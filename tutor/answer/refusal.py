@@ -18,7 +18,7 @@ from tutor.retrieval.parts import FIRST_PERSON_EN, FIRST_PERSON_ZH
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
-def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] = (), named_leads: bool = False) -> bool:
+def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] = ()) -> bool:
     """Whether retrieved passages are relevant enough to answer from.
 
     Calibrated on the eval cases (see `Settings`): semantic relevance, or
@@ -35,17 +35,14 @@ def covers(retrieval, unknown: Sequence[str], settings, unheard: Sequence[str] =
         unknown: the question's names that no indexed text contains (`names` minus the vocabulary).
         settings: the thresholds.
         unheard: the question's rare words that no indexed text contains.
-        named_leads: whether a document the question names ("Karpathy's recipe", "Sumanth's guide") leads the hits:
-            its topic is then the sources', and a chatty question ("what does Karpathy say someone sitting down to
-            Pong already knows") needs only some relevance. Whether a sentence answers it is the evidence's test.
     """
     if not retrieval.hits or unheard or any(_YEAR.fullmatch(t) for t in unknown):
         return False
     if unknown and retrieval.relevance < settings.unknown_term_relevance:
         return False
-    some = retrieval.relevance >= settings.keyword_min_relevance
-    return (retrieval.relevance >= settings.min_relevance or named_leads and some
-            or retrieval.keyword_coverage >= settings.min_keyword_coverage and some)
+    return (retrieval.relevance >= settings.min_relevance
+            or (retrieval.keyword_coverage >= settings.min_keyword_coverage
+                and retrieval.relevance >= settings.keyword_min_relevance))
 
 
 def names(question: str) -> list[str]:
@@ -188,11 +185,8 @@ _USING = re.compile(r"\b(?:I'm|I am|we're|we are)\s+using\b|\bI use\b|\bwe use\b
 _ABOUT_ME = re.compile(rf"\s*(?:(?:and|but|so|now|currently|right now)\s+)?{FIRST_PERSON_EN}\b"
                        rf"|\s*(?:现在|目前|最近)?{FIRST_PERSON_ZH}(?!们)", re.IGNORECASE)
 # ... but pointing back at it makes it what is asked about: "I'm using GaLore: how does it save memory?"
-# (a subject pronoun: "its" in "Which videos did its ViT day use?" after "my notes in GoodNotes" is the plan's)
 _POINTS_BACK = re.compile(r"\b(?:it|it's|this|they)\b|它|这个|这种", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.?!;:,。？！；：，]\s*")
-# A capitalised word (not "I"): a name.
-_NAMED = re.compile(r"(?<![\w'’])(?!I\b|I'|I’)[A-Z][\w\-]*")
 
 
 def sets_the_scene(question: str, word: str) -> bool:
@@ -212,15 +206,10 @@ def sets_the_scene(question: str, word: str) -> bool:
     if setup is None:
         return False
     end = _CLAUSE_END.search(question, at + len(word))  # (the rest of a clause about the learner is theirs too)
-    after = end.end() if end and setup.re is _ABOUT_ME else at + len(word)
-    rest = question[:setup.start()] + " " + question[after:]
+    rest = question[:setup.start()] + " " + question[end.end() if end and setup.re is _ABOUT_ME else at + len(word):]
     asks = len(re.findall(r"[A-Za-z]+", rest)) + len(re.findall(r"[\u4e00-\u9fff]", rest)) / 2
-    # "it" points back at the scene's last name: "I keep my list in Zotero and just added The Illustrated
-    # Transformer. Is there an implementation to read alongside it?" asks about the post, not Zotero
-    later = _NAMED.search(question, at + len(word), after)
-    points_back = later is None and _POINTS_BACK.search(rest)
-    # ("My friend says GaLore saves memory. How?" asks nothing else; named again in the ask, it is what is asked about)
-    return asks >= 3 and not points_back and word.lower() not in rest.lower()
+    return (asks >= 3 and not _POINTS_BACK.search(rest)  # ("My friend says GaLore saves memory. How?" asks nothing else)
+            and word.lower() not in rest.lower())  # (named again in the ask: it is what is asked about)
 
 
 def one_edit(word: str) -> set[str]:
