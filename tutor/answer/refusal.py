@@ -176,6 +176,38 @@ def topic_names(question: str) -> list[str]:
             if w[:1].isupper() and not _ACRONYM.fullmatch(w) and not re.search(r"\d", w) and len(w) >= 3]
 
 
+# "the Sophia optimizer", "the Differential Transformer": a name the article makes a thing's own (a person is never
+# "the Albert Gu"), in capitalised words, none with a digit.
+_THE_NAME = re.compile(r"(?<![A-Za-z])the\s+((?:[A-Z][A-Za-z+]*(?:-[A-Za-z+]+)*)(?:\s+[A-Z][A-Za-z+]*(?:-[A-Za-z+]+)*)*)(?![\w-])")
+
+
+def the_names(question: str) -> list[str]:
+    """The names an English question gives a thing with "the" inside a sentence: "How does the Sophia optimizer
+    use ...", "What is the Differential Transformer?".
+
+    Made of everyday words ("sophia", "differential", "transformer"), such a name passes `rare_words` and
+    `coined_names`, and a source sharing its words answers with its neighbour (a Hessian for Sophia, multi-head
+    attention for the Differential Transformer). Acronyms alone ("the GPU", "the KV cache") are left out, as in
+    `coined_names`: the sources often spell them out; so are names with digits.
+    """
+    from wordfreq import zipf_frequency  # its word lists load on first use
+
+    found = []
+    for m in _THE_NAME.finditer(question):
+        names, words = [], []
+        for word in m.group(1).split():
+            word = re.sub(r"(?:'s|’s)$", "", word)
+            head, _, tail = word.rpartition("-")
+            if head and re.fullmatch(r"[a-z]{3,}", tail) and zipf_frequency(tail, "en") >= 3:
+                # "the Atari-playing DQN": a name's everyday suffix makes it a modifier of what follows
+                names, words = names + [words + [head]], []
+            elif word != "I":
+                words.append(word)
+        names.append(words)
+        found += [" ".join(n[:4]) for n in names if n and not all(_ACRONYM.fullmatch(w) for w in n)]
+    return list(dict.fromkeys(found))
+
+
 # A learner setting the scene: "for my PyCharm project", "我在用 gymnasium 的 FrozenLake 练……": a word right after
 # "my", or after "I'm using" in its clause.
 _MINE = re.compile(r"\b(?:my|our)\s+(?:own\s+|\w+\s+)?$|我的\s*$|我们的\s*$", re.IGNORECASE)
