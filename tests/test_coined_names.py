@@ -15,11 +15,15 @@ from tutor.answer.refusal import coined_names, sets_the_scene, the_names, topic_
     ("想用 Flower 框架做联邦学习（federated learning），怎么搭？", [("federated learning",)]),
     ("Meta 的 Byte Latent Transformer（BLT）是怎么切 patch 的？", [("Byte Latent Transformer", "BLT")]),
     ("Compare min-p sampling and top-p (nucleus) sampling", [("top-p", "nucleus"), ("min-p",)]),
+    # an acronym with its vowels small, however everyday the word it spells ("vera"); a sentence's full stop is not its
+    ("How does VeRA share its random matrices?", [("VeRA",)]),
+    ("I have read about GaLore.", [("GaLore",)]),
     # not names: acronyms, words with digits, an everyday suffix, a common product, asides in brackets
     ("What is RLHF, and why do PPO and DPO differ?", []),
     ("Can I fine-tune Llama-2-13B or GPT-4o with it?", []),
     ("Does RWKV use LSTM-style gates?", []),
     ("Can I run it on my iPhone?", []),
+    ("Does the YouTube video use JavaScript?", []),  # (products: long, or opening small like "iPhone")
     ("What was the data mixed from (I saw CCNet mentioned)?", []),
     ("What does the model learn (what shape does it have)?", []),
     ("Why the reversed KL divergence KL(q||p)?", []),

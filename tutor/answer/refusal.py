@@ -95,6 +95,10 @@ _ASKING = {"what", "how", "why", "when", "which", "where", "who", "is", "are", "
            "should", "would", "the", "a", "an", "about", "use", "using", "and", "or", "between", "vs"}
 # A product as common as "iPhone" or "LinkedIn" is how the learner sets the scene, not what the question is about.
 EVERYDAY_ZIPF = 3.5
+# ... but an acronym written with its vowels small ("VeRA", "YaRN", "MoD", "CoVe") is a coined name however everyday the
+# word it spells ("vera", "yarn"): at most five letters, opening on a capital, another capital after a small letter
+# (a product opening small, "macOS", "iOS", "eBay", is the learner's setup).
+_SMALL_VOWELS = re.compile(r"(?=(?:[^A-Z]*[A-Z]){2})[A-Z][A-Za-z]{1,4}")
 
 
 def coined_names(question: str) -> list[tuple[str, ...]]:
@@ -115,7 +119,7 @@ def coined_names(question: str) -> list[tuple[str, ...]]:
         word = "-".join(parts)
         if _ACRONYM.fullmatch(word) or re.search(r"\d", word):
             return None
-        if re.search(r"[a-z][A-Z]", word) and zipf_frequency(word.lower(), "en") < EVERYDAY_ZIPF:
+        if re.search(r"[a-z][A-Z]", word) and (zipf_frequency(word.lower(), "en") < EVERYDAY_ZIPF or _SMALL_VOWELS.fullmatch(word)):
             return word
         if len(parts) > 1 and (sum(p[:1].isupper() for p in parts) >= 2 or re.fullmatch(r"[a-z]", parts[-1])):
             return word
@@ -150,7 +154,7 @@ def coined_names(question: str) -> list[tuple[str, ...]]:
             groups.append(group)
     aliased = {n for g in groups for n in g}
     for word in re.findall(_WORD, question):
-        name = coined(word)
+        name = coined(word.rstrip("."))  # (a sentence's full stop is not the name's: "... on macOS.")
         if name and name not in aliased:
             groups.append((name,))
             aliased.add(name)
