@@ -1,6 +1,6 @@
 import pytest
 
-from tutor.answer.refusal import coined_names, sets_the_scene, the_names, topic_names
+from tutor.answer.refusal import coined_names, sets_the_scene, topic_names
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -69,19 +69,3 @@ def test_a_word_that_only_sets_the_scene(question, word, expected):
 ])
 def test_the_names_a_chinese_question_opens_on(question, expected):
     assert topic_names(question) == expected
-
-
-@pytest.mark.parametrize("question, expected", [
-    ("How does the Sophia optimizer use a cheap estimate of the Hessian diagonal?", ["Sophia", "Hessian"]),
-    ("What is the Differential Transformer, and how does it cancel noise?", ["Differential Transformer"]),
-    ("When do the EU AI Act's obligations take effect?", ["EU AI Act"]),  # (an acronym among words is a name's part)
-    ("Were the big results, like the Atari-playing DQN, new algorithms?", ["Atari"]),  # (a modifier, then an acronym)
-    # acronyms alone, a name with a digit, a sentence's "The", no "the", the pronoun "I"
-    ("What do the GPU and the KV cache hold?", []),
-    ("How big is the Llama 2 context?", ["Llama"]),
-    ("The Annotated Transformer says what?", []),
-    ("How does Albert Gu describe Mamba?", []),
-    ("Can I describe the JSON I want?", []),
-])
-def test_the_names_an_english_question_gives_a_thing(question, expected):
-    assert the_names(question) == expected

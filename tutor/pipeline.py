@@ -35,7 +35,6 @@ from tutor.answer.refusal import (
     rare_words,
     refusal_text,
     sets_the_scene,
-    the_names,
     topic_names,
     unanswered_text,
 )
@@ -329,11 +328,6 @@ class Tutor:
                 said.add(aliases[0].lower())
         # A name a Chinese question opens on ("Donut 这种……"), in any shape: the topic, which no source names.
         for name in topic_names(question):
-            if name.lower() not in said and not (self.index.mentions(name) or self.named(name)):
-                unheard.append(name)
-                said.add(name.lower())
-        # A thing the question names with "the" ("the Sophia optimizer"), in everyday words no source puts together.
-        for name in the_names(question):
             if name.lower() not in said and not (self.index.mentions(name) or self.named(name)):
                 unheard.append(name)
                 said.add(name.lower())
